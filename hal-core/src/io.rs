@@ -1,0 +1,177 @@
+use std::fmt;
+
+use tock_registers::UIntLike;
+
+/// The width of one register access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Width {
+    /// 8 bits.
+    W8,
+    /// 16 bits.
+    W16,
+    /// 32 bits.
+    W32,
+    /// 64 bits.
+    W64,
+}
+
+impl Width {
+    /// Number of bytes of one access.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Width::W8 => 1,
+            Width::W16 => 2,
+            Width::W32 => 4,
+            Width::W64 => 8,
+        }
+    }
+
+    /// Number of bits of one access.
+    pub const fn bits(self) -> u32 {
+        (self.bytes() * 8) as u32
+    }
+
+    /// The width with this many bits, if there is one.
+    pub const fn from_bits(bits: u32) -> Option<Width> {
+        match bits {
+            8 => Some(Width::W8),
+            16 => Some(Width::W16),
+            32 => Some(Width::W32),
+            64 => Some(Width::W64),
+            _ => None,
+        }
+    }
+
+    /// The largest value an access of this width can carry.
+    pub const fn max_value(self) -> u64 {
+        match self {
+            Width::W64 => u64::MAX,
+            w => (1u64 << w.bits()) - 1,
+        }
+    }
+}
+
+impl fmt::Display for Width {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-bit", self.bits())
+    }
+}
+
+/// A backend that performs volatile accesses at byte offsets.
+///
+/// [`Region`](crate::Region) implements it over a memory mapping; the
+/// [`fake`](crate::fake) module implements it over memory and over device
+/// models for host tests.
+///
+/// # Contract for callers
+///
+/// The access methods are `unsafe`: the caller promises that
+/// `offset + width_in_bytes <= self.len()` and that `offset` is a multiple of
+/// the access width. [`Region`](crate::Region)'s `try_*` methods and the
+/// generated register blocks establish this (the blocks check the region's
+/// length once when they are built, and their offsets at compile time).
+///
+/// Implementations perform exactly one access of the stated width per call.
+pub trait Io {
+    /// Length of the accessible range in bytes.
+    fn len(&self) -> usize;
+
+    /// Whether the range is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Volatile 8-bit read.
+    ///
+    /// # Safety
+    /// `offset + 1 <= self.len()`.
+    unsafe fn read8(&self, offset: usize) -> u8;
+    /// Volatile 16-bit read.
+    ///
+    /// # Safety
+    /// `offset + 2 <= self.len()` and `offset % 2 == 0`.
+    unsafe fn read16(&self, offset: usize) -> u16;
+    /// Volatile 32-bit read.
+    ///
+    /// # Safety
+    /// `offset + 4 <= self.len()` and `offset % 4 == 0`.
+    unsafe fn read32(&self, offset: usize) -> u32;
+    /// Volatile 64-bit read.
+    ///
+    /// # Safety
+    /// `offset + 8 <= self.len()` and `offset % 8 == 0`.
+    unsafe fn read64(&self, offset: usize) -> u64;
+    /// Volatile 8-bit write.
+    ///
+    /// # Safety
+    /// `offset + 1 <= self.len()`.
+    unsafe fn write8(&self, offset: usize, value: u8);
+    /// Volatile 16-bit write.
+    ///
+    /// # Safety
+    /// `offset + 2 <= self.len()` and `offset % 2 == 0`.
+    unsafe fn write16(&self, offset: usize, value: u16);
+    /// Volatile 32-bit write.
+    ///
+    /// # Safety
+    /// `offset + 4 <= self.len()` and `offset % 4 == 0`.
+    unsafe fn write32(&self, offset: usize, value: u32);
+    /// Volatile 64-bit write.
+    ///
+    /// # Safety
+    /// `offset + 8 <= self.len()` and `offset % 8 == 0`.
+    unsafe fn write64(&self, offset: usize, value: u64);
+}
+
+/// An unsigned integer type that is a register width: `u8`, `u16`, `u32`, `u64`.
+///
+/// It dispatches a generic access to the [`Io`] method of its width.
+pub trait Word: UIntLike + Copy + Into<u64> + 'static {
+    /// The access width of this type.
+    const WIDTH: Width;
+
+    /// Reads one value of this width.
+    ///
+    /// # Safety
+    /// Same contract as the [`Io`] read of this width.
+    unsafe fn read_from<I: Io + ?Sized>(io: &I, offset: usize) -> Self;
+
+    /// Writes one value of this width.
+    ///
+    /// # Safety
+    /// Same contract as the [`Io`] write of this width.
+    unsafe fn write_to<I: Io + ?Sized>(io: &I, offset: usize, value: Self);
+
+    /// Truncating conversion from `u64`.
+    fn from_u64_truncating(v: u64) -> Self;
+}
+
+macro_rules! word {
+    ($t:ty, $w:expr, $r:ident, $wr:ident) => {
+        impl Word for $t {
+            const WIDTH: Width = $w;
+
+            #[inline(always)]
+            unsafe fn read_from<I: Io + ?Sized>(io: &I, offset: usize) -> Self {
+                // SAFETY: forwarded verbatim from this function's contract.
+                unsafe { io.$r(offset) }
+            }
+
+            #[inline(always)]
+            unsafe fn write_to<I: Io + ?Sized>(io: &I, offset: usize, value: Self) {
+                // SAFETY: forwarded verbatim from this function's contract.
+                unsafe { io.$wr(offset, value) }
+            }
+
+            #[inline(always)]
+            fn from_u64_truncating(v: u64) -> Self {
+                v as $t
+            }
+        }
+    };
+}
+
+word!(u8, Width::W8, read8, write8);
+word!(u16, Width::W16, read16, write16);
+word!(u32, Width::W32, read32, write32);
+word!(u64, Width::W64, read64, write64);

@@ -11,6 +11,7 @@
 //! | [`Rc`] | `rc` (read clears) | yes, through `&mut` on the block | no | no |
 //! | [`W1c`] | `w1c` | yes | `write`/`set` of the given bits only | no |
 //! | [`W1s`] | `w1s` | yes | `write`/`set` of the given bits only | no |
+//! | [`RwMixed`] | `rw` with some `w1c`/`w1s` fields | yes | yes | yes, writing 0 to the w1c/w1s fields not named |
 //!
 //! A write-one-to-clear (or -set) register never gets `modify`: a
 //! read-modify-write would write back every 1 it read and so clear (or set)
@@ -38,6 +39,8 @@ pub enum AccessKind {
     WriteOneToClear,
     /// Readable; writing 1 to a bit sets it, 0 leaves it.
     WriteOneToSet,
+    /// Read-write, with some write-one-to-clear or -set fields.
+    ReadWriteMixed,
 }
 
 impl AccessKind {
@@ -51,14 +54,14 @@ impl AccessKind {
     }
     /// Whether a read-modify-write of other fields is allowed.
     pub const fn can_modify(self) -> bool {
-        matches!(self, AccessKind::ReadWrite)
+        matches!(self, AccessKind::ReadWrite | AccessKind::ReadWriteMixed)
     }
     /// The YAML spelling (`ro`, `wo`, `rw`, `rc`, `w1c`, `w1s`).
     pub const fn as_str(self) -> &'static str {
         match self {
             AccessKind::ReadOnly => "ro",
             AccessKind::WriteOnly => "wo",
-            AccessKind::ReadWrite => "rw",
+            AccessKind::ReadWrite | AccessKind::ReadWriteMixed => "rw",
             AccessKind::ReadClear => "rc",
             AccessKind::WriteOneToClear => "w1c",
             AccessKind::WriteOneToSet => "w1s",
@@ -76,8 +79,6 @@ pub trait Access: sealed::Sealed {
 pub trait Read: Access {}
 /// Markers whose registers take plain writes and read-modify-writes.
 pub trait Write: Access {}
-/// Markers whose registers act only on the bits written as 1 (w1c, w1s).
-pub trait WriteOnes: Access {}
 
 macro_rules! marker {
     ($(#[$m:meta])* $name:ident, $kind:ident, [$($tr:ident),*]) => {
@@ -101,6 +102,9 @@ marker!(/// Read-write.
 marker!(/// Read-only, read clears.
     Rc, ReadClear, [Read]);
 marker!(/// Write one to clear.
-    W1c, WriteOneToClear, [Read, WriteOnes]);
+    W1c, WriteOneToClear, [Read]);
 marker!(/// Write one to set.
-    W1s, WriteOneToSet, [Read, WriteOnes]);
+    W1s, WriteOneToSet, [Read]);
+marker!(/// Read-write with some w1c/w1s fields: `modify` writes 0 to those
+    /// fields unless it names them, so it never clears or sets them by accident.
+    RwMixed, ReadWriteMixed, [Read]);

@@ -37,6 +37,7 @@ pub struct Reg<'a, I: ?Sized, T: Word, R: RegisterLongName = (), A: Access = acc
     io: &'a I,
     offset: usize,
     reset: T,
+    w1x: T,
     _marker: PhantomData<(fn() -> R, A)>,
 }
 
@@ -75,8 +76,17 @@ impl<'a, I: Io + ?Sized, T: Word, R: RegisterLongName, A: Access> Reg<'a, I, T, 
             io,
             offset,
             reset,
+            w1x: T::zero(),
             _marker: PhantomData,
         }
+    }
+
+    /// Declares which bits are write-one-to-clear or write-one-to-set fields
+    /// (used by [`RwMixed`](access::RwMixed) registers' `modify`).
+    #[inline(always)]
+    pub fn with_write_one_bits(mut self, mask: T) -> Self {
+        self.w1x = mask;
+        self
     }
 
     /// Byte offset of the register in its region.
@@ -128,15 +138,22 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Writeable
     }
 }
 
-impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Reg<'_, I, T, R, A> {
-    /// Writes the register's declared reset value.
-    #[inline]
-    pub fn reset(&self) {
-        self.store(self.reset)
-    }
+macro_rules! reset_for {
+    ($($m:ident),*) => {$(
+        impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> {
+            /// Writes the register's declared reset value.
+            #[inline]
+            pub fn reset(&self) {
+                self.store(self.reset)
+            }
+        }
+    )*};
 }
+reset_for!(Rw, Wo);
 
-impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::WriteOnes> Reg<'_, I, T, R, A> {
+macro_rules! write_ones_for {
+    ($($m:ident),*) => {$(
+impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> {
     /// Writes `value` as is: for w1c, the 1 bits are cleared; for w1s, set.
     ///
     /// No read happens first, so bits that read as 1 are never written back.
@@ -150,6 +167,40 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::WriteOnes> Reg<'_,
     #[inline(always)]
     pub fn write(&self, field: FieldValue<T, R>) {
         self.store(field.value)
+    }
+}
+    )*};
+}
+write_ones_for!(W1c, W1s);
+
+impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::RwMixed> {
+    /// One volatile store of the register's width.
+    #[inline(always)]
+    pub fn set(&self, value: T) {
+        self.store(value)
+    }
+
+    /// Writes the given field values and 0 everywhere else.
+    #[inline(always)]
+    pub fn write(&self, field: FieldValue<T, R>) {
+        self.store(field.value)
+    }
+
+    /// Read-modify-write of the named fields.
+    ///
+    /// The write-one-to-clear/-set fields that `field` does not name are
+    /// written as 0 (their "no effect" value), so a 1 read from them is never
+    /// written back.
+    #[inline]
+    pub fn modify(&self, field: FieldValue<T, R>) {
+        let current = self.load() & !self.w1x;
+        self.store(field.modify(current))
+    }
+
+    /// Writes the register's declared reset value.
+    #[inline]
+    pub fn reset(&self) {
+        self.store(self.reset)
     }
 }
 

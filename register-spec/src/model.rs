@@ -1,0 +1,312 @@
+//! The validated register-map model: what the code generator and the tools consume.
+//!
+//! Every value here has passed validation: names are identifiers and unique
+//! in their scope, registers are aligned, inside their block and do not
+//! overlap, fields fit their register and do not overlap, enum values fit
+//! their field, reset values fit their register.
+
+use std::fmt;
+
+/// A position in a YAML file (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Span {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One device: the top of a register-map file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Device name (an identifier, e.g. `edu`).
+    pub name: String,
+    /// What the device is.
+    pub description: Option<String>,
+    /// PCI identity, if the device is a PCI function.
+    pub pci: Option<PciIdentity>,
+    /// Register blocks (and plain memory windows), in file order.
+    pub blocks: Vec<Block>,
+}
+
+/// How to recognise the device on a PCI bus, and where its blocks live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PciIdentity {
+    /// PCI vendor ID.
+    pub vendor: u16,
+    /// PCI device ID.
+    pub device: u16,
+    /// Which BAR holds which block.
+    pub bars: Vec<BarBinding>,
+}
+
+/// One BAR → block assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarBinding {
+    /// BAR number, 0..=5.
+    pub bar: u8,
+    /// Name of a block of this device.
+    pub block: String,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A register block: a contiguous address range with registers at fixed offsets.
+///
+/// A block with no registers is a plain memory window (for example
+/// ivshmem's shared memory in BAR2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// Block name (an identifier).
+    pub name: String,
+    /// What the block is.
+    pub description: Option<String>,
+    /// Size in bytes (for a memory window: the smallest size it can have).
+    pub size: u64,
+    /// Registers in file order.
+    pub registers: Vec<Register>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// Register width in bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Width {
+    /// 8 bits.
+    W8,
+    /// 16 bits.
+    W16,
+    /// 32 bits.
+    W32,
+    /// 64 bits.
+    W64,
+}
+
+impl Width {
+    /// Bits in the register.
+    pub const fn bits(self) -> u32 {
+        match self {
+            Width::W8 => 8,
+            Width::W16 => 16,
+            Width::W32 => 32,
+            Width::W64 => 64,
+        }
+    }
+    /// Bytes in the register.
+    pub const fn bytes(self) -> u64 {
+        self.bits() as u64 / 8
+    }
+    /// The largest value the register holds.
+    pub const fn max_value(self) -> u64 {
+        match self {
+            Width::W64 => u64::MAX,
+            w => (1u64 << w.bits()) - 1,
+        }
+    }
+    /// The width with this many bits.
+    pub const fn from_bits(bits: u64) -> Option<Width> {
+        match bits {
+            8 => Some(Width::W8),
+            16 => Some(Width::W16),
+            32 => Some(Width::W32),
+            64 => Some(Width::W64),
+            _ => None,
+        }
+    }
+}
+
+/// What software may do with a register or field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// `ro`: read-only; writes are refused.
+    ReadOnly,
+    /// `wo`: write-only; reads are refused.
+    WriteOnly,
+    /// `rw`: read-write.
+    ReadWrite,
+    /// `rc`: read-only, and a read clears it (a read side effect).
+    ReadClear,
+    /// `w1c`: readable; writing 1 to a bit clears it, 0 leaves it alone.
+    WriteOneToClear,
+    /// `w1s`: readable; writing 1 to a bit sets it, 0 leaves it alone.
+    WriteOneToSet,
+}
+
+impl Access {
+    /// All kinds, in their YAML spelling.
+    pub const ALL: [(&'static str, Access); 6] = [
+        ("ro", Access::ReadOnly),
+        ("wo", Access::WriteOnly),
+        ("rw", Access::ReadWrite),
+        ("rc", Access::ReadClear),
+        ("w1c", Access::WriteOneToClear),
+        ("w1s", Access::WriteOneToSet),
+    ];
+
+    /// The YAML spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "ro",
+            Access::WriteOnly => "wo",
+            Access::ReadWrite => "rw",
+            Access::ReadClear => "rc",
+            Access::WriteOneToClear => "w1c",
+            Access::WriteOneToSet => "w1s",
+        }
+    }
+    /// Parses the YAML spelling.
+    pub fn parse(s: &str) -> Option<Access> {
+        Access::ALL.iter().find(|(n, _)| *n == s).map(|(_, a)| *a)
+    }
+    /// Whether software may read.
+    pub const fn can_read(self) -> bool {
+        !matches!(self, Access::WriteOnly)
+    }
+    /// Whether software may write.
+    pub const fn can_write(self) -> bool {
+        !matches!(self, Access::ReadOnly | Access::ReadClear)
+    }
+    /// Whether a read-modify-write that preserves other bits is correct.
+    pub const fn can_modify(self) -> bool {
+        matches!(self, Access::ReadWrite)
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A register, or an array of identical registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Register {
+    /// Register name (an identifier, conventionally UPPER_CASE).
+    pub name: String,
+    /// What the register does.
+    pub description: Option<String>,
+    /// Byte offset from the block start (of element 0 for an array).
+    pub offset: u64,
+    /// Access width.
+    pub width: Width,
+    /// Access kind.
+    pub access: Access,
+    /// Whether a read changes device state (always true for `rc`).
+    pub read_side_effects: bool,
+    /// Reset value (0 when the YAML gives none).
+    pub reset: u64,
+    /// Whether the YAML gave a reset value.
+    pub reset_given: bool,
+    /// Bit fields, in file order (may be empty).
+    pub fields: Vec<Field>,
+    /// Array shape, if this is a register array.
+    pub array: Option<Array>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+impl Register {
+    /// Number of elements (1 for a plain register).
+    pub fn count(&self) -> u64 {
+        self.array.map_or(1, |a| a.count)
+    }
+    /// Byte offset of element `i` (no bounds check).
+    pub fn offset_of(&self, i: u64) -> u64 {
+        self.offset + self.array.map_or(0, |a| a.stride * i)
+    }
+    /// Whether reading needs exclusive access (a read has side effects).
+    pub fn read_has_side_effects(&self) -> bool {
+        self.read_side_effects || self.access == Access::ReadClear
+    }
+}
+
+/// Register-array shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Array {
+    /// Number of elements (at least 1).
+    pub count: u64,
+    /// Distance between elements in bytes (at least the register width).
+    pub stride: u64,
+}
+
+/// A bit field of a register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Field name (an identifier, conventionally UPPER_CASE).
+    pub name: String,
+    /// What the field means.
+    pub description: Option<String>,
+    /// Least significant bit.
+    pub lsb: u32,
+    /// Most significant bit (>= lsb).
+    pub msb: u32,
+    /// The field's own access kind, where it differs from its register's.
+    pub access: Option<Access>,
+    /// Named values.
+    pub values: Vec<EnumValue>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+impl Field {
+    /// Width in bits.
+    pub fn bits(&self) -> u32 {
+        self.msb - self.lsb + 1
+    }
+    /// Unshifted mask (`bits` ones).
+    pub fn mask(&self) -> u64 {
+        if self.bits() >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.bits()) - 1
+        }
+    }
+    /// Mask shifted into place.
+    pub fn shifted_mask(&self) -> u64 {
+        self.mask() << self.lsb
+    }
+    /// Effective access kind given the register's.
+    pub fn access_in(&self, register: &Register) -> Access {
+        self.access.unwrap_or(register.access)
+    }
+}
+
+/// A named value of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumValue {
+    /// Value name (an identifier).
+    pub name: String,
+    /// The value (unshifted).
+    pub value: u64,
+    /// What it means.
+    pub description: Option<String>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+impl Device {
+    /// The block with this name.
+    pub fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+}
+
+impl Block {
+    /// The register with this name.
+    pub fn register(&self, name: &str) -> Option<&Register> {
+        self.registers.iter().find(|r| r.name == name)
+    }
+}
+
+impl Register {
+    /// The field with this name.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}

@@ -1,0 +1,118 @@
+//! Proves, from release-mode assembly, that a generated register read or
+//! write is exactly one load or store of the declared width.
+//!
+//! The probe functions in `examples/asm_probe.rs` take a block handle (a
+//! reference to the `Region`) by value. Their bodies may load the mapping's
+//! base pointer from the `Region` (an ordinary 64-bit load of Rust memory);
+//! besides that, the only memory access must be one `mov` of the declared
+//! width at the register's offset.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn asm() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let workspace = root.parent().expect("workspace root");
+    // A separate target directory: the outer `cargo test` holds the lock on
+    // the normal one.
+    let target = workspace.join("target").join("asm-probe");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "rustc",
+            "-q",
+            "-p",
+            "device-specs",
+            "--release",
+            "--example",
+            "asm_probe",
+            "--",
+            "--emit",
+            "asm",
+            "-C",
+            "llvm-args=-x86-asm-syntax=att",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo rustc");
+    assert!(
+        out.status.success(),
+        "building the probe failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = target.join("release").join("examples");
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for e in std::fs::read_dir(&dir).expect("examples dir").flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("asm_probe") && name.ends_with(".s") {
+            let t = e.metadata().and_then(|m| m.modified()).expect("mtime");
+            if newest.as_ref().is_none_or(|(nt, _)| t > *nt) {
+                newest = Some((t, p));
+            }
+        }
+    }
+    let (_, path) = newest.expect("an asm_probe*.s file");
+    std::fs::read_to_string(path).expect("read asm")
+}
+
+/// The instructions of one function, without directives and labels.
+fn body<'a>(asm: &'a str, func: &str) -> Vec<&'a str> {
+    let start = format!("{func}:");
+    let mut lines = asm.lines().skip_while(|l| l.trim() != start).skip(1);
+    let mut out = Vec::new();
+    for l in lines.by_ref() {
+        let t = l.trim();
+        if t.starts_with(".Lfunc_end") || t == ".cfi_endproc" {
+            break;
+        }
+        if t.is_empty() || t.starts_with('.') || t.starts_with('#') || t.ends_with(':') {
+            continue;
+        }
+        out.push(t);
+    }
+    assert!(!out.is_empty(), "function {func} not found in the assembly");
+    out
+}
+
+/// Asserts the body has exactly one memory access at `disp(%reg)` with the
+/// given mnemonic, and otherwise at most one 64-bit load from `(%rdi)`-based
+/// Rust memory (the Region's base pointer).
+fn check(asm: &str, func: &str, mnemonic: &str, disp: u64) {
+    let body = body(asm, func);
+    let mem: Vec<&&str> = body.iter().filter(|i| i.contains('(')).collect();
+    let device: Vec<&&&str> = mem
+        .iter()
+        .filter(|i| i.starts_with(mnemonic) && i.contains(&format!("{disp}(%")))
+        .collect();
+    assert_eq!(
+        device.len(),
+        1,
+        "{func}: expected exactly one `{mnemonic}` at offset {disp}, body:\n{}",
+        body.join("\n")
+    );
+    let others: Vec<&&&str> = mem.iter().filter(|i| !device.contains(i)).collect();
+    assert!(
+        others.len() <= 1
+            && others
+                .iter()
+                .all(|i| i.starts_with("movq") && i.contains("(%rdi)")),
+        "{func}: unexpected memory accesses besides the register access:\n{}",
+        body.join("\n")
+    );
+    eprintln!("{func}:\n    {}", body.join("\n    "));
+}
+
+#[test]
+fn generated_accesses_are_single_instructions_of_the_declared_width() {
+    let asm = asm();
+    // STATUS (0x20 = 32), LIVENESS (0x4): 32-bit; DMA_CMD (0x98 = 152),
+    // DMA_SRC (0x80 = 128): 64-bit.
+    check(&asm, "probe_read_status", "movl", 32);
+    check(&asm, "probe_is_computing", "movl", 32);
+    check(&asm, "probe_write_liveness", "movl", 4);
+    check(&asm, "probe_write_irqfact", "movl", 32);
+    check(&asm, "probe_read_dma_cmd", "movq", 152);
+    check(&asm, "probe_write_dma_src", "movq", 128);
+}

@@ -1,0 +1,373 @@
+//! Host tests against fake sysfs trees (no root, no UIO driver).
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::{Duration, Instant};
+
+use hal_core::page_size;
+use pci_sysfs::fake::{FakeNode, FakePci, FakeSysfs, FakeUio, FakeUioMap};
+use pci_sysfs::PciId;
+
+use crate::*;
+
+const EDU_MAP: (u64, u64, u64) = (0xfea0_0000, 0x10_0000, 0);
+const IVSHMEM_MAP: (u64, u64, u64) = (0xfebf_1000, 0x1000, 0);
+
+fn page() -> u64 {
+    page_size() as u64
+}
+
+/// edu at 00:04.0 as uio0, ivshmem-plain at 00:05.0 as uio1, an unbound
+/// ivshmem at 00:06.0, and a platform-style UIO device uio2 without PCI parent.
+fn tree() -> FakeSysfs {
+    let fake = FakeSysfs::new().unwrap();
+    fake.add_pci(&FakePci::edu("0000:00:04.0").with_driver("uio_pci_generic"))
+        .unwrap();
+    fake.add_pci(&FakePci::ivshmem_plain("0000:00:05.0").with_driver("uio_pci_generic"))
+        .unwrap();
+    fake.add_pci(&FakePci::ivshmem_plain("0000:00:06.0"))
+        .unwrap();
+    fake.add_uio(&FakeUio::pci_generic(0, "0000:00:04.0", &[EDU_MAP], page()))
+        .unwrap();
+    fake.add_uio(&FakeUio::pci_generic(
+        1,
+        "0000:00:05.0",
+        &[IVSHMEM_MAP],
+        page(),
+    ))
+    .unwrap();
+    fake.add_uio(&FakeUio {
+        number: 2,
+        name: "my_platform_dev".into(),
+        event: 0,
+        pci: None,
+        maps: vec![],
+        node: FakeNode::None,
+    })
+    .unwrap();
+    fake
+}
+
+fn scan(fake: &FakeSysfs) -> UioScan {
+    UioScan::sysfs(fake.sysfs())
+}
+
+#[test]
+fn lists_devices_with_their_maps() {
+    let fake = tree();
+    let all = scan(&fake).list().unwrap();
+    assert_eq!(all.len(), 3);
+    let edu = &all[0];
+    assert_eq!(edu.number(), 0);
+    assert_eq!(edu.device_name(), "uio0");
+    assert_eq!(edu.name(), "uio_pci_generic");
+    assert_eq!(edu.version(), "0.01.0");
+    assert_eq!(edu.pci_address().unwrap().to_string(), "0000:00:04.0");
+    assert_eq!(edu.pci_id(), Some(PciId::new(0x1234, 0x11e8)));
+    assert_eq!(edu.devnode(), fake.root().join("dev/uio0"));
+    assert_eq!(edu.event_count().unwrap(), 0);
+    assert_eq!(
+        edu.maps(),
+        &[UioMap {
+            index: 0,
+            name: "0000:00:04.0".into(),
+            addr: 0xfea0_0000,
+            size: 0x10_0000,
+            offset: 0,
+        }]
+    );
+    assert_eq!(
+        edu.to_string(),
+        "uio0 \"uio_pci_generic\" 0000:00:04.0 1234:11e8 (1 map); map0 at 0xfea00000 (1 MiB)"
+    );
+    assert_eq!(all[2].pci_address(), None);
+    assert!(all[2].maps().is_empty());
+}
+
+#[test]
+fn finds_by_every_selector() {
+    let fake = tree();
+    let s = scan(&fake);
+    let by = |sel: &str| s.find(&sel.parse().unwrap()).unwrap().number();
+    assert_eq!(by("uio1"), 1);
+    assert_eq!(by("/dev/uio0"), 0);
+    assert_eq!(by("00:05.0"), 1);
+    assert_eq!(by("1234:11e8"), 0);
+    assert_eq!(by("1af4:1110"), 1);
+    assert_eq!(by("my_platform_dev"), 2);
+    assert_eq!(
+        s.find_all(&UioSelector::Name("uio_pci_generic".into()))
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn not_found_lists_what_exists_and_why() {
+    let fake = tree();
+    let s = scan(&fake);
+    let e = s.find(&UioSelector::Number(9)).unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(
+        e.to_string(),
+        "no UIO device uio9; present: uio0 \"uio_pci_generic\" 0000:00:04.0 1234:11e8 (1 map), \
+         uio1 \"uio_pci_generic\" 0000:00:05.0 1af4:1110 (1 map), uio2 \"my_platform_dev\" (0 maps)"
+    );
+    // The PCI device exists but is not bound to a UIO driver: say so.
+    let e = s.find(&"00:06.0".parse().unwrap()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("PCI device 0000:00:06.0 is bound to no driver"),
+        "{msg}"
+    );
+    assert!(msg.contains("modprobe uio_pci_generic"), "{msg}");
+    let e = s.find(&"dead:beef".parse().unwrap()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("there is no PCI device with ID dead:beef either"),
+        "{e}"
+    );
+
+    let empty = FakeSysfs::new().unwrap();
+    let e = scan(&empty).find(&UioSelector::Number(0)).unwrap_err();
+    assert!(
+        e.to_string().contains("there are no UIO devices at all"),
+        "{e}"
+    );
+    fs::remove_dir(empty.root().join("sys/class/uio")).unwrap();
+    assert!(scan(&empty).list().unwrap().is_empty());
+}
+
+#[test]
+fn unmounted_sysfs_is_reported() {
+    let fake = FakeSysfs::unmounted().unwrap();
+    let e = scan(&fake).list().unwrap_err();
+    assert!(matches!(e, UioError::SysfsNotMounted { .. }), "{e}");
+    assert!(e.to_string().contains("sysfs is not mounted"), "{e}");
+}
+
+#[test]
+fn malformed_maps_name_the_file() {
+    let fake = tree();
+    let f = fake.root().join("sys/class/uio/uio0/maps/map0/size");
+    fs::write(&f, "big\n").unwrap();
+    let e = scan(&fake).list().unwrap_err();
+    assert!(matches!(e, UioError::Parse { .. }));
+    assert!(e.to_string().contains("uio0/maps/map0/size"), "{e}");
+}
+
+#[test]
+fn maps_edu_bar0_through_the_node() {
+    let fake = tree();
+    let info = scan(&fake).find(&UioSelector::Number(0)).unwrap();
+    let dev = UioDevice::open(&info).unwrap();
+    assert_eq!(dev.bar_of_map(0), Some(0));
+    let regs = dev.map(0).unwrap();
+    assert_eq!(regs.len(), 0x10_0000);
+    assert!(
+        regs.label().ends_with("dev/uio0 map0 (0000:00:04.0 BAR0)"),
+        "{}",
+        regs.label()
+    );
+    regs.try_write32(0x60, 0x1234_5678).unwrap();
+    drop(regs);
+    let mut node = fs::File::open(info.devnode()).unwrap();
+    node.seek(SeekFrom::Start(0x60)).unwrap();
+    let mut b = [0u8; 4];
+    node.read_exact(&mut b).unwrap();
+    assert_eq!(u32::from_le_bytes(b), 0x1234_5678);
+}
+
+#[test]
+fn ivshmem_bar0_region_is_the_bar_not_the_page() {
+    let fake = tree();
+    let dev = UioDevice::open(&scan(&fake).find(&"1af4:1110".parse().unwrap()).unwrap()).unwrap();
+    let regs = dev.map(0).unwrap();
+    assert_eq!(regs.len(), 256);
+    assert!(regs.try_read32(0x100).is_err());
+    // BAR2 is not a UIO map: the error says where to get it instead.
+    let e = dev.map(2).unwrap_err();
+    assert!(matches!(e, UioError::NoSuchMap { .. }));
+    let msg = e.to_string();
+    assert!(msg.starts_with("uio1 has no map2: its maps: map0 at 0xfebf1000 (4 KiB) = BAR0; map numbers are not BAR numbers, and BAR2 (mem 64-bit prefetchable, 1 MiB) of 0000:00:05.0 is not"), "{msg}");
+    assert!(msg.contains("devmem_backend::map_bar"), "{msg}");
+    // No INTx: never a wait.
+    let e = dev.irq().unwrap_err();
+    assert!(e.is_no_interrupt());
+    assert!(
+        e.to_string()
+            .starts_with("uio1 has no interrupt (its PCI device 0000:00:05.0 has IRQ 0)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn sub_page_offsets_and_map_indices() {
+    // A device whose BAR0 is I/O and whose two memory BARs are small and
+    // not page-aligned: map0 = BAR1 at offset 0x800, map1 = BAR3 at 0x100.
+    let fake = FakeSysfs::new().unwrap();
+    let pci = FakePci::new("0000:00:08.0", 0x1b36, 0x0005)
+        .with_irq(10)
+        .with_resource(0, 0xc000, 0xc01f, 0x40101)
+        .with_resource(1, 0xfeb0_0800, 0xfeb0_08ff, 0x40200)
+        .with_resource(3, 0xfeb0_1100, 0xfeb0_117f, 0x40200)
+        .with_driver("uio_pci_generic");
+    fake.add_pci(&pci).unwrap();
+    let p = page();
+    let uio = FakeUio::pci_generic(
+        0,
+        "0000:00:08.0",
+        &[(0xfeb0_0000, p, 0x800), (0xfeb0_1000, p, 0x100)],
+        p,
+    );
+    fake.add_uio(&uio).unwrap();
+    let dev = UioDevice::open(&scan(&fake).find(&UioSelector::Number(0)).unwrap()).unwrap();
+    assert_eq!(dev.bar_of_map(0), Some(1));
+    assert_eq!(dev.bar_of_map(1), Some(3));
+    assert_eq!(dev.pci().unwrap().uio_pci_generic_bars(), vec![1, 3]);
+    let m0 = dev.map(0).unwrap();
+    let m1 = dev.map(1).unwrap();
+    assert_eq!((m0.len(), m1.len()), (0x100, 0x80));
+    m0.try_write32(0, 0xaaaa_aaaa).unwrap();
+    m1.try_write32(4, 0xbbbb_bbbb).unwrap();
+    drop((m0, m1));
+    let bytes = fs::read(dev.info().devnode()).unwrap();
+    let word = |o: u64| u32::from_le_bytes(bytes[o as usize..o as usize + 4].try_into().unwrap());
+    assert_eq!(word(0x800), 0xaaaa_aaaa);
+    assert_eq!(word(p + 0x104), 0xbbbb_bbbb);
+}
+
+#[test]
+fn inconsistent_map_is_refused() {
+    let fake = FakeSysfs::new().unwrap();
+    let mut uio = FakeUio::pci_generic(0, "0000:00:04.0", &[(0x1000, 0x1000, 0x1000)], page());
+    uio.pci = None;
+    fake.add_uio(&uio).unwrap();
+    let dev = UioDevice::open(&scan(&fake).find(&UioSelector::Number(0)).unwrap()).unwrap();
+    assert!(matches!(dev.map(0), Err(UioError::BadMap { .. })));
+    assert!(matches!(dev.pci(), Err(UioError::NotPci { .. })));
+}
+
+#[test]
+fn open_errors_name_the_node() {
+    let fake = tree();
+    let info = scan(&fake).find(&UioSelector::Number(2)).unwrap();
+    let e = UioDevice::open(&info).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("dev/uio2 read-write"), "{msg}");
+    assert!(msg.contains("devtmpfs"), "{msg}");
+}
+
+fn fifo_tree() -> (FakeSysfs, UioDevice) {
+    let fake = FakeSysfs::new().unwrap();
+    fake.add_pci(&FakePci::edu("0000:00:04.0").with_driver("uio_pci_generic"))
+        .unwrap();
+    fake.add_uio(&FakeUio {
+        number: 0,
+        name: "uio_pci_generic".into(),
+        event: 2,
+        pci: "0000:00:04.0".parse().ok(),
+        maps: vec![FakeUioMap {
+            name: "0000:00:04.0".into(),
+            addr: EDU_MAP.0,
+            size: EDU_MAP.1,
+            offset: 0,
+        }],
+        node: FakeNode::Fifo,
+    })
+    .unwrap();
+    let dev = UioDevice::open(&scan(&fake).find(&UioSelector::Number(0)).unwrap()).unwrap();
+    (fake, dev)
+}
+
+fn push_count(fake: &FakeSysfs, count: i32) {
+    let mut w = OpenOptions::new()
+        .write(true)
+        .open(fake.root().join("dev/uio0"))
+        .unwrap();
+    w.write_all(&count.to_ne_bytes()).unwrap();
+}
+
+#[test]
+fn wait_times_out_when_nothing_happens() {
+    let (_fake, dev) = fifo_tree();
+    let irq = dev.irq().unwrap();
+    let t = Instant::now();
+    let e = irq.wait(Duration::from_millis(50)).unwrap_err();
+    assert!(t.elapsed() >= Duration::from_millis(50));
+    assert!(e.is_timeout());
+    assert_eq!(
+        e.to_string(),
+        "waiting for an interrupt on uio0: none within 50ms (was it enabled with Irq::enable, and did the device raise it?)"
+    );
+    assert_eq!(irq.try_wait(Some(Duration::ZERO)).unwrap(), None);
+    assert_eq!(
+        irq.try_wait(Some(Duration::from_micros(300))).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn wait_reports_counts_and_missed_events() {
+    let (fake, dev) = fifo_tree();
+    let irq = dev.irq().unwrap();
+    // sysfs `event` said 2 when the device was opened.
+    assert_eq!(irq.last_count(), Some(2));
+    push_count(&fake, 5);
+    let ev = irq.wait(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        ev,
+        IrqEvent {
+            count: 5,
+            missed: 2
+        }
+    );
+    push_count(&fake, 6);
+    // A second handle shares the state.
+    let ev = dev.irq().unwrap().wait(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        ev,
+        IrqEvent {
+            count: 6,
+            missed: 0
+        }
+    );
+    assert_eq!(irq.last_count(), Some(6));
+    // enable() on a node that accepts writes uses irqcontrol and remembers it.
+    irq.enable().unwrap();
+    assert_eq!(irq.unmask_method(), Some(UnmaskMethod::Irqcontrol));
+    // (the FIFO echoes the written 1 back, as if the count wrapped)
+    assert_eq!(irq.wait(Duration::from_secs(5)).unwrap().count, 1);
+}
+
+#[test]
+fn hang_up_is_no_interrupt_not_a_busy_loop() {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(w);
+    use std::os::fd::AsFd;
+    let ready = crate::sys::poll_in(r.as_fd(), Some(Duration::from_secs(5))).unwrap();
+    assert!(matches!(ready, crate::sys::Ready::Error(_)), "{ready:?}");
+    let (r, _w) = nix::unistd::pipe().unwrap();
+    let t = Instant::now();
+    let ready = crate::sys::poll_in(r.as_fd(), Some(Duration::from_millis(30))).unwrap();
+    assert_eq!(ready, crate::sys::Ready::TimedOut);
+    assert!(t.elapsed() >= Duration::from_millis(30));
+}
+
+/// The real system through libudev: must work (and find nothing here, or
+/// whatever UIO devices the machine has) without udevd.
+#[test]
+fn udev_scan_of_the_real_system() {
+    let s = UioScan::system();
+    if pci_sysfs::Sysfs::system().check_sys_mounted().is_err() {
+        assert!(matches!(s.list(), Err(UioError::SysfsNotMounted { .. })));
+        return;
+    }
+    let udev = s.list().unwrap();
+    let direct = UioScan::sysfs(pci_sysfs::Sysfs::system()).list().unwrap();
+    let n = |v: &[UioInfo]| v.iter().map(|i| i.number()).collect::<Vec<_>>();
+    assert_eq!(n(&udev), n(&direct));
+    let e = s.find(&UioSelector::Number(u32::MAX)).unwrap_err();
+    assert!(e.is_not_found());
+}

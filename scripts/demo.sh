@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs the demo: a QEMU VM with edu and ivshmem,
+# a user-space driver inside it using the typed register blocks over UIO and
+# sysfs, and a host process exchanging data with it through ivshmem.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+need_rust
+need_build_packages
+if ! is_root; then
+    echo "error: the demo boots a VM and binds PCI devices inside it: run it as root (sudo scripts/demo.sh)" >&2
+    exit 1
+fi
+cargo run -q -p qemu -- provision
+cargo run -q --release -p vm-tests --bin vm-demo

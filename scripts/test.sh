@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test: the host tests (no root, no
+# VM) and, as root, the tests inside QEMU VMs against edu and ivshmem.
+#
+#   sudo scripts/test.sh        # everything
+#   scripts/test.sh             # as a normal user: host tests only, VM tests
+#                               # are skipped with a message saying why
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+
+need_rust
+need_build_packages
+
+if is_root; then
+    # QEMU, busybox and the Debian guest kernel (cached under .cache/vm).
+    cargo run -q -p qemu -- provision
+    export VM_TESTS=1
+else
+    echo "note: not root: the VM tests will be skipped (they need QEMU, the guest kernel and /dev/shm; run as root to provision and run them)"
+fi
+
+cargo test --workspace --no-fail-fast

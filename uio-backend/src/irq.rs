@@ -238,13 +238,19 @@ impl Irq {
     pub fn try_wait(&self, timeout: Option<Duration>) -> Result<Option<IrqEvent>, UioError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let fd = self.inner.fd();
+        // The first poll uses the timeout as given: reading the clock again
+        // costs a system call on guests without a vDSO clock source, and the
+        // common path (an interrupt arrives) never needs the remaining time.
+        let mut first = true;
         loop {
             let remaining = match (timeout, deadline) {
                 (None, _) => None,
+                (Some(t), Some(_)) if first => Some(t),
                 (Some(_), Some(d)) => Some(d.saturating_duration_since(Instant::now())),
                 // A timeout too large for Instant: wait for ever.
                 (Some(_), None) => None,
             };
+            first = false;
             match sys::poll_in(fd, remaining) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => {

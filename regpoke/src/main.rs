@@ -1,0 +1,2 @@
+//! regpoke
+fn main() {}

@@ -1,0 +1,133 @@
+//! Benchmarks that run inside the guest. Each prints `key=value` pairs.
+//!
+//! Both sides of every comparison run in the same process, on the same
+//! mapping, alternating rounds, and the medians are compared: absolute
+//! numbers vary from machine to machine, the ratios are what to read.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use device_specs::edu::{self, regs::IRQ_ACK, regs::IRQ_RAISE};
+use hal_core::prelude::*;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use pci_sysfs::PciDevice;
+use uio_backend::UioDevice;
+
+use crate::guest::{map_bar, Backend};
+use crate::EDU_ID;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Typed edu ID reads through the generated API vs raw `read_volatile` on
+/// the same mapping, in ns per read.
+pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
+    let region = map_bar(EDU_ID, 0, Backend::Uio)?;
+    let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
+    let raw = region.as_ptr().cast::<u32>();
+    let (mut typed, mut direct) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let t = Instant::now();
+        let mut acc = 0u32;
+        for _ in 0..iters {
+            acc = acc.wrapping_add(black_box(regs).id().get());
+        }
+        black_box(acc);
+        typed.push(t.elapsed().as_nanos() as f64 / f64::from(iters));
+
+        let t = Instant::now();
+        let mut acc = 0u32;
+        for _ in 0..iters {
+            // SAFETY: `raw` is the start of edu's 1 MiB BAR0 mapping, which
+            // `region` keeps alive; offset 0 is in bounds and 4-aligned.
+            acc = acc.wrapping_add(unsafe { black_box(raw).read_volatile() });
+        }
+        black_box(acc);
+        direct.push(t.elapsed().as_nanos() as f64 / f64::from(iters));
+    }
+    let (t, r) = (median(typed), median(direct));
+    Ok(format!(
+        "typed_read_ns={t:.2} raw_read_ns={r:.2} ratio={:.3} iters={iters} rounds={rounds}",
+        t / r
+    ))
+}
+
+/// edu interrupt round trips (raise → wake → ack → re-enable) through
+/// uio-backend vs a raw loop of direct syscalls, in µs per round trip.
+pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
+    let dev = UioDevice::find_by_pci_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
+    let region = dev.map(0).map_err(|e| e.to_string())?;
+    let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
+    let pending = regs.irq_status().get();
+    if pending != 0 {
+        regs.irq_ack().set(pending);
+    }
+    let irq = dev.irq().map_err(|e| e.to_string())?;
+    irq.enable().map_err(|e| e.to_string())?;
+
+    // The raw side: its own fd on /dev/uioN and on the config file.
+    let uio = File::options()
+        .read(true)
+        .write(true)
+        .open(dev.info().devnode())
+        .map_err(|e| e.to_string())?;
+    let pci = PciDevice::find_by_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
+    let config = File::options()
+        .read(true)
+        .write(true)
+        .open(pci.config_path())
+        .map_err(|e| e.to_string())?;
+    let base = region.as_ptr();
+
+    let (mut lib, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        let t = Instant::now();
+        for i in 0..n {
+            regs.irq_raise().write(IRQ_RAISE::FACT::SET);
+            irq.wait(Duration::from_secs(2))
+                .map_err(|e| format!("library round trip {i}: {e}"))?;
+            regs.irq_ack().write(IRQ_ACK::FACT::SET);
+            irq.enable().map_err(|e| e.to_string())?;
+        }
+        lib.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+
+        let t = Instant::now();
+        for i in 0..n {
+            // SAFETY: `base` maps edu's 1 MiB BAR0 (kept alive by `region`);
+            // 0x60 and 0x64 are in bounds and 4-aligned.
+            unsafe { base.add(0x60).cast::<u32>().write_volatile(1) };
+            let mut fds = [PollFd::new(uio.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::from(2000u16)).map_err(|e| e.to_string())?;
+            if ready != 1 {
+                return Err(format!("raw round trip {i}: poll returned {ready}"));
+            }
+            let mut count = [0u8; 4];
+            (&uio)
+                .read_exact(&mut count)
+                .map_err(|e| format!("raw read: {e}"))?;
+            // SAFETY: as above.
+            unsafe { base.add(0x64).cast::<u32>().write_volatile(1) };
+            let mut cmd_hi = [0u8; 1];
+            config
+                .read_exact_at(&mut cmd_hi, 5)
+                .map_err(|e| e.to_string())?;
+            config
+                .write_all_at(&[cmd_hi[0] & !0x04], 5)
+                .map_err(|e| e.to_string())?;
+        }
+        raw.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+    }
+    // The raw loop consumed events the library's fd has not seen yet.
+    let _ = irq.try_wait(Some(Duration::ZERO));
+    let (l, r) = (median(lib), median(raw));
+    Ok(format!(
+        "lib_irq_us={l:.2} raw_irq_us={r:.2} ratio={:.3} n={n} rounds={rounds}",
+        l / r
+    ))
+}

@@ -1,0 +1,69 @@
+//! Runs inside the test VM: each subcommand is one test case or benchmark
+//! against the real edu and ivshmem devices. Exit status 0 means it passed.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use vm_tests::bench;
+use vm_tests::guest::{self, Backend};
+
+const USAGE: &str = "usage: vm-guest CASE [ARGS]
+
+cases:
+  edu-basics uio|sysfs|devmem         identification, liveness, factorial
+  edu-irq N                           N interrupts raised, waited for, acknowledged
+  edu-irq-timeout MILLIS              a wait with nothing raised times out
+  ivshmem-uio-no-irq                  ivshmem registers over UIO; irq wait refused
+  ivshmem-exchange uio|sysfs|devmem SEED REPLY OFFSET LEN
+                                      check the host's bytes, write a reply
+  edu-dma-abort                       start the DMA that aborts QEMU 7.2
+  bench-read ITERS ROUNDS             typed vs raw MMIO reads
+  bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips";
+
+fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
+    let s = args
+        .get(i)
+        .ok_or_else(|| format!("missing argument {i}\n{USAGE}"))?;
+    s.parse()
+        .map_err(|_| format!("argument {i} `{s}` is not a number"))
+}
+
+fn backend(args: &[String], i: usize) -> Result<Backend, String> {
+    Backend::parse(args.get(i).map(String::as_str).unwrap_or(""))
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    match args.first().map(String::as_str) {
+        Some("edu-basics") => guest::edu_basics(backend(args, 1)?),
+        Some("edu-irq") => guest::edu_irq(num(args, 1)?),
+        Some("edu-irq-timeout") => guest::edu_irq_timeout(Duration::from_millis(num(args, 1)?)),
+        Some("ivshmem-uio-no-irq") => guest::ivshmem_uio_no_irq(),
+        Some("ivshmem-exchange") => guest::ivshmem_exchange(
+            backend(args, 1)?,
+            num(args, 2)?,
+            num(args, 3)?,
+            num(args, 4)?,
+            num(args, 5)?,
+        ),
+        Some("edu-dma-abort") => guest::edu_dma_abort(),
+        Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
+        Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
+        Some("-h" | "--help") => Ok(USAGE.to_string()),
+        Some(other) => Err(format!("unknown case `{other}`\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

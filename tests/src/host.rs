@@ -1,0 +1,55 @@
+//! Host-side helpers: booting a VM with the guest binary in it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use qemu::{Vm, VmConfig, VmError};
+
+/// Where `vm-guest` is put inside the VM.
+pub const GUEST_BIN: &str = "/bin/vm-guest";
+
+/// Size of the ivshmem shared memory the tests use.
+pub const IVSHMEM_SIZE: u64 = 1 << 20;
+
+/// The VM the tests use: edu and ivshmem-plain bound to uio_pci_generic,
+/// with `guest_bin` at [`GUEST_BIN`].
+pub fn config(guest_bin: &Path) -> VmConfig {
+    VmConfig::default()
+        .ivshmem_size(IVSHMEM_SIZE)
+        .binary(guest_bin, GUEST_BIN)
+}
+
+/// Boots [`config`].
+pub fn boot(guest_bin: &Path) -> Result<Vm, VmError> {
+    Vm::boot(config(guest_bin))
+}
+
+/// `vm-guest` next to the running executable (for `vm-demo` and
+/// `vm-bench`, which cargo builds into the same directory).
+pub fn sibling_guest_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("finding this program: {e}"))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| "this program has no directory".to_string())?;
+    let guest = dir.join("vm-guest");
+    if guest.is_file() {
+        Ok(guest)
+    } else {
+        Err(format!(
+            "{} is missing: build it with `cargo build --release -p vm-tests --bins`",
+            guest.display()
+        ))
+    }
+}
+
+/// Runs `vm-guest ARGS` in the VM; `Ok(output)` when it exits 0.
+pub fn run_guest(vm: &Vm, args: &str, timeout: Duration) -> Result<String, String> {
+    match vm.run(&format!("{GUEST_BIN} {args}"), timeout) {
+        Ok(out) if out.success() => Ok(out.output),
+        Ok(out) => Err(format!(
+            "`vm-guest {args}` exited with {}:\n{}",
+            out.status, out.output
+        )),
+        Err(e) => Err(format!("`vm-guest {args}`: {e}")),
+    }
+}

@@ -283,3 +283,94 @@ pub fn edu_dma_abort() -> Outcome {
     std::thread::sleep(Duration::from_secs(5));
     Err("QEMU is still running 5 s after the fatal DMA".into())
 }
+
+/// UIO discovery through udev: both devices are listed with their PCI
+/// identity and maps (edu: one 1 MiB map; ivshmem: BAR0 only, 256 bytes in
+/// a page; its BAR2 is not a UIO map).
+pub fn uio_list() -> Outcome {
+    let list = uio_backend::UioScan::system()
+        .list()
+        .map_err(|e| e.to_string())?;
+    let mut report = Vec::new();
+    for (id, want_size, want_maps) in [(EDU_ID, 0x10_0000u64, 1usize), (IVSHMEM_ID, 0x1000, 1)] {
+        let info = list
+            .iter()
+            .find(|i| i.pci_id().map(|p| (p.vendor, p.device)) == Some(id))
+            .ok_or_else(|| {
+                format!(
+                    "{:04x}:{:04x} is not among the UIO devices: {list:?}",
+                    id.0, id.1
+                )
+            })?;
+        if info.name() != "uio_pci_generic" {
+            return Err(format!(
+                "{} is driven by {}, expected uio_pci_generic",
+                info.device_name(),
+                info.name()
+            ));
+        }
+        let maps = info.maps();
+        if maps.len() != want_maps || maps[0].size != want_size {
+            return Err(format!(
+                "{}: maps {maps:?}, expected {want_maps} map of {want_size:#x} bytes",
+                info.device_name()
+            ));
+        }
+        report.push(format!(
+            "{} {:04x}:{:04x} map0 {:#x}+{:#x}",
+            info.device_name(),
+            id.0,
+            id.1,
+            maps[0].addr,
+            maps[0].size
+        ));
+    }
+    Ok(report.join("; "))
+}
+
+/// PCI helpers on the real devices: config-space identity, Bus Master on
+/// and off, and rebinding ivshmem to uio_pci_generic through
+/// `driver_override` after unbinding it.
+pub fn pci_helpers() -> Outcome {
+    let edu = PciDevice::find_by_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
+    let cfg = edu.config_rw().map_err(|e| e.to_string())?;
+    let ids = cfg.read32(0).map_err(|e| e.to_string())?;
+    if ids != (u32::from(EDU_ID.1) << 16 | u32::from(EDU_ID.0)) {
+        return Err(format!("config dword 0 reads {ids:#010x}"));
+    }
+    for on in [true, false, true] {
+        cfg.set_bus_master(on).map_err(|e| e.to_string())?;
+        let now = cfg.bus_master().map_err(|e| e.to_string())?;
+        if now != on {
+            return Err(format!("Bus Master set to {on}, reads {now}"));
+        }
+    }
+    cfg.set_bus_master(false).map_err(|e| e.to_string())?;
+
+    let mut ivshmem =
+        PciDevice::find_by_id(IVSHMEM_ID.0, IVSHMEM_ID.1).map_err(|e| e.to_string())?;
+    ivshmem.unbind().map_err(|e| e.to_string())?;
+    let after_unbind = ivshmem.current_driver().map_err(|e| e.to_string())?;
+    if after_unbind.is_some() {
+        return Err(format!("still bound to {after_unbind:?} after unbind"));
+    }
+    if UioDevice::find_by_pci_id(IVSHMEM_ID.0, IVSHMEM_ID.1).is_ok() {
+        return Err("a UIO device for ivshmem exists while it is unbound".into());
+    }
+    ivshmem
+        .bind_with_override("uio_pci_generic")
+        .map_err(|e| e.to_string())?;
+    let driver = ivshmem.current_driver().map_err(|e| e.to_string())?;
+    if driver.as_deref() != Some("uio_pci_generic") {
+        return Err(format!("bound to {driver:?} after rebinding"));
+    }
+    let dev = UioDevice::find_by_pci_id(IVSHMEM_ID.0, IVSHMEM_ID.1).map_err(|e| e.to_string())?;
+    let mut region = dev.map(0).map_err(|e| e.to_string())?;
+    let mut regs = ivshmem::Regs::new(&mut region).map_err(|e| e.to_string())?;
+    let pos = regs.iv_position().get();
+    let _ = regs.intr_status().get();
+    Ok(format!(
+        "edu config ids {ids:#010x}; Bus Master toggled; ivshmem unbound and rebound to uio_pci_generic as {} (IV_POSITION {pos})",
+        dev.name()
+    ))
+}

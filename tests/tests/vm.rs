@@ -120,6 +120,8 @@ fn main() {
         "ivshmem_uio_interrupt_wait_is_refused",
         "ivshmem_host_guest_exchange_sysfs_resource2",
         "ivshmem_host_guest_exchange_devmem",
+        "uio_devices_listed_with_maps",
+        "pci_config_bus_master_and_rebinding",
         "vm_boots_within_10_seconds",
         "harness_reports_qemu_abort",
     ];
@@ -152,6 +154,8 @@ fn main() {
             "ivshmem-uio-no-irq",
             s,
         ),
+        guest_case("uio_devices_listed_with_maps", "uio-list", s),
+        guest_case("pci_config_bus_master_and_rebinding", "pci-helpers", s),
         ivshmem_exchange(
             "ivshmem_host_guest_exchange_sysfs_resource2",
             "sysfs",

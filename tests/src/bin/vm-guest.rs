@@ -16,6 +16,8 @@ cases:
   ivshmem-uio-no-irq                  ivshmem registers over UIO; irq wait refused
   ivshmem-exchange uio|sysfs|devmem SEED REPLY OFFSET LEN
                                       check the host's bytes, write a reply
+  uio-list                            UIO devices with their maps (udev)
+  pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips";
@@ -45,6 +47,8 @@ fn run(args: &[String]) -> Result<String, String> {
             num(args, 4)?,
             num(args, 5)?,
         ),
+        Some("uio-list") => guest::uio_list(),
+        Some("pci-helpers") => guest::pci_helpers(),
         Some("edu-dma-abort") => guest::edu_dma_abort(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),

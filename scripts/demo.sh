@@ -13,4 +13,5 @@ if ! is_root; then
     exit 1
 fi
 cargo run -q -p qemu -- provision
+cargo build -q --release -p vm-tests --bins
 cargo run -q --release -p vm-tests --bin vm-demo

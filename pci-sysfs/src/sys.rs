@@ -27,8 +27,9 @@ pub(crate) fn read_attr_opt(path: &Path) -> Result<Option<String>, PciError> {
     }
 }
 
-/// Parses a hex number with or without `0x`.
-pub(crate) fn parse_hex(s: &str) -> Option<u64> {
+/// Parses a hex number with or without `0x`, as sysfs writes them
+/// (`vendor`, `resource`, UIO `maps/mapN/addr`), ignoring surrounding space.
+pub fn parse_hex(s: &str) -> Option<u64> {
     let t = s.trim();
     let t = t
         .strip_prefix("0x")

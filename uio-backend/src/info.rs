@@ -100,18 +100,7 @@ fn read_attr_opt(path: &Path) -> Result<Option<String>, UioError> {
     }
 }
 
-/// Parses `0x…` (or bare) hex, as in `maps/mapN/{addr,size,offset}`.
-pub(crate) fn parse_hex(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let t = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(t, 16).ok()
-}
+use pci_sysfs::parse_hex;
 
 fn read_hex(path: &Path) -> Result<u64, UioError> {
     let s = read_attr(path)?;

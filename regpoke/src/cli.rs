@@ -1,0 +1,430 @@
+//! The command line: clap definitions, shared by the CLI, batch lines,
+//! completions and the man page.
+//!
+//! The doc comments here are the `--help` text, so they say `REG[N]` as the
+//! user types it, not as an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use register_spec::Width;
+
+const AFTER_HELP: &str = "\
+Device selection:
+  --spec FILE.yaml|NAME    the register map (NAME: a shipped map: edu, ivshmem)
+  With a spec that has a PCI identity and no other selector, regpoke finds the
+  device itself: UIO map (bound to uio_pci_generic and the BAR is a UIO map),
+  else sysfs resourceN, else /dev/mem. -v says which. Explicit selectors
+  (--pci, --uio, --devmem, --file) override.
+
+Exit status:
+  0  success
+  1  device, I/O or permission failure
+  2  usage error, unknown name, refused access, or invalid spec
+  3  a watch or interrupt wait timed out, or a batch `expect` did not hold
+
+Examples:
+  regpoke --spec edu read ID
+  regpoke --spec edu read STATUS --decode
+  regpoke --spec edu write LIVENESS=0x12345678 --readback
+  regpoke --spec edu write STATUS.IRQFACT=1 FACTORIAL=10
+  regpoke --spec edu watch STATUS.COMPUTING --until ==IDLE --timeout 2s
+  regpoke --spec edu --uio 0 irq wait --timeout 1s
+  regpoke --devmem 0xfea00000 read 0x0 --width 32
+  regpoke --spec edu --file regs.bin dump --json
+
+Full documentation: docs/regpoke.md";
+
+/// Read, write, decode, watch and script device registers by name, from
+/// the same YAML register maps as the typed Rust blocks.
+///
+/// Accesses are width-exact and single: a read is one load of the
+/// register's width, a write one store, and nothing is read that was not
+/// asked for (registers whose read has side effects are never read
+/// implicitly).
+#[derive(Debug, Parser)]
+#[command(name = "regpoke", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Device selection and global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options valid with every command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Global {
+    /// Register map: a YAML file, or the name of a shipped map (edu, ivshmem).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE|NAME",
+        help_heading = "Device selection"
+    )]
+    pub spec: Option<String>,
+    /// Register block of the spec to use (default: the block bound to the
+    /// chosen BAR, else the first block with registers).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Device selection"
+    )]
+    pub block: Option<String>,
+    /// PCI device by address (0000:00:04.0, 00:04.0) or ID (1234:11e8);
+    /// maps its BAR through sysfs resourceN.
+    #[arg(
+        long,
+        global = true,
+        value_name = "BDF|VENDOR:DEVICE",
+        help_heading = "Device selection"
+    )]
+    pub pci: Option<String>,
+    /// BAR number (with --pci, or to pick the block of an auto-found device).
+    #[arg(long, global = true, value_name = "N", value_parser = parse_bar, help_heading = "Device selection")]
+    pub bar: Option<u8>,
+    /// UIO device: number (0, uio0, /dev/uio0), UIO name, or parent PCI address/ID.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N|NAME",
+        help_heading = "Device selection"
+    )]
+    pub uio: Option<String>,
+    /// UIO map number (default: the map of the block's BAR, else 0).
+    #[arg(long, global = true, value_name = "N", value_parser = parse_index, help_heading = "Device selection")]
+    pub map: Option<usize>,
+    /// Physical address to map through /dev/mem.
+    #[arg(long, global = true, value_name = "PHYS_ADDR", value_parser = parse_number, help_heading = "Device selection")]
+    pub devmem: Option<u64>,
+    /// Bytes to map (with --devmem or --file; default: the block's size, or
+    /// for --file the file's size, or one page).
+    #[arg(long, global = true, value_name = "N", value_parser = parse_number, help_heading = "Device selection")]
+    pub size: Option<u64>,
+    /// Any mmap-able file (plain file, /dev/shm file, memfd via /proc/self/fd/N).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Device selection"
+    )]
+    pub file: Option<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say what is done: -v the chosen backend, -vv every access.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Do not take the advisory lock around read-modify-writes.
+    #[arg(long, global = true)]
+    pub no_lock: bool,
+    /// Directory for lock files (default: /run/lock, else /dev/shm, else /tmp).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lock_dir: Option<PathBuf>,
+    /// Root of the file-system tree with sys/ and dev/ (for tests on fake trees).
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
+    pub sysfs_root: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read registers, fields or raw offsets; prints each value in hex.
+    ///
+    /// Targets: REG, REG.FIELD, REG[N] (array element), REG[N].FIELD, or a raw
+    /// byte offset in the block (0x24, with --width). An array without an
+    /// index reads every element. The output is the bare value, zero-padded
+    /// to the width (0x010000ed), one per line; --decode adds fields and enum names.
+    ///
+    /// Write-only registers and fields are refused (read the raw offset if
+    /// you must). A register whose read has side effects is read only when
+    /// named, as here.
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu read ID\n  regpoke --spec edu read STATUS.COMPUTING --decode\n  regpoke --spec edu read 0x20 --width 32"
+    )]
+    Read(ReadArgs),
+    /// Write registers, fields or raw offsets.
+    ///
+    /// Assignments: REG=VALUE, REG.FIELD=VALUE (enum names accepted),
+    /// REG=VALUE:MASK (only the MASK bits change), 0xOFFSET=VALUE (raw, with
+    /// --width). Assignments to different fields of one register are merged
+    /// into one access. A write never reads first unless a read-modify-write
+    /// is needed (a field or masked write of an rw register); w1c/w1s
+    /// registers are written with just the named bits, write-only registers
+    /// with the other fields 0. Read-only registers, over-wide values and
+    /// read-modify-writes of registers whose read has side effects are refused.
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu write LIVENESS=0x12345678 --readback\n  regpoke --spec edu write STATUS.IRQFACT=1\n  regpoke --spec edu write IRQ_ACK.FACT=1\n  regpoke --spec edu write STATUS=0x80:0x80\n  regpoke --file regs.bin write 0x10=0xff --width 8"
+    )]
+    Write(WriteArgs),
+    /// Read and decode every register of the block.
+    ///
+    /// Registers whose read has side effects, and write-only ones, are
+    /// skipped and listed as skipped (--include-side-effects reads the former).
+    Dump(DumpArgs),
+    /// Poll a register or field until a condition holds (exit 3 on timeout).
+    ///
+    /// Conditions: ==V, !=V, <V, <=V, >V, >=V, &MASK (any of the bits set),
+    /// !&MASK (none set), &MASK==V; a bare V means ==V. The left side may
+    /// name the target or a field of it (COMPUTING==0, STATUS.COMPUTING==IDLE);
+    /// V may be an enum name. Prints the final value.
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu watch STATUS.COMPUTING --until ==0 --timeout 2s\n  regpoke --spec edu watch STATUS --until COMPUTING==IDLE --timeout 500ms --interval 1ms"
+    )]
+    Watch(WatchArgs),
+    /// UIO interrupts: enable, wait, count, acknowledge.
+    #[command(subcommand)]
+    Irq(IrqCommand),
+    /// Run many operations from a file (or - for stdin) over one mapping.
+    ///
+    /// One command per line with the syntax of the subcommands (read, write,
+    /// watch, dump, irq ...), plus `expect TARGET COND` and `sleep DURATION`;
+    /// `#` starts a comment. Every line is checked before the first one
+    /// runs; execution stops at the first failure with its exit status,
+    /// and errors name FILE:LINE.
+    #[command(
+        after_help = "Example file:\n  # factorial of 10 on edu\n  write STATUS.IRQFACT=0\n  write FACTORIAL=10\n  watch STATUS.COMPUTING --until ==IDLE --timeout 1s\n  expect FACTORIAL 3628800\n  sleep 10ms"
+    )]
+    Batch(BatchArgs),
+    /// List UIO and PCI devices, the spec that matches each, and the backend that would be used.
+    List,
+    /// Check or document register maps.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+/// `read` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// REG, REG.FIELD, REG[N], REG[N].FIELD or a raw offset (0x24).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Access width in bits for raw offsets (default 32).
+    #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
+    /// Show fields and enumerated values.
+    #[arg(short, long)]
+    pub decode: bool,
+}
+
+/// `write` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// TARGET=VALUE or TARGET=VALUE:MASK (TARGET as for read).
+    #[arg(required = true, value_name = "ASSIGNMENT")]
+    pub assignments: Vec<String>,
+    /// Access width in bits for raw offsets (default 32).
+    #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
+    /// Read each register back after writing it and print the value
+    /// (skipped, with a warning, for write-only and side-effect registers).
+    #[arg(long)]
+    pub readback: bool,
+    /// Allow the read of a read-modify-write even though reading the register has side effects.
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
+    /// Print what would be done without touching the device.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `dump` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct DumpArgs {
+    /// Also read registers whose read has side effects (read-to-clear, FIFO pops).
+    #[arg(long)]
+    pub include_side_effects: bool,
+}
+
+/// `watch` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// REG, REG.FIELD, REG[N][.FIELD] or a raw offset.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// The condition to wait for (==V, !=V, <V, >V, &MASK, !&MASK, &MASK==V, FIELD==V).
+    #[arg(long, value_name = "CONDITION", allow_hyphen_values = true)]
+    pub until: String,
+    /// Give up after this long (500ms, 2s, 1m, or `forever`); exit 3.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: String,
+    /// Pause between reads (0 spins).
+    #[arg(long, value_name = "DURATION", default_value = "1ms")]
+    pub interval: String,
+    /// Access width in bits for a raw offset (default 32).
+    #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
+}
+
+/// `irq` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum IrqCommand {
+    /// Enable (unmask) the interrupt: UIO irqcontrol, or for uio_pci_generic
+    /// clear INTx Disable in config space (needs root).
+    Enable,
+    /// Wait for an interrupt; prints the cumulative count and the number missed.
+    ///
+    /// Interrupts from before the device was opened are not seen, unless
+    /// --since gives the count they are to be compared with (from `irq count`).
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s"
+    )]
+    Wait(IrqWaitArgs),
+    /// Print the device's cumulative interrupt count (sysfs `event`).
+    Count,
+    /// Acknowledge: perform the device's acknowledge write(s), then enable the interrupt again.
+    Ack(IrqAckArgs),
+}
+
+/// `irq wait` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct IrqWaitArgs {
+    /// Give up after this long (500ms, 2s, or `forever`); exit 3.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: String,
+    /// Return at once if the cumulative count already differs from COUNT.
+    #[arg(long, value_name = "COUNT", value_parser = parse_u32)]
+    pub since: Option<u32>,
+    /// Enable (unmask) the interrupt before waiting.
+    #[arg(long)]
+    pub enable: bool,
+}
+
+/// `irq ack` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct IrqAckArgs {
+    /// The acknowledge write(s), as for `write` (IRQ_ACK.FACT=1).
+    #[arg(required = true, value_name = "ASSIGNMENT")]
+    pub assignments: Vec<String>,
+}
+
+/// `batch` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// The batch file, or - for standard input.
+    #[arg(id = "script", value_name = "FILE|-")]
+    pub script: PathBuf,
+    /// Check and print every operation without touching the device.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `spec` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SpecCommand {
+    /// Validate register maps; prints every error as FILE:LINE:COL (exit 2 on errors).
+    Check {
+        /// YAML files (or names of shipped maps).
+        #[arg(id = "spec_files", required = true, value_name = "FILE")]
+        spec_files: Vec<String>,
+    },
+    /// Print Markdown documentation of a register map.
+    Doc {
+        /// A YAML file or the name of a shipped map.
+        #[arg(id = "spec_file", value_name = "FILE")]
+        spec_file: String,
+    },
+}
+
+/// One line of a batch file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "batch line",
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct BatchLine {
+    /// The operation.
+    #[command(subcommand)]
+    pub op: BatchOp,
+}
+
+/// The operations a batch line may hold.
+#[derive(Debug, Clone, Subcommand)]
+#[command(disable_help_subcommand = true)]
+pub enum BatchOp {
+    /// As `regpoke read`.
+    Read(ReadArgs),
+    /// As `regpoke write`.
+    Write(WriteArgs),
+    /// As `regpoke watch`.
+    Watch(WatchArgs),
+    /// As `regpoke dump`.
+    Dump(DumpArgs),
+    /// As `regpoke irq`.
+    #[command(subcommand)]
+    Irq(IrqCommand),
+    /// Check a value: `expect TARGET VALUE|CONDITION` (exit 3 if it does not hold).
+    Expect {
+        /// TARGET, or TARGET followed by an operator and value in one word (STATUS.COMPUTING==IDLE).
+        #[arg(value_name = "TARGET")]
+        target: String,
+        /// VALUE or CONDITION (==V, !=V, &MASK, ...).
+        #[arg(value_name = "CONDITION", allow_hyphen_values = true)]
+        condition: Option<String>,
+        /// Access width in bits for a raw offset (default 32).
+        #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+        width: Option<Width>,
+    },
+    /// Pause: `sleep DURATION` (500ms, 2s).
+    Sleep {
+        /// How long.
+        #[arg(value_name = "DURATION")]
+        duration: String,
+    },
+}
+
+/// Value parser (also used by the fast argument path).
+pub fn parse_width(s: &str) -> Result<Width, String> {
+    crate::num::parse_u64(s)
+        .and_then(Width::from_bits)
+        .ok_or_else(|| "the width is 8, 16, 32 or 64 (bits)".to_string())
+}
+
+/// Value parser (also used by the fast argument path).
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    crate::num::parse_u64(s).ok_or_else(|| {
+        "not a number (decimal 16, hex 0x10, binary 0b10000, octal 0o20)".to_string()
+    })
+}
+
+fn parse_u32(s: &str) -> Result<u32, String> {
+    parse_number(s).and_then(|v| u32::try_from(v).map_err(|_| "must fit in 32 bits".to_string()))
+}
+
+/// Value parser (also used by the fast argument path).
+pub fn parse_index(s: &str) -> Result<usize, String> {
+    parse_number(s).and_then(|v| usize::try_from(v).map_err(|_| "too large".to_string()))
+}
+
+/// Value parser (also used by the fast argument path).
+pub fn parse_bar(s: &str) -> Result<u8, String> {
+    match crate::num::parse_u64(s) {
+        Some(v) if v <= 5 => Ok(v as u8),
+        _ => Err("a BAR number is 0 to 5".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+        BatchLine::command().debug_assert();
+    }
+}

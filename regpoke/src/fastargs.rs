@@ -1,0 +1,193 @@
+//! A fast path for the most common command lines (`read` and `write` with
+//! plain options), which builds the same [`Cli`] value clap would, without
+//! building clap's whole command tree. Anything unusual (help, `--opt=value`,
+//! an unknown or repeated option, a value clap would reject) returns `None`
+//! and clap parses the line as usual, so errors and suggestions are always
+//! clap's. A unit test checks that both parsers agree.
+//!
+//! Why: a single `regpoke read REG` should cost about as much as `busybox
+//! devmem`, and building clap's tree is most of the instructions a read
+//! executes (which matters most under emulation, e.g. QEMU TCG guests).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::cli::{self, Cli, Command, Global, ReadArgs, WriteArgs};
+
+/// Parses `args` (without the program name) if it is a simple `read` or
+/// `write` command line; `None` means "let clap do it".
+pub fn parse(args: &[OsString]) -> Option<Cli> {
+    let words: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    let mut g = Global::default();
+    let mut i = 0;
+    let mut seen: Vec<&str> = Vec::new();
+    let mut command: Option<&str> = None;
+    let mut positional: Vec<String> = Vec::new();
+    let mut width = None;
+    let mut decode = false;
+    let mut readback = false;
+    while i < words.len() {
+        let w = words[i];
+        let value = |i: usize| -> Option<&str> {
+            words
+                .get(i + 1)
+                .copied()
+                .filter(|v| !v.starts_with('-') && !v.is_empty())
+        };
+        if !w.starts_with('-') {
+            if command.is_none() {
+                if w != "read" && w != "write" {
+                    return None;
+                }
+                command = Some(w);
+            } else {
+                positional.push(w.to_string());
+            }
+            i += 1;
+            continue;
+        }
+        // Options may be given once each (as clap demands), except -v.
+        if w != "-v" {
+            if seen.contains(&w) {
+                return None;
+            }
+            seen.push(w);
+        }
+        let takes_value = matches!(
+            w,
+            "--spec"
+                | "--block"
+                | "--pci"
+                | "--bar"
+                | "--uio"
+                | "--map"
+                | "--devmem"
+                | "--size"
+                | "--file"
+                | "--lock-dir"
+                | "--width"
+                | "-w"
+        );
+        if takes_value {
+            let v = value(i)?;
+            match w {
+                "--spec" => g.spec = Some(v.to_string()),
+                "--block" => g.block = Some(v.to_string()),
+                "--pci" => g.pci = Some(v.to_string()),
+                "--bar" => g.bar = Some(cli::parse_bar(v).ok()?),
+                "--uio" => g.uio = Some(v.to_string()),
+                "--map" => g.map = Some(cli::parse_index(v).ok()?),
+                "--devmem" => g.devmem = Some(cli::parse_number(v).ok()?),
+                "--size" => g.size = Some(cli::parse_number(v).ok()?),
+                "--file" => g.file = Some(PathBuf::from(v)),
+                "--lock-dir" => g.lock_dir = Some(PathBuf::from(v)),
+                // --width belongs to the subcommand.
+                _ => {
+                    command?;
+                    if seen
+                        .iter()
+                        .filter(|s| **s == "--width" || **s == "-w")
+                        .count()
+                        > 1
+                    {
+                        return None;
+                    }
+                    width = Some(cli::parse_width(v).ok()?);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        match (w, command) {
+            ("--json", _) => g.json = true,
+            ("-v", _) => g.verbose = g.verbose.saturating_add(1),
+            ("--no-lock", _) => g.no_lock = true,
+            ("--decode" | "-d", Some("read")) => {
+                if seen
+                    .iter()
+                    .filter(|s| **s == "--decode" || **s == "-d")
+                    .count()
+                    > 1
+                {
+                    return None;
+                }
+                decode = true
+            }
+            ("--readback", Some("write")) => readback = true,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if positional.is_empty() {
+        return None;
+    }
+    let command = match command? {
+        "read" => Command::Read(ReadArgs {
+            targets: positional,
+            width,
+            decode,
+        }),
+        _ => Command::Write(WriteArgs {
+            assignments: positional,
+            width,
+            readback,
+            allow_side_effect_read: false,
+            dry_run: false,
+        }),
+    };
+    Some(Cli { global: g, command })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn os(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn agrees_with_clap() {
+        let lines = [
+            "--spec edu read ID",
+            "--spec edu --file /tmp/x read ID STATUS.COMPUTING --decode",
+            "read ID --spec edu -v -v --json",
+            "--spec edu --uio 0 read 0x20 -w 16",
+            "--devmem 0xfea00000 --size 0x1000 read 0x0 --width 32",
+            "--pci 00:04.0 --bar 2 --no-lock write 0x0=1 --readback",
+            "--spec ./x.yaml --block regs --lock-dir /tmp write A=1 B.C=2:3",
+            "--uio uio0 --map 1 read X -d",
+        ];
+        for l in lines {
+            let fast = parse(&os(l)).unwrap_or_else(|| panic!("no fast path for {l:?}"));
+            let mut full = vec![OsString::from("regpoke")];
+            full.extend(os(l));
+            let slow = Cli::try_parse_from(full).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{l}");
+        }
+    }
+
+    #[test]
+    fn leaves_the_rest_to_clap() {
+        for l in [
+            "",
+            "--help",
+            "read --help",
+            "read",
+            "--spec=edu read ID",
+            "--spec edu dump",
+            "--spec edu read ID --decode --decode",
+            "--spec edu --spec kinds read ID",
+            "--bar 9 read 0x0",
+            "read 0x0 --width 12",
+            "--spec edu read ID --readback",
+            "--spec edu write A=1 --dry-run",
+            "--spec",
+            "-vv read ID",
+            "read -- ID",
+        ] {
+            assert!(parse(&os(l)).is_none(), "{l:?} took the fast path");
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Numbers, durations and hex formatting.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Parses an unsigned integer: decimal, `0x` hex, `0b` binary or `0o`
+/// octal, with `_` allowed between digits. `None` if `s` is not a number.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let (digits, radix) = match t.get(..2).map(str::to_ascii_lowercase).as_deref() {
+        Some("0x") => (&t[2..], 16),
+        Some("0b") => (&t[2..], 2),
+        Some("0o") => (&t[2..], 8),
+        _ => (t, 10),
+    };
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    if clean.is_empty() || !clean.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(&clean, radix).ok()
+}
+
+/// Whether `s` looks like a number (starts with a digit), so that an
+/// unparsable one gets a number error rather than a name error.
+pub fn looks_numeric(s: &str) -> bool {
+    s.trim().starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// [`parse_u64`] with an error naming `what`.
+pub fn parse_u64_for(s: &str, what: &str) -> Result<u64> {
+    parse_u64(s).ok_or_else(|| {
+        Error::usage(format!("invalid {what} {s:?}: not a number")).hint(
+            "numbers are decimal (16), hex (0x10), binary (0b1_0000) or octal (0o20); `_` may separate digits",
+        )
+    })
+}
+
+/// Formats `v` as `0x` and `digits` hex digits (at least), zero-padded.
+pub fn hex(v: u64, digits: usize) -> String {
+    format!("{v:#0width$x}", width = digits + 2)
+}
+
+/// Hex digits needed to show `bits` bits.
+pub fn digits_for_bits(bits: u32) -> usize {
+    bits.div_ceil(4).max(1) as usize
+}
+
+/// Parses a duration: a number with a unit `ns`, `us`, `ms`, `s`, `m` or
+/// `h` (`500ms`, `2s`, `1.5s`, `1m`); a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let bad = || {
+        Error::usage(format!("invalid duration {s:?}"))
+            .hint("durations are a number and a unit: 500ms, 2s, 1.5s, 1m (also ns, us, h); a bare number is seconds")
+    };
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() || num.matches('.').count() > 1 || num == "." {
+        return Err(bad());
+    }
+    let scale: f64 = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "" | "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    let secs = v * scale;
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a timeout: a duration, or `forever`/`none` for no limit.
+pub fn parse_timeout(s: &str) -> Result<Option<Duration>> {
+    match s.trim() {
+        "forever" | "none" | "inf" => Ok(None),
+        _ => parse_duration(s).map(Some),
+    }
+}
+
+/// Shows a duration the way it would be typed (`500ms`, `2s`).
+pub fn show_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        "0s".into()
+    } else if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else if ns % 1_000_000 == 0 {
+        format!("{}ms", ns / 1_000_000)
+    } else if ns % 1_000 == 0 {
+        format!("{}us", ns / 1_000)
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("16"), Some(16));
+        assert_eq!(parse_u64("0x10"), Some(16));
+        assert_eq!(parse_u64("0X1_0"), Some(16));
+        assert_eq!(parse_u64("0b1_0000"), Some(16));
+        assert_eq!(parse_u64("0o20"), Some(16));
+        assert_eq!(parse_u64("0xffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(parse_u64("0x1ffffffffffffffff"), None);
+        assert_eq!(parse_u64("0x"), None);
+        assert_eq!(parse_u64("_1"), None);
+        assert_eq!(parse_u64("12a"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64(""), None);
+    }
+
+    #[test]
+    fn hex_formatting() {
+        assert_eq!(hex(0x10000ed, 8), "0x010000ed");
+        assert_eq!(hex(0, 1), "0x0");
+        assert_eq!(hex(u64::MAX, 16), "0xffffffffffffffff");
+        assert_eq!(digits_for_bits(1), 1);
+        assert_eq!(digits_for_bits(8), 2);
+        assert_eq!(digits_for_bits(9), 3);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("10us").unwrap(), Duration::from_micros(10));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("1e400s").is_err());
+        assert_eq!(parse_timeout("forever").unwrap(), None);
+        assert_eq!(show_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(show_duration(Duration::from_secs(2)), "2s");
+    }
+}

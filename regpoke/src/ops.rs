@@ -1,0 +1,1275 @@
+//! Operations: compiled from the command line or a batch line into a
+//! [`Step`] (every name, value and access rule checked before the device is
+//! touched), then executed against the mapping.
+
+use std::time::{Duration, Instant};
+
+use register_spec::{Access, Block, Register, Width};
+use serde::Serialize;
+use uio_backend::{Irq, UioDevice};
+
+use crate::backend::{self, Log, Mapped, Selection};
+use crate::cli::{DumpArgs, Global, IrqCommand, ReadArgs, WatchArgs, WriteArgs};
+use crate::error::{Error, Result};
+use crate::lock::Locker;
+use crate::num::{digits_for_bits, hex, parse_duration, parse_timeout, show_duration};
+use crate::spec::{self, bits_text, Condition, Target};
+
+/// One checked operation.
+#[derive(Debug, Clone)]
+pub enum Step<'a> {
+    /// Read targets (arrays expanded).
+    Read {
+        /// What to read.
+        targets: Vec<Target<'a>>,
+        /// Show fields and enum names (text output).
+        decode: bool,
+    },
+    /// Write registers.
+    Write {
+        /// One plan per register access.
+        plans: Vec<WritePlan<'a>>,
+        /// Read back afterwards.
+        readback: bool,
+    },
+    /// Poll until a condition holds.
+    Watch {
+        /// What is read.
+        target: Target<'a>,
+        /// What must hold.
+        cond: Condition<'a>,
+        /// Give up after this (None: never).
+        timeout: Option<Duration>,
+        /// Pause between reads.
+        interval: Duration,
+    },
+    /// Decode the whole block.
+    Dump {
+        /// Read side-effect registers too.
+        include_side_effects: bool,
+    },
+    /// Unmask the interrupt.
+    IrqEnable,
+    /// Wait for an interrupt.
+    IrqWait {
+        /// Give up after this (None: never).
+        timeout: Option<Duration>,
+        /// Compare with this cumulative count.
+        since: Option<u32>,
+        /// Unmask first.
+        enable: bool,
+    },
+    /// Print the interrupt count.
+    IrqCount,
+    /// Acknowledge writes, then unmask.
+    IrqAck {
+        /// The writes.
+        plans: Vec<WritePlan<'a>>,
+    },
+    /// Check a value once.
+    Expect {
+        /// What is read.
+        target: Target<'a>,
+        /// What must hold.
+        cond: Condition<'a>,
+    },
+    /// Pause.
+    Sleep(Duration),
+}
+
+impl Step<'_> {
+    /// The command name, for JSON documents.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Read { .. } => "read",
+            Step::Write { .. } => "write",
+            Step::Watch { .. } => "watch",
+            Step::Dump { .. } => "dump",
+            Step::IrqEnable => "irq enable",
+            Step::IrqWait { .. } => "irq wait",
+            Step::IrqCount => "irq count",
+            Step::IrqAck { .. } => "irq ack",
+            Step::Expect { .. } => "expect",
+            Step::Sleep(_) => "sleep",
+        }
+    }
+
+    /// Whether the step needs the register mapping.
+    pub fn needs_mapping(&self) -> bool {
+        !matches!(
+            self,
+            Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_)
+        )
+    }
+}
+
+/// One register access of a `write`: the merged assignments to one register.
+#[derive(Debug, Clone)]
+pub struct WritePlan<'a> {
+    /// `STATUS`, `GAIN[3]` or `0x24`.
+    pub label: String,
+    /// The assignments as typed.
+    pub assignments: Vec<String>,
+    /// The register (None for a raw offset).
+    pub reg: Option<&'a Register>,
+    /// Array index.
+    pub index: Option<u64>,
+    /// Byte offset.
+    pub offset: u64,
+    /// Access width.
+    pub width: Width,
+    /// Whether the register must be read first.
+    pub rmw: bool,
+    /// Bits the assignments set (to `bits`).
+    pub mask: u64,
+    /// Their values, in place.
+    pub bits: u64,
+    /// Bits written as 0 in a read-modify-write (w1c, w1s and wo fields not named).
+    pub zero_on_rmw: u64,
+}
+
+impl WritePlan<'_> {
+    /// One line saying what will be done.
+    pub fn describe(&self) -> String {
+        let d = digits_for_bits(self.width.bits());
+        let what = format!(
+            "{} ({:#x}, {}-bit)",
+            self.label,
+            self.offset,
+            self.width.bits()
+        );
+        if self.rmw {
+            let mut s = format!(
+                "read-modify-write {what}: set {} under mask {}",
+                hex(self.bits, d),
+                hex(self.mask, d)
+            );
+            if self.zero_on_rmw != 0 {
+                s.push_str(&format!(
+                    ", write {} as 0 (w1c/w1s/wo bits)",
+                    hex(self.zero_on_rmw, d)
+                ));
+            }
+            s.push_str(", under the register lock");
+            s
+        } else {
+            let mut s = format!("write {} to {what}, no read", hex(self.bits, d));
+            if self.mask != self.width.max_value() {
+                s.push_str(" (bits not named are written as 0)");
+            }
+            s
+        }
+    }
+}
+
+/// Compiles `read` arguments.
+pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    let mut targets = Vec::new();
+    for t in &a.targets {
+        let target = spec::parse_target(t, block, a.width)?;
+        spec::check_readable(&target)?;
+        if target.is_whole_array() {
+            let n = target.reg().map_or(1, Register::count);
+            targets.extend((0..n).map(|i| target.with_index(i)));
+        } else {
+            targets.push(target);
+        }
+    }
+    Ok(Step::Read {
+        targets,
+        decode: a.decode,
+    })
+}
+
+/// Compiles `write` arguments.
+pub fn compile_write<'a>(a: &WriteArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    Ok(Step::Write {
+        plans: compile_assignments(&a.assignments, block, a.width, a.allow_side_effect_read)?,
+        readback: a.readback,
+    })
+}
+
+/// Compiles `watch` arguments.
+pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    let target = spec::parse_target(&a.target, block, a.width)?;
+    if target.is_whole_array() {
+        return Err(Error::usage(format!(
+            "{} is an array: watch one element, {}[0]",
+            target.name(),
+            target.name()
+        )));
+    }
+    spec::check_readable(&target)?;
+    let cond = spec::parse_condition(&a.until, target)?;
+    Ok(Step::Watch {
+        target,
+        cond,
+        timeout: parse_timeout(&a.timeout)?,
+        interval: parse_duration(&a.interval)?,
+    })
+}
+
+/// Compiles `dump` arguments.
+pub fn compile_dump<'a>(a: &DumpArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    if block.is_none() {
+        return Err(Error::usage("dump needs a register map").hint("give --spec FILE.yaml or NAME"));
+    }
+    Ok(Step::Dump {
+        include_side_effects: a.include_side_effects,
+    })
+}
+
+/// Compiles an `irq` subcommand.
+pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<'a>> {
+    Ok(match c {
+        IrqCommand::Enable => Step::IrqEnable,
+        IrqCommand::Count => Step::IrqCount,
+        IrqCommand::Wait(w) => Step::IrqWait {
+            timeout: parse_timeout(&w.timeout)?,
+            since: w.since,
+            enable: w.enable,
+        },
+        IrqCommand::Ack(a) => Step::IrqAck {
+            plans: compile_assignments(&a.assignments, block, None, false)?,
+        },
+    })
+}
+
+/// Compiles `expect TARGET [CONDITION]`.
+pub fn compile_expect<'a>(
+    target: &str,
+    condition: Option<&str>,
+    width: Option<Width>,
+    block: Option<&'a Block>,
+) -> Result<Step<'a>> {
+    let (t, c) = match condition {
+        Some(c) => (target.to_string(), c.to_string()),
+        None => match spec::split_condition(target) {
+            (Some(lhs), rest) if !lhs.is_empty() => (lhs.to_string(), rest.to_string()),
+            _ => {
+                return Err(Error::usage(format!("expect {target:?}: no condition"))
+                    .hint("write `expect TARGET VALUE`, `expect TARGET ==VALUE` or `expect TARGET==VALUE`"))
+            }
+        },
+    };
+    let target = spec::parse_target(&t, block, width)?;
+    if target.is_whole_array() {
+        return Err(Error::usage(format!(
+            "{} is an array: name one element, {}[0]",
+            target.name(),
+            target.name()
+        )));
+    }
+    spec::check_readable(&target)?;
+    let cond = spec::parse_condition(&c, target)?;
+    Ok(Step::Expect { target, cond })
+}
+
+#[derive(Default)]
+struct Group<'a> {
+    label: String,
+    texts: Vec<String>,
+    target: Option<Target<'a>>,
+    whole: Option<u64>,
+    mask: u64,
+    bits: u64,
+    fields: Vec<&'a str>,
+    masked: bool,
+}
+
+/// Compiles `TARGET=VALUE[:MASK]` assignments into one plan per register,
+/// applying the access rules.
+pub fn compile_assignments<'a>(
+    texts: &[String],
+    block: Option<&'a Block>,
+    width: Option<Width>,
+    allow_side_effect_read: bool,
+) -> Result<Vec<WritePlan<'a>>> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for text in texts {
+        let (lhs, rhs) = text.split_once('=').ok_or_else(|| {
+            Error::usage(format!("{text:?} is not an assignment"))
+                .hint("write TARGET=VALUE, TARGET.FIELD=VALUE, TARGET=VALUE:MASK or 0xOFFSET=VALUE")
+        })?;
+        let target = spec::parse_target(lhs, block, width)?;
+        if target.is_whole_array() {
+            let n = target.reg().map_or(0, Register::count);
+            return Err(Error::usage(format!(
+                "{} is an array of {n} registers: name the element to write",
+                target.name()
+            ))
+            .hint(format!(
+                "{}[0]={rhs} … {}[{}]={rhs}",
+                target.name(),
+                target.name(),
+                n.saturating_sub(1)
+            )));
+        }
+        check_writable(&target)?;
+        let (value_text, mask_text) = match rhs.rsplit_once(':') {
+            Some((v, m)) => (v, Some(m)),
+            None => (rhs, None),
+        };
+        let value = spec::parse_value(value_text, &target)?;
+        let label = match target {
+            Target::Reg { reg, index, .. } => match index {
+                Some(i) => format!("{}[{i}]", reg.name),
+                None => reg.name.clone(),
+            },
+            Target::Raw { offset, width } => format!("{offset:#x}/{}", width.bits()),
+        };
+        let pos = match groups.iter().position(|g| g.label == label) {
+            Some(p) => p,
+            None => {
+                groups.push(Group {
+                    label: label.clone(),
+                    target: Some(match target {
+                        Target::Reg { reg, index, .. } => Target::Reg {
+                            reg,
+                            index,
+                            field: None,
+                        },
+                        raw => raw,
+                    }),
+                    ..Group::default()
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[pos];
+        g.texts.push(text.clone());
+        let full = target.width().max_value();
+        match (target.field(), mask_text) {
+            (Some(f), None) => {
+                if g.fields.contains(&f.name.as_str()) {
+                    return Err(Error::usage(format!(
+                        "{} is assigned twice in one write",
+                        target.name()
+                    ))
+                    .hint("assignments to one register are merged into one access; for two accesses use two commands or two batch lines"));
+                }
+                g.fields.push(&f.name);
+                let m = f.shifted_mask();
+                g.mask |= m;
+                g.bits = (g.bits & !m) | (value << f.lsb);
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::usage(format!(
+                    "{text:?}: a mask applies to registers and raw offsets, not to fields"
+                ))
+                .hint("assign the field its new value (FIELD=VALUE), or use REG=VALUE:MASK"));
+            }
+            (None, None) => {
+                if g.whole.is_some() || g.masked || !g.fields.is_empty() {
+                    return Err(Error::usage(format!(
+                        "{label} is assigned more than once in one write"
+                    ))
+                    .hint("for two accesses use two commands or two batch lines"));
+                }
+                g.whole = Some(value);
+                g.mask = full;
+                g.bits = value;
+            }
+            (None, Some(mt)) => {
+                let m = crate::num::parse_u64_for(mt, "mask")?;
+                if m > full {
+                    return Err(Error::usage(format!(
+                        "mask {m:#x} is wider than {} ({}-bit)",
+                        target.name(),
+                        target.width().bits()
+                    )));
+                }
+                if value & !m != 0 {
+                    return Err(Error::usage(format!(
+                        "{text:?}: value {value:#x} has bits outside the mask {m:#x}"
+                    ))
+                    .hint("only the mask's bits are written: give a value inside the mask"));
+                }
+                if g.whole.is_some() || g.masked {
+                    return Err(Error::usage(format!(
+                        "{label} is assigned more than once in one write"
+                    ))
+                    .hint("for two accesses use two commands or two batch lines"));
+                }
+                g.masked = true;
+                g.mask |= m;
+                g.bits = (g.bits & !m) | value;
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| finish_group(g, allow_side_effect_read))
+        .collect()
+}
+
+fn check_writable(target: &Target) -> Result<()> {
+    let Target::Reg { reg, field, .. } = target else {
+        return Ok(());
+    };
+    if !reg.access.can_write() {
+        return Err(Error::usage(format!(
+            "{} is read-only ({}): writes to it are refused",
+            reg.name, reg.access
+        ))
+        .hint(format!(
+            "if you really must write the bus address, use the raw offset: write {:#x}=VALUE --width {}",
+            target.offset(),
+            reg.width.bits()
+        )));
+    }
+    if let Some(f) = field {
+        let a = f.access_in(reg);
+        if !a.can_write() {
+            return Err(Error::usage(format!(
+                "{} is a read-only field ({a}): writes to it are refused",
+                target.name()
+            ))
+            .hint(format!(
+                "writable fields of {}: {}",
+                reg.name,
+                writable_fields(reg)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn writable_fields(reg: &Register) -> String {
+    let w: Vec<&str> = reg
+        .fields
+        .iter()
+        .filter(|f| f.access_in(reg).can_write())
+        .map(|f| f.name.as_str())
+        .collect();
+    if w.is_empty() {
+        "none".into()
+    } else {
+        w.join(", ")
+    }
+}
+
+fn finish_group(g: Group<'_>, allow_side_effect_read: bool) -> Result<WritePlan<'_>> {
+    let Some(target) = g.target else {
+        return Err(Error::usage("internal error: empty write group"));
+    };
+    let width = target.width();
+    let full = width.max_value();
+    let (reg, index) = match target {
+        Target::Reg { reg, index, .. } => (Some(reg), index),
+        Target::Raw { .. } => (None, None),
+    };
+    let mut plan = WritePlan {
+        label: match target {
+            Target::Raw { offset, .. } => format!("{offset:#x}"),
+            _ => g.label.clone(),
+        },
+        assignments: g.texts,
+        reg,
+        index,
+        offset: target.offset(),
+        width,
+        rmw: false,
+        mask: g.mask,
+        bits: g.bits,
+        zero_on_rmw: 0,
+    };
+    if g.mask == full {
+        return Ok(plan);
+    }
+    let Some(reg) = reg else {
+        // A raw VALUE:MASK: keep the other bits.
+        plan.rmw = true;
+        return Ok(plan);
+    };
+    let unnamed = |f: &&register_spec::Field| f.shifted_mask() & g.mask == 0;
+    match reg.access {
+        Access::WriteOnly => {}
+        Access::WriteOneToClear | Access::WriteOneToSet => {
+            let kept: Vec<&str> = reg
+                .fields
+                .iter()
+                .filter(unnamed)
+                .filter(|f| f.access_in(reg) == Access::ReadWrite)
+                .map(|f| f.name.as_str())
+                .collect();
+            if !kept.is_empty() {
+                return Err(Error::usage(format!(
+                    "writing {} would need a read-modify-write of the {} register {} to keep its rw field{} {}, and a read-modify-write of a {} register writes back the 1s it read, {} them: refused",
+                    plan.assignments.join(" "),
+                    reg.access,
+                    reg.name,
+                    if kept.len() == 1 { "" } else { "s" },
+                    kept.join(", "),
+                    reg.access,
+                    if reg.access == Access::WriteOneToClear { "clearing" } else { "setting" }
+                ))
+                .hint(format!("write the whole register ({}=VALUE) with the rw fields as you want them and 0 in the {} bits you do not mean to change", reg.name, reg.access)));
+            }
+        }
+        Access::ReadWrite => {
+            if reg.read_has_side_effects() && !allow_side_effect_read {
+                return Err(Error::usage(format!(
+                    "writing {} needs a read-modify-write of {}, and reading {} has side effects: refused",
+                    plan.assignments.join(" "),
+                    plan.label,
+                    reg.name
+                ))
+                .hint(format!(
+                    "write the whole register ({}=VALUE), or pass --allow-side-effect-read to read it anyway",
+                    plan.label
+                )));
+            }
+            plan.rmw = true;
+            plan.zero_on_rmw = reg
+                .fields
+                .iter()
+                .filter(unnamed)
+                .filter(|f| {
+                    matches!(
+                        f.access_in(reg),
+                        Access::WriteOneToClear | Access::WriteOneToSet | Access::WriteOnly
+                    )
+                })
+                .fold(0, |acc, f| acc | f.shifted_mask());
+        }
+        Access::ReadOnly | Access::ReadClear => {
+            return Err(Error::usage(format!(
+                "{} is read-only: writes are refused",
+                reg.name
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// A field of a decoded register value.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldValue {
+    /// Field name.
+    pub name: String,
+    /// `msb:lsb` (or the bit).
+    pub bits: String,
+    /// Least significant bit.
+    pub lsb: u32,
+    /// Most significant bit.
+    pub msb: u32,
+    /// Access kind of the field.
+    pub access: &'static str,
+    /// The value (None for write-only fields: their read value means nothing).
+    pub value: Option<u64>,
+    /// The value in hex, padded to the field width.
+    pub hex: Option<String>,
+    /// The enumerated value's name, if the value has one.
+    #[serde(rename = "enum")]
+    pub enum_name: Option<String>,
+}
+
+/// The result of reading one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadResult {
+    /// Canonical target name (`STATUS.COMPUTING`, `GAIN[3]`, `0x24`).
+    pub target: String,
+    /// Register name (None for raw offsets).
+    pub register: Option<String>,
+    /// Array index.
+    pub index: Option<u64>,
+    /// Field name, for a field target.
+    pub field: Option<String>,
+    /// Access kind of the target.
+    pub access: Option<&'static str>,
+    /// Byte offset in the block.
+    pub offset: u64,
+    /// Access width in bits.
+    pub width: u32,
+    /// The value (the field's, for a field target).
+    pub value: u64,
+    /// The value in hex, padded to the target's width.
+    pub hex: String,
+    /// The whole register's value (differs from `value` for fields).
+    pub register_value: u64,
+    /// Enum name of a field target's value.
+    #[serde(rename = "enum")]
+    pub enum_name: Option<String>,
+    /// Decoded fields (register targets).
+    pub fields: Vec<FieldValue>,
+    /// Whether reading the register has side effects.
+    pub read_side_effects: bool,
+}
+
+fn decode_fields(reg: &Register, v: u64) -> Vec<FieldValue> {
+    reg.fields
+        .iter()
+        .map(|f| {
+            let a = f.access_in(reg);
+            let fv = spec::field_value(f, v);
+            let readable = a.can_read();
+            FieldValue {
+                name: f.name.clone(),
+                bits: bits_text(f),
+                lsb: f.lsb,
+                msb: f.msb,
+                access: a.as_str(),
+                value: readable.then_some(fv),
+                hex: readable.then(|| hex(fv, digits_for_bits(f.bits()))),
+                enum_name: if readable {
+                    spec::enum_name(f, fv).map(String::from)
+                } else {
+                    None
+                },
+            }
+        })
+        .collect()
+}
+
+/// Builds the result of reading `target` whose register held `reg_value`.
+pub fn read_result(target: &Target, reg_value: u64) -> ReadResult {
+    match *target {
+        Target::Raw { offset, width } => ReadResult {
+            target: target.name(),
+            register: None,
+            index: None,
+            field: None,
+            access: None,
+            offset,
+            width: width.bits(),
+            value: reg_value,
+            hex: target.hex(reg_value),
+            register_value: reg_value,
+            enum_name: None,
+            fields: Vec::new(),
+            read_side_effects: false,
+        },
+        Target::Reg { reg, index, field } => {
+            let (value, enum_name, fields) = match field {
+                Some(f) => {
+                    let v = spec::field_value(f, reg_value);
+                    (v, spec::enum_name(f, v).map(String::from), Vec::new())
+                }
+                None => (reg_value, None, decode_fields(reg, reg_value)),
+            };
+            ReadResult {
+                target: target.name(),
+                register: Some(reg.name.clone()),
+                index,
+                field: field.map(|f| f.name.clone()),
+                access: spec::target_access(target).map(Access::as_str),
+                offset: target.offset(),
+                width: reg.width.bits(),
+                value,
+                hex: target.hex(value),
+                register_value: reg_value,
+                enum_name,
+                fields,
+                read_side_effects: reg.read_has_side_effects(),
+            }
+        }
+    }
+}
+
+/// The result of one register write.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteResult {
+    /// `STATUS`, `GAIN[3]` or `0x24`.
+    pub target: String,
+    /// The assignments merged into this access.
+    pub assignments: Vec<String>,
+    /// Register name (None for raw offsets).
+    pub register: Option<String>,
+    /// Array index.
+    pub index: Option<u64>,
+    /// Byte offset in the block.
+    pub offset: u64,
+    /// Access width in bits.
+    pub width: u32,
+    /// `write` (no read) or `rmw` (read-modify-write under the lock).
+    pub mode: &'static str,
+    /// The value written.
+    pub value: u64,
+    /// It in hex.
+    pub hex: String,
+    /// The value read by a read-modify-write.
+    pub previous: Option<u64>,
+    /// The value read back (`--readback`).
+    pub readback: Option<u64>,
+    /// It in hex.
+    pub readback_hex: Option<String>,
+    /// Why there is no read-back although one was asked for.
+    pub readback_skipped: Option<String>,
+}
+
+/// A register skipped by `dump`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// `NAME` or `NAME[i]`.
+    pub target: String,
+    /// Byte offset.
+    pub offset: u64,
+    /// `write-only` or `read side effects`.
+    pub reason: &'static str,
+}
+
+/// What a step produced (the JSON document of a command, or one batch step).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    /// `read`.
+    Read {
+        /// One per target.
+        reads: Vec<ReadResult>,
+        /// Text output decodes.
+        #[serde(skip)]
+        decode: bool,
+    },
+    /// `write` and `irq ack`.
+    Write {
+        /// One per register access.
+        writes: Vec<WriteResult>,
+        /// `irq ack` only: the interrupt was enabled again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        enabled: Option<bool>,
+    },
+    /// `watch` and `expect`.
+    Check {
+        /// The target read.
+        target: String,
+        /// The condition, canonical (`STATUS.COMPUTING==0x0`).
+        condition: String,
+        /// Whether it held.
+        held: bool,
+        /// The last value read (of the condition's subject).
+        value: u64,
+        /// It in hex.
+        hex: String,
+        /// Its enum name.
+        #[serde(rename = "enum")]
+        enum_name: Option<String>,
+        /// Reads done.
+        reads: u64,
+        /// Time spent, in seconds.
+        elapsed: f64,
+        /// The timeout, in seconds (None: none, or an `expect`).
+        timeout: Option<f64>,
+    },
+    /// `dump`.
+    Dump {
+        /// Registers read and decoded.
+        registers: Vec<ReadResult>,
+        /// Registers not read, and why.
+        skipped: Vec<Skipped>,
+    },
+    /// `irq wait`.
+    IrqWait {
+        /// Cumulative interrupt count (None on timeout).
+        count: Option<u32>,
+        /// Interrupts missed before this one.
+        missed: Option<u32>,
+        /// Whether the wait timed out.
+        timed_out: bool,
+        /// Time spent, in seconds.
+        elapsed: f64,
+    },
+    /// `irq count`.
+    IrqCount {
+        /// Cumulative interrupt count.
+        count: u32,
+    },
+    /// `irq enable`.
+    IrqEnable {
+        /// Always true.
+        enabled: bool,
+    },
+    /// `sleep`.
+    Sleep {
+        /// Seconds slept.
+        slept: f64,
+    },
+    /// A step of a dry run.
+    Planned {
+        /// What would be done, one line per access.
+        plan: Vec<String>,
+    },
+}
+
+impl Output {
+    /// The error this output means for the exit status (a timeout or a
+    /// condition that did not hold), if any.
+    pub fn failure(&self, step: &Step) -> Option<Error> {
+        match self {
+            Output::Check { held: false, target, condition, hex, enum_name, reads, .. } => {
+                let shown = match enum_name {
+                    Some(n) => format!("{hex} ({n})"),
+                    None => hex.clone(),
+                };
+                Some(match step {
+                    Step::Watch { timeout, .. } => Error::condition(format!(
+                        "watch {target}: {condition} did not hold within {}: the value is still {shown} after {reads} reads",
+                        timeout.map(show_duration).unwrap_or_else(|| "the time allowed".into())
+                    )),
+                    _ => Error::condition(format!("expect {condition} failed: {target} is {shown}")),
+                })
+            }
+            Output::IrqWait { timed_out: true, elapsed, .. } => Some(Error::condition(format!(
+                "irq wait: no interrupt within {elapsed:.3}s"
+            ))
+            .hint("was it enabled (irq enable, or --enable) and did the device raise it? An interrupt raised before this process opened the device is seen only with --since COUNT")),
+            _ => None,
+        }
+    }
+}
+
+/// The execution context: spec, block, device selection, mapping, locks.
+pub struct Session<'a> {
+    /// Global options.
+    pub g: &'a Global,
+    /// Diagnostics.
+    pub log: Log,
+    /// The block in use.
+    pub block: Option<&'a Block>,
+    /// What was selected (None in a dry run).
+    pub selection: Option<Selection>,
+    /// The mapping, once opened.
+    pub mapped: Option<Mapped>,
+    /// Lock taking.
+    pub locker: Locker,
+    irq: Option<(UioDevice, Option<Irq>)>,
+}
+
+impl<'a> Session<'a> {
+    /// A session over a selection (mapped lazily).
+    pub fn new(
+        g: &'a Global,
+        log: Log,
+        block: Option<&'a Block>,
+        selection: Option<Selection>,
+    ) -> Session<'a> {
+        Session {
+            g,
+            log,
+            block,
+            selection,
+            mapped: None,
+            locker: Locker::new(!g.no_lock, g.lock_dir.as_deref()),
+            irq: None,
+        }
+    }
+
+    /// Maps the selection if that has not been done yet.
+    pub fn ensure_mapped(&mut self) -> Result<()> {
+        if self.mapped.is_none() {
+            let sel = self
+                .selection
+                .as_ref()
+                .ok_or_else(|| Error::usage("internal error: no device selected"))?;
+            let m = backend::map(sel, self.g, self.log)?;
+            if let Some(b) = self.block {
+                if (m.region.len() as u64) < b.size {
+                    self.log.info(|| {
+                        format!(
+                            "the mapping ({:#x} bytes) is smaller than block {} ({:#x} bytes): accesses beyond it are refused",
+                            m.region.len(),
+                            b.name,
+                            b.size
+                        )
+                    });
+                }
+            }
+            self.mapped = Some(m);
+        }
+        Ok(())
+    }
+
+    fn mapped(&self) -> Result<&Mapped> {
+        self.mapped
+            .as_ref()
+            .ok_or_else(|| Error::usage("internal error: not mapped"))
+    }
+
+    fn read_at(&self, offset: u64, width: Width) -> Result<u64> {
+        let m = self.mapped()?;
+        let off = usize::try_from(offset)
+            .map_err(|_| Error::usage(format!("offset {offset:#x} is too large")))?;
+        let v = m
+            .region
+            .try_read(off, spec::hal_width(width))
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))?;
+        self.log.trace(|| {
+            format!(
+                "read{} {offset:#x} -> {}",
+                width.bits(),
+                hex(v, digits_for_bits(width.bits()))
+            )
+        });
+        Ok(v)
+    }
+
+    fn write_at(&self, offset: u64, width: Width, value: u64) -> Result<()> {
+        let m = self.mapped()?;
+        let off = usize::try_from(offset)
+            .map_err(|_| Error::usage(format!("offset {offset:#x} is too large")))?;
+        self.log.trace(|| {
+            format!(
+                "write{} {offset:#x} <- {}",
+                width.bits(),
+                hex(value, digits_for_bits(width.bits()))
+            )
+        });
+        m.region
+            .try_write(off, spec::hal_width(width), value)
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))
+    }
+
+    fn read_target(&self, t: &Target) -> Result<ReadResult> {
+        let v = self.read_at(t.offset(), t.width())?;
+        Ok(read_result(t, v))
+    }
+
+    fn irq_dev(&mut self) -> Result<&mut (UioDevice, Option<Irq>)> {
+        if self.irq.is_none() {
+            let sel = self
+                .selection
+                .as_ref()
+                .ok_or_else(|| Error::usage("internal error: no device selected"))?;
+            let dev = backend::irq_device(sel, self.g, self.mapped.as_ref())?;
+            self.log
+                .info(|| format!("interrupts through {}", dev.info().devnode().display()));
+            self.irq = Some((dev, None));
+        }
+        self.irq
+            .as_mut()
+            .ok_or_else(|| Error::usage("internal error: no interrupt device"))
+    }
+
+    fn irq(&mut self) -> Result<Irq> {
+        let slot = self.irq_dev()?;
+        if slot.1.is_none() {
+            let irq = slot.0.irq().map_err(|e| Error::device(e.to_string()))?;
+            slot.1 = Some(irq);
+        }
+        slot.1
+            .clone()
+            .ok_or_else(|| Error::usage("internal error: no interrupt handle"))
+    }
+
+    /// Runs one step.
+    pub fn exec(&mut self, step: &Step) -> Result<Output> {
+        if step.needs_mapping() {
+            self.ensure_mapped()?;
+        }
+        match step {
+            Step::Read { targets, decode } => {
+                let reads = targets
+                    .iter()
+                    .map(|t| self.read_target(t))
+                    .collect::<Result<_>>()?;
+                Ok(Output::Read {
+                    reads,
+                    decode: *decode,
+                })
+            }
+            Step::Write { plans, readback } => Ok(Output::Write {
+                writes: self.write_plans(plans, *readback)?,
+                enabled: None,
+            }),
+            Step::Watch {
+                target,
+                cond,
+                timeout,
+                interval,
+            } => self.watch(target, cond, *timeout, *interval),
+            Step::Expect { target, cond } => {
+                self.watch(target, cond, Some(Duration::ZERO), Duration::ZERO)
+            }
+            Step::Dump {
+                include_side_effects,
+            } => self.dump(*include_side_effects),
+            Step::IrqEnable => {
+                self.irq()?
+                    .enable()
+                    .map_err(|e| Error::device(e.to_string()))?;
+                Ok(Output::IrqEnable { enabled: true })
+            }
+            Step::IrqCount => {
+                let (dev, _) = self.irq_dev()?;
+                let count = dev
+                    .event_count()
+                    .map_err(|e| Error::device(e.to_string()))?;
+                Ok(Output::IrqCount { count })
+            }
+            Step::IrqWait {
+                timeout,
+                since,
+                enable,
+            } => self.irq_wait(*timeout, *since, *enable),
+            Step::IrqAck { plans } => {
+                let writes = self.write_plans(plans, false)?;
+                self.irq()?
+                    .enable()
+                    .map_err(|e| Error::device(e.to_string()))?;
+                Ok(Output::Write {
+                    writes,
+                    enabled: Some(true),
+                })
+            }
+            Step::Sleep(d) => {
+                std::thread::sleep(*d);
+                Ok(Output::Sleep {
+                    slept: d.as_secs_f64(),
+                })
+            }
+        }
+    }
+
+    fn write_plans(&self, plans: &[WritePlan], readback: bool) -> Result<Vec<WriteResult>> {
+        let mut out = Vec::new();
+        for p in plans {
+            let d = digits_for_bits(p.width.bits());
+            let (value, previous) = if p.rmw {
+                let key = self.mapped()?.lock_base.key(p.offset);
+                let _guard = self.locker.lock(&key)?;
+                self.log.trace(|| format!("locked {key}"));
+                let old = self.read_at(p.offset, p.width)?;
+                let new = (old & !p.mask & !p.zero_on_rmw) | p.bits;
+                self.write_at(p.offset, p.width, new)?;
+                (new, Some(old))
+            } else {
+                self.write_at(p.offset, p.width, p.bits)?;
+                (p.bits, None)
+            };
+            self.log
+                .info(|| format!("{}: {}", p.assignments.join(" "), p.describe()));
+            let (readback_v, skipped) = if !readback {
+                (None, None)
+            } else {
+                match p.reg {
+                    Some(r) if !r.access.can_read() => (None, Some("write-only".to_string())),
+                    Some(r) if r.read_has_side_effects() => {
+                        (None, Some("read side effects".to_string()))
+                    }
+                    _ => (Some(self.read_at(p.offset, p.width)?), None),
+                }
+            };
+            if let Some(why) = &skipped {
+                eprintln!("regpoke: warning: {} not read back ({why})", p.label);
+            }
+            out.push(WriteResult {
+                target: p.label.clone(),
+                assignments: p.assignments.clone(),
+                register: p.reg.map(|r| r.name.clone()),
+                index: p.index,
+                offset: p.offset,
+                width: p.width.bits(),
+                mode: if p.rmw { "rmw" } else { "write" },
+                value,
+                hex: hex(value, d),
+                previous,
+                readback: readback_v,
+                readback_hex: readback_v.map(|v| hex(v, d)),
+                readback_skipped: skipped,
+            });
+        }
+        Ok(out)
+    }
+
+    fn watch(
+        &self,
+        target: &Target,
+        cond: &Condition,
+        timeout: Option<Duration>,
+        interval: Duration,
+    ) -> Result<Output> {
+        let start = Instant::now();
+        let deadline = timeout.and_then(|t| start.checked_add(t));
+        let mut reads = 0u64;
+        loop {
+            let reg_value = self.read_at(target.offset(), target.width())?;
+            reads += 1;
+            let r = read_result(&cond.subject, reg_value);
+            let held = cond.op.holds(r.value);
+            let expired = match (timeout, deadline) {
+                (Some(t), _) if t.is_zero() => true,
+                (_, Some(d)) => Instant::now() >= d,
+                _ => false,
+            };
+            if held || expired {
+                return Ok(Output::Check {
+                    target: cond.subject.name(),
+                    condition: format!("{}{}", cond.subject.name(), cond.op.text()),
+                    held,
+                    value: r.value,
+                    hex: r.hex,
+                    enum_name: r.enum_name,
+                    reads,
+                    elapsed: start.elapsed().as_secs_f64(),
+                    timeout: timeout.map(|t| t.as_secs_f64()),
+                });
+            }
+            if interval.is_zero() {
+                std::hint::spin_loop();
+            } else {
+                let mut pause = interval;
+                if let Some(d) = deadline {
+                    pause = pause.min(d.saturating_duration_since(Instant::now()));
+                }
+                std::thread::sleep(pause);
+            }
+        }
+    }
+
+    fn dump(&self, include_side_effects: bool) -> Result<Output> {
+        let block = self.block.ok_or_else(|| {
+            Error::usage("dump needs a register map").hint("give --spec FILE.yaml or NAME")
+        })?;
+        let mut registers = Vec::new();
+        let mut skipped = Vec::new();
+        for reg in &block.registers {
+            for i in 0..reg.count() {
+                let t = Target::Reg {
+                    reg,
+                    index: reg.array.map(|_| i),
+                    field: None,
+                };
+                let reason = if !reg.access.can_read() {
+                    Some("write-only")
+                } else if reg.read_has_side_effects() && !include_side_effects {
+                    Some("read side effects")
+                } else {
+                    None
+                };
+                match reason {
+                    Some(reason) => skipped.push(Skipped {
+                        target: t.name(),
+                        offset: t.offset(),
+                        reason,
+                    }),
+                    None => registers.push(self.read_target(&t)?),
+                }
+            }
+        }
+        Ok(Output::Dump { registers, skipped })
+    }
+
+    fn irq_wait(
+        &mut self,
+        timeout: Option<Duration>,
+        since: Option<u32>,
+        enable: bool,
+    ) -> Result<Output> {
+        let start = Instant::now();
+        let irq = self.irq()?;
+        if let Some(s) = since {
+            let (dev, _) = self.irq_dev()?;
+            let c = dev
+                .event_count()
+                .map_err(|e| Error::device(e.to_string()))?;
+            if c != s {
+                return Ok(Output::IrqWait {
+                    count: Some(c),
+                    missed: Some(c.wrapping_sub(s).saturating_sub(1)),
+                    timed_out: false,
+                    elapsed: start.elapsed().as_secs_f64(),
+                });
+            }
+        }
+        if enable {
+            irq.enable().map_err(|e| Error::device(e.to_string()))?;
+        }
+        let ev = irq
+            .try_wait(timeout)
+            .map_err(|e| Error::device(e.to_string()))?;
+        Ok(match ev {
+            Some(ev) => Output::IrqWait {
+                count: Some(ev.count),
+                missed: Some(match since {
+                    Some(s) => ev.count.wrapping_sub(s).saturating_sub(1),
+                    None => ev.missed,
+                }),
+                timed_out: false,
+                elapsed: start.elapsed().as_secs_f64(),
+            },
+            None => Output::IrqWait {
+                count: None,
+                missed: None,
+                timed_out: true,
+                elapsed: start.elapsed().as_secs_f64(),
+            },
+        })
+    }
+}
+
+/// What a step would do, for dry runs (one line per access).
+pub fn describe(step: &Step) -> Vec<String> {
+    let what = |t: &Target| format!("{} ({:#x}, {}-bit)", t.name(), t.offset(), t.width().bits());
+    match step {
+        Step::Read { targets, .. } => targets
+            .iter()
+            .map(|t| {
+                let mut s = format!("read {}", what(t));
+                if t.reg().is_some_and(Register::read_has_side_effects) {
+                    s.push_str(" [read has side effects]");
+                }
+                s
+            })
+            .collect(),
+        Step::Write { plans, readback } => {
+            let mut v: Vec<String> = plans.iter().map(WritePlan::describe).collect();
+            if *readback {
+                v.push("read each register back".into());
+            }
+            v
+        }
+        Step::Watch {
+            target,
+            cond,
+            timeout,
+            interval,
+        } => vec![format!(
+            "poll {} every {} until {}{} (timeout {})",
+            what(target),
+            show_duration(*interval),
+            cond.subject.name(),
+            cond.op.text(),
+            timeout.map(show_duration).unwrap_or_else(|| "none".into())
+        )],
+        Step::Expect { target, cond } => vec![format!(
+            "read {} and check {}{}",
+            what(target),
+            cond.subject.name(),
+            cond.op.text()
+        )],
+        Step::Dump {
+            include_side_effects,
+        } => vec![format!(
+            "read and decode every readable register{}",
+            if *include_side_effects {
+                ", including those with read side effects"
+            } else {
+                " without read side effects"
+            }
+        )],
+        Step::IrqEnable => vec!["enable (unmask) the interrupt".into()],
+        Step::IrqCount => vec!["read the interrupt count".into()],
+        Step::IrqWait {
+            timeout,
+            since,
+            enable,
+        } => vec![format!(
+            "{}wait for an interrupt{} (timeout {})",
+            if *enable {
+                "enable the interrupt, then "
+            } else {
+                ""
+            },
+            since
+                .map(|s| format!(" (count other than {s})"))
+                .unwrap_or_default(),
+            timeout.map(show_duration).unwrap_or_else(|| "none".into())
+        )],
+        Step::IrqAck { plans } => {
+            let mut v: Vec<String> = plans.iter().map(WritePlan::describe).collect();
+            v.push("enable (unmask) the interrupt".into());
+            v
+        }
+        Step::Sleep(d) => vec![format!("sleep {}", show_duration(*d))],
+    }
+}

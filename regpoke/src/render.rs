@@ -1,0 +1,163 @@
+//! Text output (the default) and JSON documents (`--json`).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::ops::{Output, ReadResult};
+
+/// Version of the JSON document shapes (the `regpoke` key of every document).
+pub const JSON_VERSION: u32 = 1;
+
+/// The text of one output (may be empty), with a trailing newline if not.
+pub fn text(out: &Output) -> String {
+    let mut s = String::new();
+    match out {
+        Output::Read { reads, decode } => {
+            for r in reads {
+                if *decode {
+                    s.push_str(&decoded(r));
+                } else {
+                    let _ = writeln!(s, "{}", r.hex);
+                }
+            }
+        }
+        Output::Write { writes, .. } => {
+            for w in writes {
+                if let Some(h) = &w.readback_hex {
+                    let _ = writeln!(s, "{h}");
+                }
+            }
+        }
+        Output::Check {
+            held: true, hex, ..
+        } => {
+            let _ = writeln!(s, "{hex}");
+        }
+        Output::Check { .. } => {}
+        Output::Dump { registers, skipped } => {
+            let width = registers
+                .iter()
+                .map(|r| r.target.len())
+                .max()
+                .unwrap_or(0)
+                .max(8);
+            for r in registers {
+                let _ = writeln!(
+                    s,
+                    "{:#05x}  {:<width$}  {:<3}  {}",
+                    r.offset,
+                    r.target,
+                    r.access.unwrap_or(""),
+                    r.hex
+                );
+                s.push_str(&field_lines(r, 7));
+            }
+            if !skipped.is_empty() {
+                let list: Vec<String> = skipped
+                    .iter()
+                    .map(|k| format!("{} ({})", k.target, k.reason))
+                    .collect();
+                let _ = writeln!(s, "skipped: {}", list.join(", "));
+            }
+        }
+        Output::IrqWait {
+            count: Some(c),
+            missed,
+            ..
+        } => {
+            let _ = writeln!(s, "count={c} missed={}", missed.unwrap_or(0));
+        }
+        Output::IrqWait { .. } => {}
+        Output::IrqCount { count } => {
+            let _ = writeln!(s, "{count}");
+        }
+        Output::IrqEnable { .. } | Output::Sleep { .. } => {}
+        Output::Planned { plan } => {
+            for p in plan {
+                let _ = writeln!(s, "{p}");
+            }
+        }
+    }
+    s
+}
+
+fn decoded(r: &ReadResult) -> String {
+    let mut s = String::new();
+    match (&r.field, &r.enum_name) {
+        (Some(_), Some(e)) => {
+            let _ = writeln!(s, "{} = {} ({e})", r.target, r.hex);
+        }
+        _ => {
+            let what = match r.access {
+                Some(a) => format!("{:#x}, {}-bit {a}", r.offset, r.width),
+                None => format!("{}-bit", r.width),
+            };
+            let _ = writeln!(
+                s,
+                "{} = {}  ({what}{})",
+                r.target,
+                r.hex,
+                if r.read_side_effects {
+                    ", read has side effects"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    s.push_str(&field_lines(r, 2));
+    s
+}
+
+fn field_lines(r: &ReadResult, indent: usize) -> String {
+    let mut s = String::new();
+    let name_w = r.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in &r.fields {
+        let bits = format!("[{}]", f.bits);
+        match (&f.hex, &f.enum_name) {
+            (Some(h), Some(e)) => {
+                let _ = writeln!(s, "{:indent$}{bits:<8}{:<name_w$} = {h} ({e})", "", f.name);
+            }
+            (Some(h), None) => {
+                let _ = writeln!(s, "{:indent$}{bits:<8}{:<name_w$} = {h}", "", f.name);
+            }
+            (None, _) => {
+                let _ = writeln!(
+                    s,
+                    "{:indent$}{bits:<8}{:<name_w$}   (write-only)",
+                    "", f.name
+                );
+            }
+        }
+    }
+    s
+}
+
+/// Merges the fields of `extra` (an object) into `doc`.
+pub fn merge(doc: &mut Map<String, Value>, extra: Value) {
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            doc.insert(k, v);
+        }
+    }
+}
+
+/// The JSON form of an error.
+pub fn error_json(e: &Error) -> Value {
+    json!({
+        "kind": e.kind.as_str(),
+        "exit_code": e.kind.exit_code(),
+        "message": e.message,
+        "hint": e.hint,
+    })
+}
+
+/// Prints a JSON document on stdout.
+pub fn print_json(doc: &Value) {
+    match serde_json::to_string_pretty(doc) {
+        Ok(s) => crate::out(&format!("{s}\n")),
+        Err(e) => eprintln!("regpoke: cannot format JSON: {e}"),
+    }
+}

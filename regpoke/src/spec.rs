@@ -1,0 +1,903 @@
+//! Register maps: loading, choosing a block, and resolving what the user
+//! typed (targets, values, conditions) against the model.
+
+use std::path::Path;
+
+use register_spec::{Access, Block, Device, Field, Register, Width};
+
+use crate::error::{Error, Result};
+
+/// The shipped maps, parsed and validated at build time (see build.rs).
+mod prebuilt {
+    // Which of these the generated code uses depends on the shipped maps.
+    #[allow(unused_imports)]
+    use register_spec::{
+        Access, Array, BarBinding, Block, Device, EnumValue, Field, PciIdentity, Register, Span,
+        Width,
+    };
+    include!(concat!(env!("OUT_DIR"), "/prebuilt_specs.rs"));
+}
+use crate::names::{near, or_list, short_list};
+use crate::num::{digits_for_bits, hex, looks_numeric, parse_u64};
+
+/// Loads `--spec`: a YAML file, or the name of a map shipped in device-specs.
+///
+/// Returns the model and how it was named (the path, or `edu (shipped)`).
+pub fn load(arg: &str) -> Result<(Device, String)> {
+    let path = Path::new(arg);
+    let is_pathish = arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml");
+    if path.is_file() || is_pathish {
+        return register_spec::load(path)
+            .map(|d| (d, arg.to_string()))
+            .map_err(spec_error);
+    }
+    if let Some(s) = device_specs::spec(arg) {
+        if let Some(d) = prebuilt::prebuilt(s.name) {
+            return Ok((d, format!("{} (shipped)", s.name)));
+        }
+        return register_spec::parse(s.yaml, s.file)
+            .map(|d| (d, format!("{} (shipped)", s.name)))
+            .map_err(spec_error);
+    }
+    let shipped: Vec<&str> = device_specs::SPECS.iter().map(|s| s.name).collect();
+    let close: Vec<String> = near(arg, shipped.iter().copied())
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let mut e = Error::usage(format!(
+        "unknown spec {arg:?}: there is no such file, and no shipped map of that name"
+    ));
+    e = if close.is_empty() {
+        e.hint(format!(
+            "give a YAML file, or one of the shipped maps: {}",
+            shipped.join(", ")
+        ))
+    } else {
+        e.hint(format!(
+            "did you mean {}? (shipped maps: {})",
+            or_list(&close),
+            shipped.join(", ")
+        ))
+    };
+    Err(e)
+}
+
+fn spec_error(d: register_spec::Diagnostics) -> Error {
+    Error::usage(format!("invalid register map:\n{d}")).hint(
+        "`regpoke spec check FILE` lists every error; docs/spec-format.md describes the format",
+    )
+}
+
+/// The block `--block` names, or the one bound to `bar`, or the first block
+/// with registers (else the first block).
+pub fn choose_block<'a>(dev: &'a Device, name: Option<&str>, bar: Option<u8>) -> Result<&'a Block> {
+    if let Some(name) = name {
+        return find_block(dev, name);
+    }
+    if let Some(bar) = bar {
+        if let Some(b) = bound_block(dev, bar) {
+            return Ok(b);
+        }
+    }
+    default_block(dev)
+}
+
+/// The first block with registers, else the first block.
+pub fn default_block(dev: &Device) -> Result<&Block> {
+    dev.blocks
+        .iter()
+        .find(|b| !b.registers.is_empty())
+        .or_else(|| dev.blocks.first())
+        .ok_or_else(|| Error::usage(format!("spec {} has no blocks", dev.name)))
+}
+
+/// The block named `name` (exact, else the only case-insensitive match).
+pub fn find_block<'a>(dev: &'a Device, name: &str) -> Result<&'a Block> {
+    if let Some(b) = dev.block(name) {
+        return Ok(b);
+    }
+    let ci: Vec<&Block> = dev
+        .blocks
+        .iter()
+        .filter(|b| b.name.eq_ignore_ascii_case(name))
+        .collect();
+    if let [one] = ci.as_slice() {
+        return Ok(one);
+    }
+    let names: Vec<&str> = dev.blocks.iter().map(|b| b.name.as_str()).collect();
+    let close: Vec<String> = near(name, names.iter().copied())
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let e = Error::usage(format!("spec {} has no block {name:?}", dev.name));
+    Err(if close.is_empty() {
+        e.hint(format!("its blocks: {}", names.join(", ")))
+    } else {
+        e.hint(format!(
+            "did you mean {}? (blocks: {})",
+            or_list(&close),
+            names.join(", ")
+        ))
+    })
+}
+
+/// The block bound to BAR `bar` by the spec's `pci.bars`.
+pub fn bound_block(dev: &Device, bar: u8) -> Option<&Block> {
+    let pci = dev.pci.as_ref()?;
+    let b = pci.bars.iter().find(|b| b.bar == bar)?;
+    dev.block(&b.block)
+}
+
+/// The BAR the spec binds `block` to.
+pub fn bar_of_block(dev: &Device, block: &Block) -> Option<u8> {
+    dev.pci
+        .as_ref()?
+        .bars
+        .iter()
+        .find(|b| b.block == block.name)
+        .map(|b| b.bar)
+}
+
+/// Converts a spec width to an access width.
+pub fn hal_width(w: Width) -> hal_core::Width {
+    match w {
+        Width::W8 => hal_core::Width::W8,
+        Width::W16 => hal_core::Width::W16,
+        Width::W32 => hal_core::Width::W32,
+        Width::W64 => hal_core::Width::W64,
+    }
+}
+
+/// What a command-line target names.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A register (an array element when `index` is set; a whole array
+    /// when it is an array and `index` is `None`), or one of its fields.
+    Reg {
+        /// The register.
+        reg: &'a Register,
+        /// Array index.
+        index: Option<u64>,
+        /// The field, for `REG.FIELD`.
+        field: Option<&'a Field>,
+    },
+    /// A raw byte offset in the block.
+    Raw {
+        /// Byte offset.
+        offset: u64,
+        /// Access width.
+        width: Width,
+    },
+}
+
+impl<'a> Target<'a> {
+    /// The canonical spelling: `STATUS`, `GAIN[3].TRIM`, `0x24`.
+    pub fn name(&self) -> String {
+        match self {
+            Target::Reg { reg, index, field } => {
+                let mut s = reg.name.clone();
+                if let Some(i) = index {
+                    s.push_str(&format!("[{i}]"));
+                }
+                if let Some(f) = field {
+                    s.push('.');
+                    s.push_str(&f.name);
+                }
+                s
+            }
+            Target::Raw { offset, .. } => format!("{offset:#x}"),
+        }
+    }
+
+    /// Byte offset of the access (element `index`, or 0 for a whole array).
+    pub fn offset(&self) -> u64 {
+        match self {
+            Target::Reg { reg, index, .. } => reg.offset_of(index.unwrap_or(0)),
+            Target::Raw { offset, .. } => *offset,
+        }
+    }
+
+    /// Width of the access.
+    pub fn width(&self) -> Width {
+        match self {
+            Target::Reg { reg, .. } => reg.width,
+            Target::Raw { width, .. } => *width,
+        }
+    }
+
+    /// The field, if the target is one.
+    pub fn field(&self) -> Option<&'a Field> {
+        match self {
+            Target::Reg { field, .. } => *field,
+            Target::Raw { .. } => None,
+        }
+    }
+
+    /// The register, unless the target is raw.
+    pub fn reg(&self) -> Option<&'a Register> {
+        match self {
+            Target::Reg { reg, .. } => Some(reg),
+            Target::Raw { .. } => None,
+        }
+    }
+
+    /// Bits of the value the target denotes (field width, or access width).
+    pub fn value_bits(&self) -> u32 {
+        match self.field() {
+            Some(f) => f.bits(),
+            None => self.width().bits(),
+        }
+    }
+
+    /// The largest value of the target.
+    pub fn max_value(&self) -> u64 {
+        match self.field() {
+            Some(f) => f.mask(),
+            None => self.width().max_value(),
+        }
+    }
+
+    /// Shows `v` zero-padded to the target's width.
+    pub fn hex(&self, v: u64) -> String {
+        hex(v, digits_for_bits(self.value_bits()))
+    }
+
+    /// The target with the array index replaced (for expanding whole arrays).
+    pub fn with_index(self, i: u64) -> Target<'a> {
+        match self {
+            Target::Reg { reg, field, .. } => Target::Reg {
+                reg,
+                index: Some(i),
+                field,
+            },
+            raw => raw,
+        }
+    }
+
+    /// Whether this names a whole register array (no index given).
+    pub fn is_whole_array(&self) -> bool {
+        matches!(self, Target::Reg { reg, index: None, .. } if reg.array.is_some())
+    }
+}
+
+/// Parses a target (`REG`, `REG[3]`, `REG.FIELD`, `REG[3].FIELD`, `0x24`)
+/// against `block`. `width` is the width for raw offsets (default 32).
+pub fn parse_target<'a>(
+    text: &str,
+    block: Option<&'a Block>,
+    width: Option<Width>,
+) -> Result<Target<'a>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Error::usage(
+            "empty target: give a register name or an offset",
+        ));
+    }
+    if looks_numeric(t) {
+        let offset = parse_u64(t).ok_or_else(|| {
+            Error::usage(format!("invalid offset {t:?}: not a number"))
+                .hint("offsets are decimal (16) or hex (0x10); names start with a letter")
+        })?;
+        let width = width.unwrap_or(Width::W32);
+        if offset % width.bytes() != 0 {
+            return Err(Error::usage(format!(
+                "offset {offset:#x} is not aligned for a {}-bit access: it must be a multiple of {}",
+                width.bits(),
+                width.bytes()
+            )));
+        }
+        if let Some(b) = block {
+            if offset
+                .checked_add(width.bytes())
+                .is_none_or(|end| end > b.size)
+            {
+                return Err(Error::usage(format!(
+                    "offset {offset:#x} ({}-bit) is outside block {} ({:#x} bytes)",
+                    width.bits(),
+                    b.name,
+                    b.size
+                )));
+            }
+        }
+        return Ok(Target::Raw { offset, width });
+    }
+    let Some(block) = block else {
+        return Err(Error::usage(format!(
+            "{t:?} is a name, and names need a register map"
+        ))
+        .hint("give --spec FILE.yaml or --spec NAME (edu, ivshmem), or use a raw offset such as 0x24"));
+    };
+    // NAME ( '[' INDEX ']' )? ( '.' FIELD )?
+    let (head, field_name) = match t.split_once('.') {
+        Some((h, f)) => (h, Some(f)),
+        None => (t, None),
+    };
+    let (reg_name, index) = match head.split_once('[') {
+        Some((r, rest)) => {
+            let inner = rest.strip_suffix(']').ok_or_else(|| {
+                Error::usage(format!("invalid target {t:?}: `[` without a closing `]`"))
+                    .hint("array elements are written REG[3]")
+            })?;
+            let i = parse_u64(inner)
+                .ok_or_else(|| Error::usage(format!("invalid array index {inner:?} in {t:?}")))?;
+            (r, Some(i))
+        }
+        None => (head, None),
+    };
+    let reg = find_register(block, reg_name)?;
+    if let Some(i) = index {
+        match reg.array {
+            None => {
+                return Err(Error::usage(format!(
+                    "{} is not a register array, so it takes no index",
+                    reg.name
+                ))
+                .hint(format!("write {}", reg.name)))
+            }
+            Some(a) if i >= a.count => {
+                return Err(Error::usage(format!(
+                    "{}[{i}] is out of range: {} has {} elements",
+                    reg.name, reg.name, a.count
+                ))
+                .hint(format!(
+                    "indices run from {}[0] to {}[{}]",
+                    reg.name,
+                    reg.name,
+                    a.count - 1
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(w) = width {
+        if w != reg.width {
+            return Err(Error::usage(format!(
+                "--width {} does not apply to {}: it is a {}-bit register",
+                w.bits(),
+                reg.name,
+                reg.width.bits()
+            ))
+            .hint(
+                "--width is for raw offsets; registers are always accessed with their own width",
+            ));
+        }
+    }
+    let field = match field_name {
+        None => None,
+        Some(f) => Some(find_field(reg, f)?),
+    };
+    Ok(Target::Reg { reg, index, field })
+}
+
+/// The register called `name` in `block` (exact, else the only
+/// case-insensitive match), or an error with "did you mean".
+pub fn find_register<'a>(block: &'a Block, name: &str) -> Result<&'a Register> {
+    if let Some(r) = block.register(name) {
+        return Ok(r);
+    }
+    let ci: Vec<&Register> = block
+        .registers
+        .iter()
+        .filter(|r| r.name.eq_ignore_ascii_case(name))
+        .collect();
+    if let [one] = ci.as_slice() {
+        return Ok(one);
+    }
+    let mut e = Error::usage(format!("unknown register {name:?} in block {}", block.name));
+    // A field name given without its register?
+    let owners: Vec<String> = block
+        .registers
+        .iter()
+        .filter_map(|r| {
+            r.fields
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(name))
+                .map(|f| format!("{}.{}", r.name, f.name))
+        })
+        .collect();
+    let close: Vec<String> = near(name, block.registers.iter().map(|r| r.name.as_str()))
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let mut guesses = owners;
+    guesses.extend(close);
+    guesses.dedup();
+    let names: Vec<&str> = block.registers.iter().map(|r| r.name.as_str()).collect();
+    let listing = if names.is_empty() {
+        format!(
+            "block {} has no registers (it is a memory window: use raw offsets such as 0x0)",
+            block.name
+        )
+    } else {
+        format!("registers: {}", short_list(&names, 24))
+    };
+    e = if guesses.is_empty() {
+        e.hint(listing)
+    } else {
+        e.hint(format!("did you mean {}? ({listing})", or_list(&guesses)))
+    };
+    Err(e)
+}
+
+/// The field called `name` of `reg`, or an error with "did you mean".
+pub fn find_field<'a>(reg: &'a Register, name: &str) -> Result<&'a Field> {
+    if let Some(f) = reg.field(name) {
+        return Ok(f);
+    }
+    let ci: Vec<&Field> = reg
+        .fields
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case(name))
+        .collect();
+    if let [one] = ci.as_slice() {
+        return Ok(one);
+    }
+    let e = Error::usage(format!("unknown field {name:?} of register {}", reg.name));
+    if reg.fields.is_empty() {
+        return Err(e.hint(format!(
+            "{} has no fields: use the whole register ({}=VALUE, or {}=VALUE:MASK for some bits)",
+            reg.name, reg.name, reg.name
+        )));
+    }
+    let names: Vec<&str> = reg.fields.iter().map(|f| f.name.as_str()).collect();
+    let close: Vec<String> = near(name, names.iter().copied())
+        .into_iter()
+        .map(|f| format!("{}.{f}", reg.name))
+        .collect();
+    Err(if close.is_empty() {
+        e.hint(format!("fields of {}: {}", reg.name, names.join(", ")))
+    } else {
+        e.hint(format!(
+            "did you mean {}? (fields of {}: {})",
+            or_list(&close),
+            reg.name,
+            names.join(", ")
+        ))
+    })
+}
+
+/// Parses a value for `target`: a number, or an enumerated value's name
+/// when the target is a field with named values. Checks that it fits.
+pub fn parse_value(text: &str, target: &Target) -> Result<u64> {
+    let t = text.trim();
+    let v = match parse_u64(t) {
+        Some(v) => v,
+        None if looks_numeric(t) || t.is_empty() => {
+            return Err(Error::usage(format!(
+                "invalid value {t:?} for {}: not a number",
+                target.name()
+            ))
+            .hint("numbers are decimal (16), hex (0x10), binary (0b10000) or octal (0o20)"))
+        }
+        None => enum_value(t, target)?,
+    };
+    if v > target.max_value() {
+        let what = match target.field() {
+            Some(f) => format!(
+                "field {} ({} bit{})",
+                target.name(),
+                f.bits(),
+                if f.bits() == 1 { "" } else { "s" }
+            ),
+            None => format!("{} ({}-bit)", target.name(), target.width().bits()),
+        };
+        return Err(Error::usage(format!(
+            "value {v:#x} is wider than {what}: the largest value is {:#x}",
+            target.max_value()
+        )));
+    }
+    Ok(v)
+}
+
+fn enum_value(name: &str, target: &Target) -> Result<u64> {
+    let Some(field) = target.field() else {
+        let hint = match target.reg() {
+            Some(r) if !r.fields.is_empty() => format!(
+                "enum names belong to fields: write {}.FIELD=NAME (fields: {})",
+                r.name,
+                r.fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => "values are numbers: decimal (16), hex (0x10), binary (0b10000)".into(),
+        };
+        return Err(Error::usage(format!(
+            "invalid value {name:?} for {}: not a number",
+            target.name()
+        ))
+        .hint(hint));
+    };
+    if let Some(v) = field.values.iter().find(|v| v.name == name).or_else(|| {
+        field
+            .values
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+    }) {
+        return Ok(v.value);
+    }
+    let e = Error::usage(format!(
+        "unknown value {name:?} for field {}",
+        target.name()
+    ));
+    if field.values.is_empty() {
+        return Err(e.hint(format!(
+            "{} has no named values: give a number from 0 to {:#x}",
+            target.name(),
+            field.mask()
+        )));
+    }
+    let names: Vec<String> = field
+        .values
+        .iter()
+        .map(|v| format!("{}={}", v.name, v.value))
+        .collect();
+    let close: Vec<String> = near(name, field.values.iter().map(|v| v.name.as_str()))
+        .into_iter()
+        .map(String::from)
+        .collect();
+    Err(if close.is_empty() {
+        e.hint(format!("its values: {}", names.join(", ")))
+    } else {
+        e.hint(format!(
+            "did you mean {}? (values: {})",
+            or_list(&close),
+            names.join(", ")
+        ))
+    })
+}
+
+/// The name of `value` in `field`'s enumerated values.
+pub fn enum_name(field: &Field, value: u64) -> Option<&str> {
+    field
+        .values
+        .iter()
+        .find(|v| v.value == value)
+        .map(|v| v.name.as_str())
+}
+
+/// Extracts `field` from a register value.
+pub fn field_value(field: &Field, reg_value: u64) -> u64 {
+    (reg_value >> field.lsb) & field.mask()
+}
+
+/// `msb:lsb`, or just the bit for one-bit fields.
+pub fn bits_text(field: &Field) -> String {
+    if field.msb == field.lsb {
+        format!("{}", field.lsb)
+    } else {
+        format!("{}:{}", field.msb, field.lsb)
+    }
+}
+
+/// A comparison for `watch --until` and `expect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `==V`
+    Eq(u64),
+    /// `!=V`
+    Ne(u64),
+    /// `<V`
+    Lt(u64),
+    /// `<=V`
+    Le(u64),
+    /// `>V`
+    Gt(u64),
+    /// `>=V`
+    Ge(u64),
+    /// `&MASK`: any of the bits set.
+    Any(u64),
+    /// `!&MASK`: none of the bits set.
+    NoneOf(u64),
+    /// `&MASK==V`
+    MaskEq(u64, u64),
+}
+
+impl Op {
+    /// Whether `v` satisfies the comparison.
+    pub fn holds(self, v: u64) -> bool {
+        match self {
+            Op::Eq(x) => v == x,
+            Op::Ne(x) => v != x,
+            Op::Lt(x) => v < x,
+            Op::Le(x) => v <= x,
+            Op::Gt(x) => v > x,
+            Op::Ge(x) => v >= x,
+            Op::Any(m) => v & m != 0,
+            Op::NoneOf(m) => v & m == 0,
+            Op::MaskEq(m, x) => v & m == x,
+        }
+    }
+
+    /// The canonical spelling (`==0x1`).
+    pub fn text(self) -> String {
+        match self {
+            Op::Eq(x) => format!("=={x:#x}"),
+            Op::Ne(x) => format!("!={x:#x}"),
+            Op::Lt(x) => format!("<{x:#x}"),
+            Op::Le(x) => format!("<={x:#x}"),
+            Op::Gt(x) => format!(">{x:#x}"),
+            Op::Ge(x) => format!(">={x:#x}"),
+            Op::Any(m) => format!("&{m:#x}"),
+            Op::NoneOf(m) => format!("!&{m:#x}"),
+            Op::MaskEq(m, x) => format!("&{m:#x}=={x:#x}"),
+        }
+    }
+}
+
+/// A parsed condition: what it is evaluated on and the comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Condition<'a> {
+    /// The value compared: the target itself, or a field of its register.
+    pub subject: Target<'a>,
+    /// The comparison.
+    pub op: Op,
+}
+
+/// Splits `STATUS.COMPUTING==IDLE` into the left side and the rest
+/// (`==IDLE`); `None` for the left side when the text starts with an operator.
+pub fn split_condition(text: &str) -> (Option<&str>, &str) {
+    let t = text.trim();
+    match t.find(|c: char| "=!<>&".contains(c)) {
+        Some(0) => (None, t),
+        Some(i) => (Some(t[..i].trim()), &t[i..]),
+        None => (None, t),
+    }
+}
+
+/// Parses a condition on `target` (see [`Op`]); the left side, if any,
+/// must name the target or one of its register's fields.
+pub fn parse_condition<'a>(text: &str, target: Target<'a>) -> Result<Condition<'a>> {
+    let (lhs, rest) = split_condition(text);
+    let subject = match lhs {
+        None | Some("") => target,
+        Some(l) => condition_subject(l, target)?,
+    };
+    let op = parse_op(rest, &subject).map_err(|e| e.context(format!("condition {text:?}")))?;
+    Ok(Condition { subject, op })
+}
+
+fn condition_subject<'a>(lhs: &str, target: Target<'a>) -> Result<Target<'a>> {
+    if lhs.eq_ignore_ascii_case(&target.name()) {
+        return Ok(target);
+    }
+    if let Target::Reg { reg, index, field } = target {
+        // `FIELD` or `REG.FIELD` / `REG[i].FIELD` of the watched register.
+        let fname = match lhs.rsplit_once('.') {
+            Some((head, f)) => {
+                let head_ok = head.eq_ignore_ascii_case(&reg.name)
+                    || index
+                        .is_some_and(|i| head.eq_ignore_ascii_case(&format!("{}[{i}]", reg.name)));
+                if !head_ok {
+                    return Err(cond_lhs_error(lhs, &target));
+                }
+                f
+            }
+            None => lhs,
+        };
+        if field.is_none() {
+            if let Some(f) = reg
+                .fields
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(fname))
+            {
+                return Ok(Target::Reg {
+                    reg,
+                    index,
+                    field: Some(f),
+                });
+            }
+        } else if field.is_some_and(|f| f.name.eq_ignore_ascii_case(fname)) {
+            return Ok(target);
+        }
+    }
+    Err(cond_lhs_error(lhs, &target))
+}
+
+fn cond_lhs_error(lhs: &str, target: &Target) -> Error {
+    let mut e = Error::usage(format!(
+        "the condition's left side {lhs:?} is neither {} nor one of its fields",
+        target.name()
+    ));
+    if let Some(r) = target.reg() {
+        if target.field().is_none() && !r.fields.is_empty() {
+            let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
+            let close: Vec<String> = near(lhs, names.iter().copied())
+                .into_iter()
+                .map(String::from)
+                .collect();
+            e = if close.is_empty() {
+                e.hint(format!("fields of {}: {}", r.name, names.join(", ")))
+            } else {
+                e.hint(format!(
+                    "did you mean {}? (fields of {}: {})",
+                    or_list(&close),
+                    r.name,
+                    names.join(", ")
+                ))
+            };
+            return e;
+        }
+    }
+    e.hint("write the condition as ==V, or name the field: FIELD==V")
+}
+
+fn parse_op(rest: &str, subject: &Target) -> Result<Op> {
+    let r = rest.trim();
+    let val = |s: &str| parse_value(s, subject);
+    let mask = |s: &str| -> Result<u64> {
+        let m = crate::num::parse_u64_for(s, "mask")?;
+        if m > subject.max_value() {
+            return Err(Error::usage(format!(
+                "mask {m:#x} is wider than {} (largest value {:#x})",
+                subject.name(),
+                subject.max_value()
+            )));
+        }
+        Ok(m)
+    };
+    if let Some(x) = r.strip_prefix("==") {
+        return Ok(Op::Eq(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix("!=") {
+        return Ok(Op::Ne(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix("<=") {
+        return Ok(Op::Le(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix(">=") {
+        return Ok(Op::Ge(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix("!&") {
+        return Ok(Op::NoneOf(mask(x)?));
+    }
+    if let Some(x) = r.strip_prefix('&') {
+        return match x.split_once("==") {
+            Some((m, v)) => {
+                let m = mask(m)?;
+                let v = val(v)?;
+                if v & !m != 0 {
+                    return Err(Error::usage(format!(
+                        "value {v:#x} has bits outside the mask {m:#x}, so &{m:#x}=={v:#x} can never hold"
+                    )));
+                }
+                Ok(Op::MaskEq(m, v))
+            }
+            None => Ok(Op::Any(mask(x)?)),
+        };
+    }
+    if let Some(x) = r.strip_prefix('<') {
+        return Ok(Op::Lt(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix('>') {
+        return Ok(Op::Gt(val(x)?));
+    }
+    if let Some(x) = r.strip_prefix('=') {
+        return Ok(Op::Eq(val(x)?));
+    }
+    if r.starts_with('!') {
+        return Err(Error::usage("unknown operator").hint(OPS_HINT));
+    }
+    if r.is_empty() {
+        return Err(Error::usage("the condition is empty").hint(OPS_HINT));
+    }
+    Ok(Op::Eq(val(r)?))
+}
+
+const OPS_HINT: &str =
+    "conditions: ==V, !=V, <V, <=V, >V, >=V, &MASK (any bit set), !&MASK (no bit set), &MASK==V; a bare V means ==V";
+
+/// The access kind of a target (the field's own kind for a field).
+pub fn target_access(target: &Target) -> Option<Access> {
+    match target {
+        Target::Reg { reg, field, .. } => Some(match field {
+            Some(f) => f.access_in(reg),
+            None => reg.access,
+        }),
+        Target::Raw { .. } => None,
+    }
+}
+
+/// Whether `target` may be read; an error explaining why not otherwise.
+pub fn check_readable(target: &Target) -> Result<()> {
+    let Target::Reg { reg, field, .. } = target else {
+        return Ok(());
+    };
+    if !reg.access.can_read() {
+        return Err(Error::usage(format!(
+            "{} is write-only (wo): reading it returns nothing meaningful, so it is refused",
+            target.name()
+        ))
+        .hint(format!(
+            "if you really want the bus value, read the raw offset: read {:#x} --width {}",
+            target.offset(),
+            reg.width.bits()
+        )));
+    }
+    if let Some(f) = field {
+        if !f.access_in(reg).can_read() {
+            return Err(Error::usage(format!(
+                "{} is a write-only field (wo): its read value means nothing, so it is refused",
+                target.name()
+            ))
+            .hint(format!("read the whole register: read {}", reg.name)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edu() -> Device {
+        let s = device_specs::spec("edu").unwrap();
+        register_spec::parse(s.yaml, s.file).unwrap()
+    }
+
+    #[test]
+    fn prebuilt_models_equal_a_parse() {
+        for s in device_specs::SPECS {
+            let parsed = register_spec::parse(s.yaml, s.file).unwrap();
+            assert_eq!(prebuilt::prebuilt(s.name), Some(parsed), "{}", s.name);
+        }
+        assert!(prebuilt::prebuilt("nope").is_none());
+    }
+
+    #[test]
+    fn targets() {
+        let d = edu();
+        let b = default_block(&d).unwrap();
+        assert_eq!(
+            parse_target("STATUS.COMPUTING", Some(b), None)
+                .unwrap()
+                .name(),
+            "STATUS.COMPUTING"
+        );
+        assert_eq!(parse_target("0x20", Some(b), None).unwrap().offset(), 0x20);
+        assert!(parse_target("0x21", Some(b), None).is_err());
+        assert!(parse_target("0x21", Some(b), Some(Width::W8)).is_ok());
+        assert!(parse_target("STATUS[", Some(b), None).is_err());
+        assert!(parse_target("", Some(b), None).is_err());
+        assert!(parse_target("ID", None, None).is_err());
+        assert!(parse_target("ID", Some(b), Some(Width::W8)).is_err());
+        assert_eq!(
+            parse_target("DMA_CMD.DIRECTION", Some(b), None)
+                .unwrap()
+                .hex(1),
+            "0x1"
+        );
+    }
+
+    #[test]
+    fn conditions() {
+        let d = edu();
+        let b = default_block(&d).unwrap();
+        let status = parse_target("STATUS", Some(b), None).unwrap();
+        let c = parse_condition("COMPUTING==IDLE", status).unwrap();
+        assert_eq!(c.subject.name(), "STATUS.COMPUTING");
+        assert_eq!(c.op, Op::Eq(0));
+        assert_eq!(
+            parse_condition("STATUS.COMPUTING!=BUSY", status)
+                .unwrap()
+                .op,
+            Op::Ne(1)
+        );
+        assert_eq!(parse_condition("&0x81", status).unwrap().op, Op::Any(0x81));
+        assert_eq!(parse_condition("!&0x1", status).unwrap().op, Op::NoneOf(1));
+        assert_eq!(
+            parse_condition("&0x81==0x80", status).unwrap().op,
+            Op::MaskEq(0x81, 0x80)
+        );
+        assert_eq!(parse_condition("0x80", status).unwrap().op, Op::Eq(0x80));
+        assert_eq!(parse_condition(">=2", status).unwrap().op, Op::Ge(2));
+        assert!(parse_condition("&0x1==0x2", status).is_err());
+        assert!(parse_condition("LIVENESS==0", status).is_err());
+        assert!(parse_condition("!0", status).is_err());
+        assert!(parse_condition("", status).is_err());
+        assert!(Op::MaskEq(0x81, 0x80).holds(0x80));
+        assert!(!Op::MaskEq(0x81, 0x80).holds(0x81));
+        assert!(Op::NoneOf(1).holds(0x80));
+    }
+}

@@ -38,8 +38,9 @@ pub fn identifier_problem(name: &str) -> Option<&'static str> {
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent
-/// transpositions), counted in characters.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+/// transpositions), counted in characters. Tools use it for "did you mean"
+/// hints, so a typo is judged the same way everywhere.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     // Three rolling rows: i-2, i-1, i.

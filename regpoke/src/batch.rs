@@ -149,8 +149,16 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
     };
     let lines = lines(&source);
     let mut steps = Vec::new();
+    // Scripts repeat lines (10,000 `read STATUS`): parse each distinct line once.
+    let mut compiled: std::collections::HashMap<&str, Step<'_>> = std::collections::HashMap::new();
     for l in &lines {
-        match compile_line(l, block) {
+        let step = match compiled.get(l.text.as_str()) {
+            Some(s) => Ok(s.clone()),
+            None => compile_line(l, block).inspect(|s| {
+                compiled.insert(&l.text, s.clone());
+            }),
+        };
+        match step {
             Ok(s) => steps.push(s),
             Err(e) => {
                 let e = e.context(format!("{shown}:{}", l.number));
@@ -166,12 +174,28 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
     let mut results: Vec<Value> = Vec::new();
     let mut session = Session::new(g, log, block, selection);
     let mut failure: Option<(usize, Error)> = None;
+    // Output is buffered (one write per 64 KiB instead of one per line) and
+    // flushed before every step that can wait, so progress stays visible.
+    let mut pending = String::new();
+    let flush = |pending: &mut String| {
+        if !pending.is_empty() {
+            out(pending);
+            pending.clear();
+        }
+    };
     for (l, step) in lines.iter().zip(&steps) {
+        if !matches!(
+            step,
+            Step::Read { .. } | Step::Write { .. } | Step::Expect { .. }
+        ) || pending.len() > 64 * 1024
+        {
+            flush(&mut pending);
+        }
         let output = if a.dry_run {
             let plan = ops::describe(step);
             if !g.json {
                 for p in &plan {
-                    out(&format!("{shown}:{}: {p}\n", l.number));
+                    pending.push_str(&format!("{shown}:{}: {p}\n", l.number));
                 }
             }
             Ok(Output::Planned { plan })
@@ -182,14 +206,16 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
             Ok(o) => {
                 // `expect` prints nothing unless it fails.
                 if !g.json && !a.dry_run && !matches!(step, Step::Expect { .. }) {
-                    out(&render::text(&o));
+                    pending.push_str(&render::text(&o));
                 }
                 let f = o.failure(step);
-                let mut v = json!({ "line": l.number, "text": l.text, "command": step.name() });
-                if let Value::Object(m) = &mut v {
-                    render::merge(m, json!(o));
+                if g.json {
+                    let mut v = json!({ "line": l.number, "text": l.text, "command": step.name() });
+                    if let Value::Object(m) = &mut v {
+                        render::merge(m, json!(o));
+                    }
+                    results.push(v);
                 }
-                results.push(v);
                 if let Some(e) = f {
                     failure = Some((l.number, e));
                     break;
@@ -201,6 +227,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
             }
         }
     }
+    flush(&mut pending);
     let failure = failure.map(|(n, e)| (n, e.context(format!("{shown}:{n}"))));
     if g.json {
         let mut d = head(spec_loaded.as_ref(), block, Some(&session));

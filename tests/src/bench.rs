@@ -131,3 +131,60 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
         l / r
     ))
 }
+
+fn time_command(program: &str, args: &[&str], want: Option<&str>) -> Result<f64, String> {
+    let t = Instant::now();
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running {program}: {e}"))?;
+    let took = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!("{program} {args:?} failed: {}", out.status));
+    }
+    if let Some(w) = want {
+        let got = String::from_utf8_lossy(&out.stdout);
+        if !got.trim().eq_ignore_ascii_case(w) {
+            return Err(format!("{program} {args:?} printed {got:?}, expected {w}"));
+        }
+    }
+    Ok(took)
+}
+
+/// `regpoke --spec edu read ID` vs `busybox devmem BAR0 32`, one process
+/// per read (medians of `single` alternating runs, in ms), and `batch`
+/// reads through one `regpoke batch` vs `batch` devmem invocations (total
+/// seconds).
+pub fn regpoke(regpoke: &str, single: u32, batch: u32) -> Result<String, String> {
+    let pci = PciDevice::find_by_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
+    let bar0 = pci.bar(0).ok_or("edu has no BAR0")?.start;
+    let addr = format!("{bar0:#x}");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..single.max(1) {
+        ours.push(
+            time_command(
+                regpoke,
+                &["--spec", "edu", "read", "ID"],
+                Some("0x010000ed"),
+            )? * 1e3,
+        );
+        theirs.push(time_command("busybox", &["devmem", &addr, "32"], Some("0x010000ed"))? * 1e3);
+    }
+    let (o, t) = (median(ours), median(theirs));
+
+    let script = "/tmp/bench-reads.rp";
+    std::fs::write(script, "read ID\n".repeat(batch as usize)).map_err(|e| e.to_string())?;
+    let batch_s = time_command(regpoke, &["--spec", "edu", "batch", script], None)?;
+    let start = Instant::now();
+    for _ in 0..batch {
+        time_command("busybox", &["devmem", &addr, "32"], None)?;
+    }
+    let devmem_s = start.elapsed().as_secs_f64();
+    Ok(format!(
+        "regpoke_read_ms={o:.2} devmem_read_ms={t:.2} single_ratio={:.2} single_runs={single} \
+         regpoke_batch_s={batch_s:.3} devmem_loop_s={devmem_s:.3} batch_ratio={:.4} batch_reads={batch}",
+        o / t,
+        batch_s / devmem_s
+    ))
+}

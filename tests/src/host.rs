@@ -19,6 +19,48 @@ pub fn config(guest_bin: &Path) -> VmConfig {
         .binary(guest_bin, GUEST_BIN)
 }
 
+/// Where `regpoke` is put inside the VM.
+pub const GUEST_REGPOKE: &str = "/bin/regpoke";
+
+/// Builds `regpoke` for the guest: release, static, non-PIE (a
+/// position-independent binary loads at a new address every run, and QEMU's
+/// TCG then translates its code again each time), in its own target
+/// directory (`target/guest`) so that it can be built while another cargo
+/// command holds the main one.
+pub fn build_guest_regpoke() -> Result<PathBuf, String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?;
+    let target_dir = workspace.join("target").join("guest");
+    let triple = "x86_64-unknown-linux-gnu";
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "-p",
+            "regpoke",
+            "--target",
+            triple,
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env(
+            "RUSTFLAGS",
+            "-C target-feature=+crt-static -C relocation-model=static",
+        )
+        .output()
+        .map_err(|e| format!("running cargo to build regpoke for the guest: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building regpoke for the guest failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(target_dir.join(triple).join("release").join("regpoke"))
+}
+
 /// Boots [`config`].
 pub fn boot(guest_bin: &Path) -> Result<Vm, VmError> {
     Vm::boot(config(guest_bin))

@@ -69,6 +69,77 @@ fn ivshmem_exchange(name: &str, backend: &'static str, seed: u32, shared: &Share
     })
 }
 
+/// Shell prelude for the regpoke cases: `check WANT CMD...` runs CMD and
+/// compares its output with WANT.
+const PRELUDE: &str = r#"set -e
+check() { want="$1"; shift; got=$("$@"); if [ "$got" != "$want" ]; then echo "FAIL: $* printed '$got', expected '$want'"; exit 1; fi; echo "ok: $* -> $got"; }
+EDU=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device | head -1 | xargs dirname)
+EDU_BAR0=$(head -1 $EDU/resource | cut -d' ' -f1)
+"#;
+
+/// A regpoke case: a shell script run in the guest after [`PRELUDE`];
+/// exit status 0 passes.
+fn regpoke_case(
+    name: &str,
+    script: &'static str,
+    shared: &Shared,
+    regpoke: &Result<PathBuf, String>,
+) -> Trial {
+    let shared = shared.clone();
+    let built = regpoke.as_ref().map(|_| ()).map_err(Clone::clone);
+    Trial::test(name, move || {
+        built.clone().map_err(Failed::from)?;
+        let out = vm(&shared)?
+            .run(&format!("{PRELUDE}{script}"), T)
+            .map_err(|e| e.to_string())?;
+        for l in out.output.lines() {
+            println!("    {l}");
+        }
+        if out.success() {
+            Ok(())
+        } else {
+            Err(format!("exit status {}", out.status).into())
+        }
+    })
+}
+
+/// The host writes the ivshmem file, regpoke in the guest reads BAR2; then
+/// regpoke writes and the host reads.
+fn regpoke_ivshmem(shared: &Shared, regpoke: &Result<PathBuf, String>) -> Trial {
+    let shared = shared.clone();
+    let built = regpoke.as_ref().map(|_| ()).map_err(Clone::clone);
+    Trial::test("regpoke_ivshmem_bar2_shared_with_host", move || {
+        built.clone().map_err(Failed::from)?;
+        let vm = vm(&shared)?;
+        let path = vm.ivshmem_path().ok_or("no ivshmem file")?.to_path_buf();
+        let host =
+            devmem_backend::map_file(&path, 0, IVSHMEM_SIZE as usize).map_err(|e| e.to_string())?;
+        host.try_write32(0x100, 0x1122_3344)
+            .map_err(|e| e.to_string())?;
+        host.try_write64(0x108, 0).map_err(|e| e.to_string())?;
+        let out = vm
+            .run(
+                "regpoke --spec ivshmem --block shared -v read 0x100 --width 32 && regpoke --spec ivshmem --block shared write 0x108=0xcafef00d0badc0de --width 64",
+                T,
+            )
+            .map_err(|e| e.to_string())?;
+        for l in out.output.lines() {
+            println!("    {l}");
+        }
+        if !out.success() || !out.output.contains("0x11223344") {
+            return Err(format!("guest read failed (status {})", out.status).into());
+        }
+        let got = host.try_read64(0x108).map_err(|e| e.to_string())?;
+        if got != 0xcafe_f00d_0bad_c0de {
+            return Err(
+                format!("the host reads {got:#x} where regpoke wrote 0xcafef00d0badc0de").into(),
+            );
+        }
+        println!("    host read back {got:#x}");
+        Ok(())
+    })
+}
+
 /// A fresh VM whose guest starts edu's fatal DMA: the harness must report
 /// a QEMU crash (SIGABRT with QEMU's hardware-error line), and leave no
 /// QEMU process and no shared-memory file behind.
@@ -122,6 +193,15 @@ fn main() {
         "ivshmem_host_guest_exchange_devmem",
         "uio_devices_listed_with_maps",
         "pci_config_bus_master_and_rebinding",
+        "regpoke_edu_over_uio",
+        "regpoke_edu_over_sysfs_resource0",
+        "regpoke_edu_over_devmem",
+        "regpoke_edu_interrupt_raise_wait_ack",
+        "regpoke_irq_wait_timeout_exit_status",
+        "regpoke_ivshmem_irq_wait_refused",
+        "regpoke_batch_factorial_with_interrupt",
+        "regpoke_ivshmem_bar2_shared_with_host",
+        "regpoke_4_processes_1000_field_flips_each",
         "vm_boots_within_10_seconds",
         "harness_reports_qemu_abort",
     ];
@@ -136,8 +216,13 @@ fn main() {
         libtest_mimic::run(&args, trials).exit();
     }
 
+    let regpoke = host::build_guest_regpoke();
+    let mut config = host::config(&PathBuf::from(GUEST));
+    if let Ok(p) = &regpoke {
+        config = config.binary(p, host::GUEST_REGPOKE);
+    }
     let start = Instant::now();
-    let shared: Shared = Arc::new(host::boot(&PathBuf::from(GUEST)).map_err(|e| e.to_string()));
+    let shared: Shared = Arc::new(qemu::Vm::boot(config).map_err(|e| e.to_string()));
     let boot = start.elapsed();
     let boot_time = shared.as_ref().as_ref().ok().map(|v| v.boot_time());
     eprintln!("VM boot: {boot:?} (to the first guest command: {boot_time:?})");
@@ -168,6 +253,30 @@ fn main() {
             0x5eed_0002,
             s,
         ),
+        regpoke_case("regpoke_edu_over_uio", EDU_UIO, s, &regpoke),
+        regpoke_case("regpoke_edu_over_sysfs_resource0", EDU_SYSFS, s, &regpoke),
+        regpoke_case("regpoke_edu_over_devmem", EDU_DEVMEM, s, &regpoke),
+        regpoke_case("regpoke_edu_interrupt_raise_wait_ack", EDU_IRQ, s, &regpoke),
+        regpoke_case(
+            "regpoke_irq_wait_timeout_exit_status",
+            IRQ_TIMEOUT,
+            s,
+            &regpoke,
+        ),
+        regpoke_case(
+            "regpoke_ivshmem_irq_wait_refused",
+            IVSHMEM_NO_IRQ,
+            s,
+            &regpoke,
+        ),
+        regpoke_case("regpoke_batch_factorial_with_interrupt", BATCH, s, &regpoke),
+        regpoke_ivshmem(s, &regpoke),
+        regpoke_case(
+            "regpoke_4_processes_1000_field_flips_each",
+            CONCURRENT,
+            s,
+            &regpoke,
+        ),
         {
             let s = shared.clone();
             Trial::test("vm_boots_within_10_seconds", move || {
@@ -186,3 +295,91 @@ fn main() {
     drop(shared);
     conclusion.exit();
 }
+
+/// Identification, liveness and factorial (with `watch`) through one backend.
+macro_rules! edu_script {
+    ($sel:expr, $backend:expr) => {
+        concat!(
+            "R=\"regpoke --spec edu ",
+            $sel,
+            "\"\n",
+            "$R -v read ID 2>/tmp/v; grep -q '",
+            $backend,
+            "' /tmp/v || { echo \"FAIL: -v says: $(cat /tmp/v)\"; exit 1; }; cat /tmp/v\n",
+            "check 0x010000ed $R read ID\n",
+            "check 0x01 $R read ID.MAJOR\n",
+            "check 0xedcba987 $R write LIVENESS=0x12345678 --readback\n",
+            "$R write STATUS.IRQFACT=0 FACTORIAL=10\n",
+            "$R watch STATUS.COMPUTING --until ==IDLE --timeout 2s\n",
+            "check 0x00375f00 $R read FACTORIAL\n",
+        )
+    };
+}
+
+const EDU_UIO: &str = edu_script!("", "uio");
+const EDU_SYSFS: &str = edu_script!("--pci 1234:11e8", "resource0");
+const EDU_DEVMEM: &str = edu_script!("--devmem $EDU_BAR0", "/dev/mem");
+
+const EDU_IRQ: &str = r#"R="regpoke --spec edu"
+$R write IRQ_ACK=0xffffffff
+C=$($R irq count)
+$R irq enable
+$R write IRQ_RAISE.FACT=1
+$R irq wait --since $C --timeout 2s
+check 0x1 $R read IRQ_STATUS.FACT
+$R irq ack IRQ_ACK.FACT=1
+check 0x00000000 $R read IRQ_STATUS
+"#;
+
+const IRQ_TIMEOUT: &str = r#"set +e
+regpoke --spec edu irq wait --timeout 200ms; rc=$?
+[ $rc = 3 ] || { echo "FAIL: exit status $rc, expected 3"; exit 1; }
+echo "ok: timed out with exit status 3"
+"#;
+
+const IVSHMEM_NO_IRQ: &str = r#"set +e
+regpoke --spec ivshmem irq wait --timeout 1s 2>/tmp/e; rc=$?
+cat /tmp/e
+[ $rc = 1 ] || { echo "FAIL: exit status $rc, expected 1"; exit 1; }
+grep -q 'no interrupt' /tmp/e || { echo "FAIL: no clear message"; exit 1; }
+"#;
+
+const BATCH: &str = r#"cat > /tmp/f.rp <<'BATCH'
+# factorial with its interrupt, in one mapping
+write IRQ_ACK=0xffffffff
+irq enable
+write STATUS.IRQFACT=1
+write FACTORIAL=5
+watch STATUS.COMPUTING --until ==IDLE --timeout 2s
+expect FACTORIAL ==120
+irq wait --timeout 2s
+expect IRQ_STATUS.FACT ==1
+irq ack IRQ_ACK.FACT=1
+expect IRQ_STATUS ==0
+write STATUS.IRQFACT=0
+BATCH
+regpoke --spec edu batch /tmp/f.rp
+echo "ok: batch passed"
+"#;
+
+/// Four processes, each flipping its own bit of ivshmem's INTR_MASK (plain
+/// storage) 1000 times with value:mask read-modify-writes and checking its
+/// bit after every flip, then setting it: the final value is exactly 0xf.
+const CONCURRENT: &str = r#"R="regpoke --spec ivshmem"
+for k in 0 1 2 3; do
+  m=$((1 << k)); i=0; : > /tmp/flip$k
+  while [ $i -lt 500 ]; do
+    printf 'write INTR_MASK=%d:%d\nexpect INTR_MASK &%d==%d\nwrite INTR_MASK=0:%d\nexpect INTR_MASK &%d==0\n' $m $m $m $m $m $m >> /tmp/flip$k
+    i=$((i + 1))
+  done
+  printf 'write INTR_MASK=%d:%d\n' $m $m >> /tmp/flip$k
+done
+$R write INTR_MASK=0
+pids=""
+for k in 0 1 2 3; do $R batch /tmp/flip$k > /tmp/flip$k.out 2>&1 & pids="$pids $!"; done
+fail=0
+for p in $pids; do wait $p || fail=1; done
+[ $fail = 0 ] || { tail -n 3 /tmp/flip*.out; echo "FAIL: a process failed"; exit 1; }
+check 0x0000000f $R read INTR_MASK
+$R write INTR_MASK=0
+"#;

@@ -16,10 +16,22 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 
 fn bench() -> Result<(), String> {
     let guest = host::sibling_guest_binary()?;
-    let vm = host::boot(&guest).map_err(|e| e.to_string())?;
+    eprintln!("building regpoke for the guest (static, non-PIE) ...");
+    let regpoke = host::build_guest_regpoke()?;
+    let vm = qemu::Vm::boot(host::config(&guest).binary(&regpoke, host::GUEST_REGPOKE))
+        .map_err(|e| e.to_string())?;
     let read = run_guest(&vm, "bench-read 200000 11", Duration::from_secs(300))?;
     let irq = run_guest(&vm, "bench-irq 2000 5", Duration::from_secs(300))?;
-    let (read, irq) = (read.trim(), irq.trim());
+    let reads: u32 = std::env::var("BENCH_BATCH_READS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rp = run_guest(
+        &vm,
+        &format!("bench-regpoke {} 101 {reads}", host::GUEST_REGPOKE),
+        Duration::from_secs(1800),
+    )?;
+    let (read, irq, rp) = (read.trim(), irq.trim(), rp.trim());
     println!("VM booted in {:?}\n", vm.boot_time());
     println!("| measurement | ours | raw | ratio |");
     println!("|---|---|---|---|");
@@ -35,7 +47,21 @@ fn bench() -> Result<(), String> {
         field(irq, "raw_irq_us"),
         field(irq, "ratio")
     );
-    println!("\nraw output:\n  {read}\n  {irq}");
+    println!(
+        "| one `regpoke --spec edu read ID` vs one `busybox devmem ADDR 32` (ms, median of {}) | {} | {} | {} |",
+        field(rp, "single_runs"),
+        field(rp, "regpoke_read_ms"),
+        field(rp, "devmem_read_ms"),
+        field(rp, "single_ratio")
+    );
+    println!(
+        "| {} reads: one `regpoke batch` vs as many `busybox devmem` runs (s) | {} | {} | {} |",
+        field(rp, "batch_reads"),
+        field(rp, "regpoke_batch_s"),
+        field(rp, "devmem_loop_s"),
+        field(rp, "batch_ratio")
+    );
+    println!("\nraw output:\n  {read}\n  {irq}\n  {rp}");
     Ok(())
 }
 

@@ -20,7 +20,8 @@ cases:
   pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
-  bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips";
+  bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
+  bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
     let s = args
@@ -52,6 +53,11 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-dma-abort") => guest::edu_dma_abort(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
+        Some("bench-regpoke") => bench::regpoke(
+            args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
+            num(args, 2)?,
+            num(args, 3)?,
+        ),
         Some("-h" | "--help") => Ok(USAGE.to_string()),
         Some(other) => Err(format!("unknown case `{other}`\n{USAGE}")),
         None => Err(USAGE.to_string()),

@@ -114,8 +114,8 @@ impl PciDevice {
         let driver_override = sys::read_attr_opt(&p.join("driver_override"))?
             .filter(|s| !s.is_empty() && s != "(null)");
         let res_path = p.join("resource");
-        let content = std::fs::read_to_string(&res_path)
-            .map_err(|e| PciError::io("reading", &res_path, e))?;
+        let content =
+            sys::read_sysfs_attr(&res_path).map_err(|e| PciError::io("reading", &res_path, e))?;
         let resources = parse_resources(&content, p, &res_path)?;
         self.id = PciId::new(vendor as u16, device as u16);
         self.subsystem = subsystem;

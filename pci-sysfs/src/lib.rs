@@ -48,7 +48,7 @@ pub use config::{regs, Access, ConfigSpace};
 pub use device::PciDevice;
 pub use error::{DeviceList, DeviceSummary, PciError};
 pub use resource::{Resource, ResourceFlags, Size, ROM_INDEX};
-pub use sys::parse_hex;
+pub use sys::{parse_hex, read_sysfs_attr};
 pub use sysfs::Sysfs;
 
 #[cfg(test)]

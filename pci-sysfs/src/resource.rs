@@ -214,15 +214,21 @@ pub(crate) fn parse_resources(
             content: line.trim().to_string(),
             expected: "a `start end flags` line of three hex numbers",
         })?;
+        let flags = ResourceFlags(flags);
+        // The kernel creates resourceN only for non-empty BARs, and
+        // resourceN_wc only for prefetchable ones: look for no others.
+        let used = start != 0 || end != 0 || flags.0 != 0;
         let file = dir.join(format!("resource{index}"));
+        let file = (used && file.exists()).then_some(file);
         let wc = dir.join(format!("resource{index}_wc"));
+        let wc_file = (file.is_some() && flags.is_prefetchable() && wc.exists()).then_some(wc);
         out.push(Resource {
             index,
             start,
             end,
-            flags: ResourceFlags(flags),
-            file: file.exists().then_some(file),
-            wc_file: wc.exists().then_some(wc),
+            flags,
+            file,
+            wc_file,
         });
     }
     Ok(out)

@@ -11,16 +11,43 @@ use std::path::Path;
 
 use crate::error::PciError;
 
+/// Reads a small sysfs attribute file: `open`, `read` until end, `close`.
+///
+/// Unlike `std::fs::read_to_string` it asks for no file size first (sysfs
+/// reports 4096 for every attribute anyway), which saves a system call per
+/// attribute; under emulation every system call counts at start-up.
+pub fn read_sysfs_attr(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            // A sysfs attribute is produced whole by one `show()` call, at
+            // most a page: a short first read is the entire file.
+            Ok(n) if n < chunk.len() && buf.is_empty() => {
+                buf.extend_from_slice(&chunk[..n]);
+                break;
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// Reads a sysfs attribute and trims surrounding whitespace.
 pub(crate) fn read_attr(path: &Path) -> Result<String, PciError> {
-    std::fs::read_to_string(path)
+    read_sysfs_attr(path)
         .map(|s| s.trim().to_string())
         .map_err(|e| PciError::io("reading", path, e))
 }
 
 /// Reads a sysfs attribute if it exists.
 pub(crate) fn read_attr_opt(path: &Path) -> Result<Option<String>, PciError> {
-    match std::fs::read_to_string(path) {
+    match read_sysfs_attr(path) {
         Ok(s) => Ok(Some(s.trim().to_string())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(PciError::io("reading", path, e)),

@@ -46,9 +46,14 @@ impl LockBase {
 }
 
 /// Takes the locks (or not, with `--no-lock`).
+///
+/// The default directory is looked up on the first lock, not before: a
+/// plain read or write never locks, and should not pay for the look-up.
 #[derive(Debug, Clone)]
 pub struct Locker {
-    dir: Option<PathBuf>,
+    enabled: bool,
+    explicit: Option<PathBuf>,
+    resolved: std::sync::OnceLock<PathBuf>,
 }
 
 /// A held lock; released when dropped.
@@ -61,18 +66,26 @@ impl Locker {
     /// A locker using `dir`, or the default directory; `None` when disabled.
     pub fn new(enabled: bool, dir: Option<&Path>) -> Locker {
         Locker {
-            dir: enabled.then(|| dir.map_or_else(default_dir, Path::to_path_buf)),
+            enabled,
+            explicit: dir.map(Path::to_path_buf),
+            resolved: std::sync::OnceLock::new(),
         }
     }
 
     /// The lock directory, if locking is on.
     pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
+        if !self.enabled {
+            return None;
+        }
+        Some(match &self.explicit {
+            Some(d) => d.as_path(),
+            None => self.resolved.get_or_init(default_dir).as_path(),
+        })
     }
 
     /// Takes the exclusive lock named `key`, waiting for other holders.
     pub fn lock(&self, key: &str) -> Result<Guard> {
-        let Some(dir) = &self.dir else {
+        let Some(dir) = self.dir() else {
             return Ok(Guard { _lock: None });
         };
         let path = dir.join(key);

@@ -87,13 +87,13 @@ fn io_err(op: &'static str, path: &Path, source: io::Error) -> UioError {
 }
 
 fn read_attr(path: &Path) -> Result<String, UioError> {
-    std::fs::read_to_string(path)
+    pci_sysfs::read_sysfs_attr(path)
         .map(|s| s.trim().to_string())
         .map_err(|e| io_err("reading", path, e))
 }
 
 fn read_attr_opt(path: &Path) -> Result<Option<String>, UioError> {
-    match std::fs::read_to_string(path) {
+    match pci_sysfs::read_sysfs_attr(path) {
         Ok(s) => Ok(Some(s.trim().to_string())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err("reading", path, e)),
@@ -287,8 +287,8 @@ fn parent_pci(sysfs: &Sysfs, dir: &Path) -> Option<PciAddress> {
 
 fn read_pci_id(sysfs: &Sysfs, addr: PciAddress) -> Option<PciId> {
     let dir = sysfs.pci_device_dir(addr);
-    let v = parse_hex(&std::fs::read_to_string(dir.join("vendor")).ok()?)?;
-    let d = parse_hex(&std::fs::read_to_string(dir.join("device")).ok()?)?;
+    let v = parse_hex(&pci_sysfs::read_sysfs_attr(&dir.join("vendor")).ok()?)?;
+    let d = parse_hex(&pci_sysfs::read_sysfs_attr(&dir.join("device")).ok()?)?;
     Some(PciId::new(u16::try_from(v).ok()?, u16::try_from(d).ok()?))
 }
 

@@ -456,24 +456,41 @@ pub fn uio_map_of_bar(info: &UioInfo, dev: &PciDevice, bar: u8) -> Option<usize>
 /// How the automatic choice would reach `bar` of `dev`, without opening
 /// anything (for `list` and for [`map`]).
 pub fn plan_auto(sysfs: &Sysfs, dev: &PciDevice, bar: u8) -> Vec<BackendInfo> {
+    plan_auto_with(sysfs, dev, bar, uio_candidate(sysfs, dev).as_ref())
+}
+
+/// The UIO device of `dev`, if it is bound to a UIO driver.
+fn uio_candidate(sysfs: &Sysfs, dev: &PciDevice) -> Option<UioInfo> {
+    if dev.driver() == Some(pci_sysfs::UIO_PCI_GENERIC) || dev.path().join("uio").is_dir() {
+        uio_of_pci(sysfs, dev)
+    } else {
+        None
+    }
+}
+
+/// [`plan_auto`] with the UIO device already looked up.
+fn plan_auto_with(
+    sysfs: &Sysfs,
+    dev: &PciDevice,
+    bar: u8,
+    uio: Option<&UioInfo>,
+) -> Vec<BackendInfo> {
     let Some(res) = dev.bar(bar as usize) else {
         return Vec::new();
     };
     let mut out = Vec::new();
     let pci = Some(dev.address().to_string());
-    if dev.driver() == Some(pci_sysfs::UIO_PCI_GENERIC) || dev.path().join("uio").is_dir() {
-        if let Some(info) = uio_of_pci(sysfs, dev) {
-            if let Some(map) = uio_map_of_bar(&info, dev, bar) {
-                out.push(BackendInfo {
-                    kind: "uio",
-                    path: info.devnode().display().to_string(),
-                    pci: pci.clone(),
-                    bar: Some(bar),
-                    map: Some(map),
-                    phys: Some(res.start),
-                    len: res.len(),
-                });
-            }
+    if let Some(info) = uio {
+        if let Some(map) = uio_map_of_bar(info, dev, bar) {
+            out.push(BackendInfo {
+                kind: "uio",
+                path: info.devnode().display().to_string(),
+                pci: pci.clone(),
+                bar: Some(bar),
+                map: Some(map),
+                phys: Some(res.start),
+                len: res.len(),
+            });
         }
     }
     if let Some(file) = &res.file {
@@ -571,7 +588,10 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
         Selection::Uio { info, map, bar } => map_uio(info, *map, *bar, log),
         Selection::Pci { dev, bar } => map_sysfs(dev, *bar, log),
         Selection::Auto { dev, bar } => {
-            let plan = plan_auto(&sysfs(g), dev, *bar);
+            let sysfs = sysfs(g);
+            // Looked up once: the plan and the mapping use the same UIO device.
+            let uio = uio_candidate(&sysfs, dev);
+            let plan = plan_auto_with(&sysfs, dev, *bar, uio.as_ref());
             if plan.is_empty() {
                 return Err(Error::device(format!(
                     "{} has no BAR{bar} ({})",
@@ -582,9 +602,10 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
             let mut failures = Vec::new();
             for p in &plan {
                 let attempt = match p.kind {
-                    "uio" => uio_of_pci(&sysfs(g), dev)
+                    "uio" => uio
+                        .as_ref()
                         .ok_or_else(|| Error::device("the UIO device went away"))
-                        .and_then(|info| map_uio(&info, p.map.unwrap_or(0), Some(*bar), log)),
+                        .and_then(|info| map_uio(info, p.map.unwrap_or(0), Some(*bar), log)),
                     "sysfs" => map_sysfs(dev, *bar, log),
                     _ => {
                         let node = PathBuf::from(&p.path);

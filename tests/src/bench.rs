@@ -160,18 +160,16 @@ pub fn regpoke(regpoke: &str, single: u32, batch: u32) -> Result<String, String>
     let pci = PciDevice::find_by_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
     let bar0 = pci.bar(0).ok_or("edu has no BAR0")?.start;
     let addr = format!("{bar0:#x}");
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut explicit, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let id = Some("0x010000ed");
+    let auto = ["--spec", "edu", "read", "ID"];
+    let direct = ["--spec", "edu", "--devmem", &addr, "read", "ID"];
     for _ in 0..single.max(1) {
-        ours.push(
-            time_command(
-                regpoke,
-                &["--spec", "edu", "read", "ID"],
-                Some("0x010000ed"),
-            )? * 1e3,
-        );
-        theirs.push(time_command("busybox", &["devmem", &addr, "32"], Some("0x010000ed"))? * 1e3);
+        ours.push(time_command(regpoke, &auto, id)? * 1e3);
+        explicit.push(time_command(regpoke, &direct, id)? * 1e3);
+        theirs.push(time_command("busybox", &["devmem", &addr, "32"], id)? * 1e3);
     }
-    let (o, t) = (median(ours), median(theirs));
+    let (o, e, t) = (median(ours), median(explicit), median(theirs));
 
     let script = "/tmp/bench-reads.rp";
     std::fs::write(script, "read ID\n".repeat(batch as usize)).map_err(|e| e.to_string())?;
@@ -182,9 +180,11 @@ pub fn regpoke(regpoke: &str, single: u32, batch: u32) -> Result<String, String>
     }
     let devmem_s = start.elapsed().as_secs_f64();
     Ok(format!(
-        "regpoke_read_ms={o:.2} devmem_read_ms={t:.2} single_ratio={:.2} single_runs={single} \
+        "regpoke_read_ms={o:.2} regpoke_devmem_read_ms={e:.2} devmem_read_ms={t:.2} single_ratio={:.2} \
+         explicit_ratio={:.2} single_runs={single} \
          regpoke_batch_s={batch_s:.3} devmem_loop_s={devmem_s:.3} batch_ratio={:.4} batch_reads={batch}",
         o / t,
+        e / t,
         batch_s / devmem_s
     ))
 }

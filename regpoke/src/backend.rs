@@ -585,7 +585,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                 uio: None,
             })
         }
-        Selection::Uio { info, map, bar } => map_uio(info, *map, *bar, log),
+        Selection::Uio { info, map, bar } => map_uio(info, *map, *bar, None, log),
         Selection::Pci { dev, bar } => map_sysfs(dev, *bar, log),
         Selection::Auto { dev, bar } => {
             let sysfs = sysfs(g);
@@ -605,7 +605,9 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                     "uio" => uio
                         .as_ref()
                         .ok_or_else(|| Error::device("the UIO device went away"))
-                        .and_then(|info| map_uio(info, p.map.unwrap_or(0), Some(*bar), log)),
+                        .and_then(|info| {
+                            map_uio(info, p.map.unwrap_or(0), Some(*bar), Some(dev), log)
+                        }),
                     "sysfs" => map_sysfs(dev, *bar, log),
                     _ => {
                         let node = PathBuf::from(&p.path);
@@ -651,8 +653,18 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
     }
 }
 
-fn map_uio(info: &UioInfo, map: usize, bar: Option<u8>, log: Log) -> Result<Mapped> {
-    let dev = UioDevice::open(info).map_err(uio_err)?;
+fn map_uio(
+    info: &UioInfo,
+    map: usize,
+    bar: Option<u8>,
+    pci: Option<&PciDevice>,
+    log: Log,
+) -> Result<Mapped> {
+    let dev = match pci {
+        Some(p) => UioDevice::open_with_pci(info, p.clone()),
+        None => UioDevice::open(info),
+    }
+    .map_err(uio_err)?;
     let region = dev.map(map).map_err(uio_err)?;
     let m = info
         .map(map)

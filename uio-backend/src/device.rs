@@ -112,6 +112,27 @@ impl UioDevice {
         })
     }
 
+    /// Opens the device `info` describes, whose parent PCI device the caller
+    /// has already read from sysfs (saves reading it again on first use).
+    ///
+    /// `pci` must be the device `info` belongs to; a different one is
+    /// refused.
+    pub fn open_with_pci(info: &UioInfo, pci: PciDevice) -> Result<UioDevice, UioError> {
+        if info.pci_address() != Some(pci.address()) {
+            return Err(UioError::NotPci {
+                device: info.device_name(),
+                driver: format!(
+                    "{} (the PCI device given was {})",
+                    info.name(),
+                    pci.address()
+                ),
+            });
+        }
+        let dev = UioDevice::open(info)?;
+        let _ = dev.inner.pci.set(pci);
+        Ok(dev)
+    }
+
     /// Finds (with libudev) and opens the first device `selector` picks.
     pub fn find(selector: &UioSelector) -> Result<UioDevice, UioError> {
         UioDevice::open(&UioScan::system().find(selector)?)

@@ -186,20 +186,23 @@ fn print_output(bytes: &[u8]) {
     let _ = out.flush();
 }
 
+/// Builds the configuration and boots; on failure prints the error and
+/// returns the exit code (2 for a bad configuration, 1 for a failed boot).
+fn boot_vm(a: &VmArgs) -> Result<Vm, ExitCode> {
+    let cfg = config(a).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    Vm::boot(cfg).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 fn do_boot(a: BootArgs) -> ExitCode {
-    let cfg = match config(&a.vm) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let vm = match Vm::boot(cfg) {
+    let vm = match boot_vm(&a.vm) {
         Ok(vm) => vm,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     eprintln!(
         "booted {} in {:.2?} (edu {}, ivshmem {} {})",
@@ -275,19 +278,9 @@ echo "still alive"
 "#;
 
 fn do_abort_test(a: VmArgs) -> ExitCode {
-    let cfg = match config(&a) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let vm = match Vm::boot(cfg) {
+    let vm = match boot_vm(&a) {
         Ok(vm) => vm,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match vm.run(EDU_ABORT_SCRIPT, Duration::from_secs(30)) {
         Err(e @ VmError::QemuCrashed { .. }) => {

@@ -54,12 +54,23 @@ impl PciDevice {
 
     /// Reads the device at `address` under `sysfs` (no existence check beyond the reads).
     pub(crate) fn load(sysfs: &Sysfs, address: PciAddress) -> Result<PciDevice, PciError> {
+        let id = sysfs.read_id(address)?;
+        PciDevice::load_with_id(sysfs, address, id)
+    }
+
+    /// [`load`](Self::load) for a device whose ID the caller has just read
+    /// (a search by ID), so `vendor` and `device` are not read twice.
+    pub(crate) fn load_with_id(
+        sysfs: &Sysfs,
+        address: PciAddress,
+        id: PciId,
+    ) -> Result<PciDevice, PciError> {
         let path = sysfs.pci_device_dir(address);
         let mut dev = PciDevice {
             sysfs: sysfs.clone(),
             address,
             path,
-            id: PciId::new(0, 0),
+            id,
             subsystem: None,
             class: 0,
             revision: 0,
@@ -68,15 +79,19 @@ impl PciDevice {
             driver_override: None,
             resources: Vec::new(),
         };
-        dev.refresh()?;
+        dev.refresh_after_id()?;
         Ok(dev)
     }
 
     /// Re-reads every attribute from sysfs.
     pub fn refresh(&mut self) -> Result<(), PciError> {
+        self.id = self.sysfs.read_id(self.address)?;
+        self.refresh_after_id()
+    }
+
+    /// Re-reads every attribute but the ID.
+    fn refresh_after_id(&mut self) -> Result<(), PciError> {
         let p = &self.path;
-        let vendor = sys::read_hex(&p.join("vendor"), 0xffff, "a 16-bit hex vendor ID")?;
-        let device = sys::read_hex(&p.join("device"), 0xffff, "a 16-bit hex device ID")?;
         let sub_v = sys::read_attr_opt(&p.join("subsystem_vendor"))?;
         let sub_d = sys::read_attr_opt(&p.join("subsystem_device"))?;
         let subsystem = match (sub_v, sub_d) {
@@ -117,7 +132,6 @@ impl PciDevice {
         let content =
             sys::read_sysfs_attr(&res_path).map_err(|e| PciError::io("reading", &res_path, e))?;
         let resources = parse_resources(&content, p, &res_path)?;
-        self.id = PciId::new(vendor as u16, device as u16);
         self.subsystem = subsystem;
         self.class = class;
         self.revision = revision;

@@ -149,7 +149,7 @@ impl Sysfs {
         let mut out = Vec::new();
         for addr in self.pci_addresses()? {
             if self.read_id(addr).ok() == Some(id) {
-                out.push(PciDevice::load(self, addr)?);
+                out.push(PciDevice::load_with_id(self, addr, id)?);
             }
         }
         if out.is_empty() {
@@ -164,7 +164,7 @@ impl Sysfs {
     pub fn find_by_id(&self, id: PciId) -> Result<PciDevice, PciError> {
         for addr in self.pci_addresses()? {
             if self.read_id(addr).ok() == Some(id) {
-                return PciDevice::load(self, addr);
+                return PciDevice::load_with_id(self, addr, id);
             }
         }
         Err(self.not_found(format!("with ID {id}")))
@@ -195,7 +195,8 @@ impl Sysfs {
         )
     }
 
-    fn read_id(&self, addr: PciAddress) -> Result<PciId, PciError> {
+    /// The `vendor` and `device` attributes of the device at `addr`.
+    pub(crate) fn read_id(&self, addr: PciAddress) -> Result<PciId, PciError> {
         let dir = self.pci_device_dir(addr);
         let vendor = sys::read_hex(&dir.join("vendor"), 0xffff, "a 16-bit hex vendor ID")?;
         let device = sys::read_hex(&dir.join("device"), 0xffff, "a 16-bit hex device ID")?;

@@ -150,12 +150,10 @@ pub fn edu_irq(n: u32) -> Outcome {
                 ev.missed, ev.count
             ));
         }
-        if let Some(_f) = first {
-            if ev.count != last.wrapping_add(1) {
-                return Err(format!("interrupt {i}: count {} after {last}", ev.count));
-            }
-        } else {
+        if first.is_none() {
             first = Some(ev.count);
+        } else if ev.count != last.wrapping_add(1) {
+            return Err(format!("interrupt {i}: count {} after {last}", ev.count));
         }
         last = ev.count;
         if !regs.irq_status().is_set(IRQ_STATUS::FACT) {

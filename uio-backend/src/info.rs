@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use pci_sysfs::{PciAddress, PciId, Size, Sysfs};
+use pci_sysfs::{parse_hex, PciAddress, PciId, Size, Sysfs};
 
 use crate::error::{UioError, UioSummary};
 
@@ -99,8 +99,6 @@ fn read_attr_opt(path: &Path) -> Result<Option<String>, UioError> {
         Err(e) => Err(io_err("reading", path, e)),
     }
 }
-
-use pci_sysfs::parse_hex;
 
 fn read_hex(path: &Path) -> Result<u64, UioError> {
     let s = read_attr(path)?;

@@ -149,12 +149,15 @@ macro_rules! reset_for {
         }
     )*};
 }
-reset_for!(Rw, Wo);
+reset_for!(Rw, Wo, RwMixed);
 
-macro_rules! write_ones_for {
+/// Plain `set`/`write` for the markers that have no `Writeable` (whose
+/// blanket `modify` would be wrong for them).
+macro_rules! plain_writes_for {
     ($($m:ident),*) => {$(
 impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> {
-    /// Writes `value` as is: for w1c, the 1 bits are cleared; for w1s, set.
+    /// Writes `value` as is, in one volatile store: for w1c bits the 1s
+    /// clear, for w1s bits the 1s set.
     ///
     /// No read happens first, so bits that read as 1 are never written back.
     #[inline(always)]
@@ -162,8 +165,8 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> 
         self.store(value)
     }
 
-    /// Writes the given field values and 0 everywhere else: only the fields
-    /// named are cleared (w1c) or set (w1s).
+    /// Writes the given field values and 0 everywhere else: of the w1c/w1s
+    /// bits, only those named are cleared or set.
     #[inline(always)]
     pub fn write(&self, field: FieldValue<T, R>) {
         self.store(field.value)
@@ -171,21 +174,9 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> 
 }
     )*};
 }
-write_ones_for!(W1c, W1s);
+plain_writes_for!(W1c, W1s, RwMixed);
 
 impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::RwMixed> {
-    /// One volatile store of the register's width.
-    #[inline(always)]
-    pub fn set(&self, value: T) {
-        self.store(value)
-    }
-
-    /// Writes the given field values and 0 everywhere else.
-    #[inline(always)]
-    pub fn write(&self, field: FieldValue<T, R>) {
-        self.store(field.value)
-    }
-
     /// Read-modify-write of the named fields.
     ///
     /// The write-one-to-clear/-set fields that `field` does not name are
@@ -195,12 +186,6 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::RwMi
     pub fn modify(&self, field: FieldValue<T, R>) {
         let current = self.load() & !self.w1x;
         self.store(field.modify(current))
-    }
-
-    /// Writes the register's declared reset value.
-    #[inline]
-    pub fn reset(&self) {
-        self.store(self.reset)
     }
 }
 

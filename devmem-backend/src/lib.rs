@@ -29,7 +29,7 @@ mod error;
 mod file;
 mod sys;
 
-pub use bar::{map_bar, map_bar_wc, PciDeviceExt};
+pub use bar::{map_bar, map_bar_prefix, map_bar_wc, PciDeviceExt};
 pub use devmem::{map_phys, DevMem, DEV_MEM};
 pub use error::DevMemError;
 pub use file::{map_fd, map_file};

@@ -73,6 +73,25 @@ fn maps_ivshmem_shared_memory_plain_and_wc() {
 }
 
 #[test]
+fn bar_prefix_maps_only_the_pages_asked_for() {
+    let fake = tree();
+    let edu = dev(&fake, "00:04.0");
+    // One page of the 1 MiB BAR: registers beyond it are refused, not reached.
+    let r = map_bar_prefix(&edu, 0, page() as usize).unwrap();
+    assert_eq!(r.len() as u64, page());
+    r.try_write32(4, 0x0bad_cafe).unwrap();
+    assert!(r.try_read32(page() as usize).is_err());
+    // Asking for more than the BAR gives the BAR.
+    assert_eq!(map_bar_prefix(&edu, 0, 1 << 30).unwrap().len(), 1 << 20);
+    // A sub-page BAR keeps its offset and its own length.
+    let iv = dev(&fake, "00:05.0");
+    assert_eq!(map_bar_prefix(&iv, 0, 64).unwrap().len(), 64);
+    drop(r);
+    let bytes = fs::read(edu.resource_path(0, false)).unwrap();
+    assert_eq!(&bytes[4..8], &0x0bad_cafeu32.to_le_bytes());
+}
+
+#[test]
 fn sub_page_bar_starts_at_its_offset() {
     let fake = tree();
     let d = dev(&fake, "00:06.0");

@@ -159,7 +159,7 @@ impl PciDevice {
             Some(d) => format!("bound to {d}"),
             None => "not bound to any driver".to_string(),
         };
-        if let Some(o) = self.driver_override() {
+        if let Ok(Some(o)) = self.driver_override() {
             if o != driver {
                 now.push_str(&format!(" and driver_override is {o:?}"));
             }

@@ -10,24 +10,22 @@ use crate::resource::{parse_resources, Resource};
 use crate::sys;
 use crate::sysfs::Sysfs;
 
-/// A PCI device: a snapshot of `/sys/bus/pci/devices/<address>/`.
+/// A PCI device: its address, ID, driver and resources as sysfs shows them.
 ///
-/// The attributes are read once, when the value is built; call
-/// [`refresh`](Self::refresh) after something changed (binding does that
-/// itself). Config space is always accessed live, through
-/// [`config`](Self::config) / [`config_rw`](Self::config_rw).
+/// The ID, the bound driver and the `resource` table are read when the
+/// value is built; call [`refresh`](Self::refresh) after something changed
+/// (binding does that itself). Class, revision, subsystem ID, IRQ and
+/// `driver_override` are read from sysfs when asked for (each getter reads
+/// its file now), so finding a device costs only what mapping it needs.
+/// Config space is always accessed live, through [`config`](Self::config) /
+/// [`config_rw`](Self::config_rw).
 #[derive(Debug, Clone)]
 pub struct PciDevice {
     sysfs: Sysfs,
     address: PciAddress,
     path: PathBuf,
     id: PciId,
-    subsystem: Option<PciId>,
-    class: u32,
-    revision: u8,
-    irq: u32,
     driver: Option<String>,
-    driver_override: Option<String>,
     resources: Vec<Resource>,
 }
 
@@ -54,47 +52,64 @@ impl PciDevice {
 
     /// Reads the device at `address` under `sysfs` (no existence check beyond the reads).
     pub(crate) fn load(sysfs: &Sysfs, address: PciAddress) -> Result<PciDevice, PciError> {
-        let id = sysfs.read_id(address)?;
+        let id = sysfs.pci_id(address)?;
         PciDevice::load_with_id(sysfs, address, id)
     }
 
     /// [`load`](Self::load) for a device whose ID the caller has just read
-    /// (a search by ID), so `vendor` and `device` are not read twice.
+    /// (a search by ID), so it is not read twice.
     pub(crate) fn load_with_id(
         sysfs: &Sysfs,
         address: PciAddress,
         id: PciId,
     ) -> Result<PciDevice, PciError> {
-        let path = sysfs.pci_device_dir(address);
+        PciDevice::load_at(sysfs, address, sysfs.pci_device_dir(address), id)
+    }
+
+    /// [`load_with_id`](Self::load_with_id) with the device directory known.
+    pub(crate) fn load_at(
+        sysfs: &Sysfs,
+        address: PciAddress,
+        path: PathBuf,
+        id: PciId,
+    ) -> Result<PciDevice, PciError> {
         let mut dev = PciDevice {
             sysfs: sysfs.clone(),
             address,
             path,
             id,
-            subsystem: None,
-            class: 0,
-            revision: 0,
-            irq: 0,
             driver: None,
-            driver_override: None,
             resources: Vec::new(),
         };
         dev.refresh_after_id()?;
         Ok(dev)
     }
 
-    /// Re-reads every attribute from sysfs.
+    /// Re-reads the ID, the driver and the resources from sysfs.
     pub fn refresh(&mut self) -> Result<(), PciError> {
-        self.id = self.sysfs.read_id(self.address)?;
+        self.id = self.sysfs.pci_id(self.address)?;
         self.refresh_after_id()
     }
 
-    /// Re-reads every attribute but the ID.
+    /// Re-reads the driver and the resources.
     fn refresh_after_id(&mut self) -> Result<(), PciError> {
+        let p = &self.path;
+        let driver = sys::link_name(&p.join("driver"))?;
+        let res_path = p.join("resource");
+        let content =
+            sys::read_sysfs_attr(&res_path).map_err(|e| PciError::io("reading", &res_path, e))?;
+        let resources = parse_resources(&content, p, &res_path)?;
+        self.driver = driver;
+        self.resources = resources;
+        Ok(())
+    }
+
+    /// Subsystem vendor and device ID (read now), if sysfs shows them.
+    pub fn subsystem(&self) -> Result<Option<PciId>, PciError> {
         let p = &self.path;
         let sub_v = sys::read_attr_opt(&p.join("subsystem_vendor"))?;
         let sub_d = sys::read_attr_opt(&p.join("subsystem_device"))?;
-        let subsystem = match (sub_v, sub_d) {
+        Ok(match (sub_v, sub_d) {
             (Some(v), Some(d)) => match (sys::parse_hex(&v), sys::parse_hex(&d)) {
                 (Some(v), Some(d)) if v <= 0xffff && d <= 0xffff => {
                     Some(PciId::new(v as u16, d as u16))
@@ -102,44 +117,52 @@ impl PciDevice {
                 _ => None,
             },
             _ => None,
-        };
-        let class = sys::read_hex(&p.join("class"), 0xff_ffff, "a 24-bit hex class code")? as u32;
-        let revision = match sys::read_attr_opt(&p.join("revision"))? {
+        })
+    }
+
+    /// The 24-bit class code (base class, subclass, prog-if), e.g. `0x00ff00`
+    /// for edu (read now).
+    pub fn class(&self) -> Result<u32, PciError> {
+        Ok(sys::read_hex(
+            &self.path.join("class"),
+            0xff_ffff,
+            "a 24-bit hex class code",
+        )? as u32)
+    }
+
+    /// Revision ID (read now; from config space on kernels without a
+    /// `revision` file).
+    pub fn revision(&self) -> Result<u8, PciError> {
+        let path = self.path.join("revision");
+        match sys::read_attr_opt(&path)? {
             Some(s) => match sys::parse_hex(&s) {
-                Some(v) if v <= 0xff => v as u8,
-                _ => {
-                    return Err(PciError::Parse {
-                        path: p.join("revision"),
-                        content: s,
-                        expected: "an 8-bit hex revision",
-                    })
-                }
+                Some(v) if v <= 0xff => Ok(v as u8),
+                _ => Err(PciError::Parse {
+                    path,
+                    content: s,
+                    expected: "an 8-bit hex revision",
+                }),
             },
             // Old kernels have no `revision` file: byte 8 of config space.
-            None => ConfigSpace::open(p.join("config"), Access::ReadOnly)?.read8(8)?,
-        };
-        let irq_path = p.join("irq");
-        let irq_s = sys::read_attr(&irq_path)?;
-        let irq = irq_s.parse::<u32>().map_err(|_| PciError::Parse {
-            path: irq_path,
-            content: irq_s,
+            None => ConfigSpace::open(self.config_path(), Access::ReadOnly)?.read8(8),
+        }
+    }
+
+    /// The legacy IRQ number (read now); 0 means the device has no INTx (ivshmem).
+    pub fn irq(&self) -> Result<u32, PciError> {
+        let path = self.path.join("irq");
+        let s = sys::read_attr(&path)?;
+        s.parse::<u32>().map_err(|_| PciError::Parse {
+            path,
+            content: s,
             expected: "a decimal IRQ number",
-        })?;
-        let driver = sys::link_name(&p.join("driver"))?;
-        let driver_override = sys::read_attr_opt(&p.join("driver_override"))?
-            .filter(|s| !s.is_empty() && s != "(null)");
-        let res_path = p.join("resource");
-        let content =
-            sys::read_sysfs_attr(&res_path).map_err(|e| PciError::io("reading", &res_path, e))?;
-        let resources = parse_resources(&content, p, &res_path)?;
-        self.subsystem = subsystem;
-        self.class = class;
-        self.revision = revision;
-        self.irq = irq;
-        self.driver = driver;
-        self.driver_override = driver_override;
-        self.resources = resources;
-        Ok(())
+        })
+    }
+
+    /// The `driver_override` setting (read now), if one is set.
+    pub fn driver_override(&self) -> Result<Option<String>, PciError> {
+        Ok(sys::read_attr_opt(&self.path.join("driver_override"))?
+            .filter(|s| !s.is_empty() && s != "(null)"))
     }
 
     /// The sysfs tree this device was read from.
@@ -166,29 +189,9 @@ impl PciDevice {
     pub fn device(&self) -> u16 {
         self.id.device
     }
-    /// Subsystem vendor and device ID, if sysfs shows them.
-    pub fn subsystem(&self) -> Option<PciId> {
-        self.subsystem
-    }
-    /// The 24-bit class code (base class, subclass, prog-if), e.g. `0x00ff00` for edu.
-    pub fn class(&self) -> u32 {
-        self.class
-    }
-    /// Revision ID.
-    pub fn revision(&self) -> u8 {
-        self.revision
-    }
-    /// The legacy IRQ number; 0 means the device has no INTx (ivshmem).
-    pub fn irq(&self) -> u32 {
-        self.irq
-    }
     /// Name of the bound driver (the `driver` symlink), if any.
     pub fn driver(&self) -> Option<&str> {
         self.driver.as_deref()
-    }
-    /// The `driver_override` setting, if one is set.
-    pub fn driver_override(&self) -> Option<&str> {
-        self.driver_override.as_deref()
     }
     /// Every line of the `resource` file (BARs 0..=5, ROM, bridge/SR-IOV slots), empty ones included.
     pub fn resources(&self) -> &[Resource] {
@@ -270,19 +273,25 @@ impl PciDevice {
 }
 
 impl fmt::Display for PciDevice {
+    /// `0000:00:04.0 1234:11e8 class 00ff00 rev 10 [uio_pci_generic] irq 11`.
+    ///
+    /// Class, revision and IRQ are read from sysfs now; one that cannot be
+    /// read is left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} class {:06x} rev {:02x}",
-            self.address, self.id, self.class, self.revision
-        )?;
+        write!(f, "{} {}", self.address, self.id)?;
+        if let Ok(class) = self.class() {
+            write!(f, " class {class:06x}")?;
+        }
+        if let Ok(rev) = self.revision() {
+            write!(f, " rev {rev:02x}")?;
+        }
         match &self.driver {
             Some(d) => write!(f, " [{d}]")?,
             None => f.write_str(" [no driver]")?,
         }
-        if self.irq != 0 {
-            write!(f, " irq {}", self.irq)?;
+        match self.irq() {
+            Ok(irq) if irq != 0 => write!(f, " irq {irq}"),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }

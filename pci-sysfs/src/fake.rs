@@ -96,6 +96,17 @@ impl FakeSysfs {
         fs::create_dir_all(&dir)?;
         write(&dir.join("vendor"), format!("0x{:04x}\n", dev.vendor))?;
         write(&dir.join("device"), format!("0x{:04x}\n", dev.device))?;
+        write(
+            &dir.join("modalias"),
+            format!(
+                "pci:v{:08X}d{:08X}sv00001AF4sd00001100bc{:02X}sc{:02X}i{:02X}\n",
+                dev.vendor,
+                dev.device,
+                dev.class >> 16,
+                (dev.class >> 8) & 0xff,
+                dev.class & 0xff
+            ),
+        )?;
         write(&dir.join("subsystem_vendor"), "0x1af4\n")?;
         write(&dir.join("subsystem_device"), "0x1100\n")?;
         write(&dir.join("class"), format!("0x{:06x}\n", dev.class))?;
@@ -123,6 +134,7 @@ impl FakeSysfs {
             }
         }
         write(&dir.join("resource"), lines)?;
+        self.add_proc_line(dev)?;
         write(&dir.join("config"), dev.config_bytes())?;
         if let Some(driver) = &dev.driver {
             self.add_driver(driver)?;
@@ -133,10 +145,55 @@ impl FakeSysfs {
         Ok(dir)
     }
 
+    /// Appends `dev` to `proc/bus/pci/devices` (bus, devfn, ID, IRQ and
+    /// driver; BAR columns as zeros), as the kernel lists every device
+    /// there without its PCI domain.
+    fn add_proc_line(&self, dev: &FakePci) -> io::Result<()> {
+        use std::io::Write as _;
+        let dir = self.root.join("proc/bus/pci");
+        fs::create_dir_all(&dir)?;
+        let a = dev.address;
+        let devfn = (a.device() << 3) | a.function();
+        let mut line = format!(
+            "{:02x}{:02x}\t{:04x}{:04x}\t{:x}",
+            a.bus(),
+            devfn,
+            dev.vendor,
+            dev.device,
+            dev.irq
+        );
+        for _ in 0..14 {
+            line.push_str(&format!("\t{:16x}", 0));
+        }
+        line.push('\t');
+        line.push_str(dev.driver.as_deref().unwrap_or(""));
+        line.push('\n');
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("devices"))?
+            .write_all(line.as_bytes())
+    }
+
     /// Adds `sys/class/uio/uioN` (and `dev/uioN` as described); returns its path.
     pub fn add_uio(&self, uio: &FakeUio) -> io::Result<PathBuf> {
         let name = format!("uio{}", uio.number);
-        let dir = self.root.join("sys/class/uio").join(&name);
+        let class_dir = self.root.join("sys/class/uio");
+        let mut dir = class_dir.join(&name);
+        // As in the kernel, a PCI device's UIO device lives under it
+        // (`…/devices/<address>/uio/uioN`) and the class entry links there.
+        let parent = uio
+            .pci
+            .map(|a| self.root.join("sys/bus/pci/devices").join(a.to_string()))
+            .filter(|p| p.is_dir());
+        if let Some(p) = parent {
+            let real = p.join("uio").join(&name);
+            fs::create_dir_all(&real)?;
+            fs::create_dir_all(&class_dir)?;
+            let _ = fs::remove_file(&dir);
+            std::os::unix::fs::symlink(&real, &dir)?;
+            dir = real;
+        }
         fs::create_dir_all(&dir)?;
         write(&dir.join("name"), format!("{}\n", uio.name))?;
         write(&dir.join("version"), "0.01.0\n")?;

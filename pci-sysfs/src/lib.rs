@@ -5,11 +5,16 @@
 //! * [`PciAddress`] (`0000:00:04.0`, also `00:04.0`), [`PciId`] (`1234:11e8`)
 //!   and [`PciSelector`] (either, parsed from one string).
 //! * [`Sysfs`]: where sysfs lives (`/` by default, any directory for tests)
-//!   and discovery: all devices, by address, by vendor:device. "Not found"
-//!   errors list what exists; an unmounted `/sys` is reported as such.
-//! * [`PciDevice`]: vendor, device, class, revision, IRQ, driver,
-//!   resources ([`Resource`], decoded [`ResourceFlags`]) and which
-//!   `resourceN` / `resourceN_wc` files exist.
+//!   and discovery: all devices, by address, by vendor:device (asking
+//!   `/proc/bus/pci/devices` first, one read for every device's ID, and
+//!   confirming in sysfs). "Not found" errors list what exists; an
+//!   unmounted `/sys` is reported as such.
+//! * [`PciDevice`]: vendor, device, driver, resources ([`Resource`],
+//!   decoded [`ResourceFlags`]) and which `resourceN` / `resourceN_wc`
+//!   files exist, read when the device is found; class, revision,
+//!   subsystem, IRQ and `driver_override` read when asked for. Finding and
+//!   mapping a device reads only what mapping needs: every sysfs file
+//!   costs three system calls, which matters at start-up under emulation.
 //! * [`ConfigSpace`]: 8/16/32-bit reads and writes of the `config` file,
 //!   Bus Master, INTx Disable and the Interrupt Status bit.
 //! * Driver binding: [`PciDevice::bind_with_override`] (`driver_override` +

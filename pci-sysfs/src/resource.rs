@@ -199,17 +199,17 @@ pub(crate) fn parse_resources(
     dir: &Path,
     path: &Path,
 ) -> Result<Vec<Resource>, PciError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(17);
     for (index, line) in content.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let parsed = match fields.as_slice() {
-            [s, e, fl] => parse_hex(s).zip(parse_hex(e)).zip(parse_hex(fl)),
+        let mut fields = line.split_whitespace().map(parse_hex);
+        let parsed = match (fields.next(), fields.next(), fields.next(), fields.next()) {
+            (Some(Some(s)), Some(Some(e)), Some(Some(fl)), None) => Some((s, e, fl)),
             _ => None,
         };
-        let ((start, end), flags) = parsed.ok_or_else(|| PciError::Parse {
+        let (start, end, flags) = parsed.ok_or_else(|| PciError::Parse {
             path: path.to_path_buf(),
             content: line.trim().to_string(),
             expected: "a `start end flags` line of three hex numbers",
@@ -218,10 +218,17 @@ pub(crate) fn parse_resources(
         // The kernel creates resourceN only for non-empty BARs, and
         // resourceN_wc only for prefetchable ones: look for no others.
         let used = start != 0 || end != 0 || flags.0 != 0;
-        let file = dir.join(format!("resource{index}"));
-        let file = (used && file.exists()).then_some(file);
-        let wc = dir.join(format!("resource{index}_wc"));
-        let wc_file = (file.is_some() && flags.is_prefetchable() && wc.exists()).then_some(wc);
+        let (mut file, mut wc_file) = (None, None);
+        if used {
+            let f = dir.join(format!("resource{index}"));
+            if crate::sys::exists(&f) {
+                if flags.is_prefetchable() {
+                    let wc = dir.join(format!("resource{index}_wc"));
+                    wc_file = crate::sys::exists(&wc).then_some(wc);
+                }
+                file = Some(f);
+            }
+        }
         out.push(Resource {
             index,
             start,

@@ -15,12 +15,14 @@ use crate::error::PciError;
 ///
 /// Unlike `std::fs::read_to_string` it asks for no file size first (sysfs
 /// reports 4096 for every attribute anyway), which saves a system call per
-/// attribute; under emulation every system call counts at start-up.
+/// attribute; under emulation every system call counts at start-up. The
+/// first read goes to a 1 KiB stack buffer (attributes are a few bytes;
+/// `resource` is under 1 KiB), so nothing larger is cleared per file.
 pub fn read_sysfs_attr(path: &Path) -> io::Result<String> {
     use std::io::Read;
     let mut f = File::open(path)?;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 4096];
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
     loop {
         match f.read(&mut chunk) {
             Ok(0) => break,
@@ -36,6 +38,65 @@ pub fn read_sysfs_attr(path: &Path) -> io::Result<String> {
         }
     }
     String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Reads a procfs table such as `/proc/bus/pci/devices` (any length; no
+/// size query, which procfs would answer with 0 anyway).
+pub(crate) fn read_proc_file(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Bus, devfn and vendor:device of each line of `/proc/bus/pci/devices`
+/// (`0010\t123411e8\t…`: bus and devfn, then vendor and device, in hex).
+/// Lines that do not parse are skipped.
+pub(crate) fn parse_proc_pci_devices(s: &str) -> impl Iterator<Item = (u8, u8, u16, u16)> + '_ {
+    s.lines().filter_map(|line| {
+        let mut fields = line.split('\t');
+        let bdf = fields.next()?;
+        let id = fields.next()?;
+        if bdf.len() != 4 || id.len() != 8 {
+            return None;
+        }
+        let bdf = u16::from_str_radix(bdf, 16).ok()?;
+        let id = u32::from_str_radix(id, 16).ok()?;
+        Some(((bdf >> 8) as u8, bdf as u8, (id >> 16) as u16, id as u16))
+    })
+}
+
+/// Vendor and device ID from a PCI `modalias` attribute
+/// (`pci:v00001234d000011E8sv00001AF4sd00001100bc00scFFi00`).
+pub(crate) fn parse_modalias(s: &str) -> Option<(u16, u16)> {
+    let rest = s.trim().strip_prefix("pci:v")?;
+    let vendor = rest.get(..8)?;
+    let device = rest.get(8..)?.strip_prefix('d')?.get(..8)?;
+    let hex16 = |t: &str| {
+        if t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            u32::from_str_radix(t, 16)
+                .ok()
+                .and_then(|v| u16::try_from(v).ok())
+        } else {
+            None
+        }
+    };
+    Some((hex16(vendor)?, hex16(device)?))
+}
+
+/// Whether `path` exists (one `stat`; `Path::exists` may first probe
+/// for `statx` support with an extra system call).
+pub(crate) fn exists(path: &Path) -> bool {
+    nix::sys::stat::stat(path).is_ok()
 }
 
 /// Reads a sysfs attribute and trims surrounding whitespace.

@@ -101,9 +101,15 @@ impl Sysfs {
 
     /// The addresses of all PCI devices, sorted.
     pub fn pci_addresses(&self) -> Result<Vec<PciAddress>, PciError> {
-        self.check_mounted()?;
         let dir = self.pci_devices_dir();
-        let entries = std::fs::read_dir(&dir).map_err(|e| PciError::io("listing", &dir, e))?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                // Say why: sysfs not mounted, or no PCI bus.
+                self.check_mounted()?;
+                return Err(PciError::io("listing", &dir, e));
+            }
+        };
         let mut out = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| PciError::io("listing", &dir, e))?;
@@ -119,6 +125,32 @@ impl Sysfs {
         Ok(out)
     }
 
+    /// Domain-0 addresses of the devices with this ID according to
+    /// `root/proc/bus/pci/devices`, in address order (empty if it cannot be
+    /// read). Domain 0 sorts first, so a confirmed candidate is the first
+    /// such device in address order.
+    fn proc_candidates(&self, id: PciId) -> Vec<PciAddress> {
+        let Ok(text) = sys::read_proc_file(&self.root.join("proc/bus/pci/devices")) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PciAddress> = sys::parse_proc_pci_devices(&text)
+            .filter(|&(_, _, v, d)| PciId::new(v, d) == id)
+            .filter_map(|(bus, devfn, _, _)| PciAddress::new(0, bus, devfn >> 3, devfn & 7).ok())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every device's address and directory, in address order.
+    fn pci_device_dirs(&self) -> Result<Vec<(PciAddress, PathBuf)>, PciError> {
+        let base = self.pci_devices_dir();
+        Ok(self
+            .pci_addresses()?
+            .into_iter()
+            .map(|a| (a, base.join(a.to_string())))
+            .collect())
+    }
+
     /// All PCI devices, in address order.
     pub fn pci_devices(&self) -> Result<Vec<PciDevice>, PciError> {
         self.pci_addresses()?
@@ -129,11 +161,11 @@ impl Sysfs {
 
     /// The device at `address`; [`PciError::NotFound`] (listing what exists) if there is none.
     pub fn pci_device(&self, address: PciAddress) -> Result<PciDevice, PciError> {
-        self.check_mounted()?;
         let dir = self.pci_device_dir(address);
         match std::fs::metadata(&dir) {
             Ok(_) => PciDevice::load(self, address),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.check_mounted()?;
                 Err(self.not_found(address.to_string()))
             }
             Err(e) => Err(PciError::io("reading", &dir, e)),
@@ -147,9 +179,9 @@ impl Sysfs {
     /// cannot be read are skipped.
     pub fn find_all_by_id(&self, id: PciId) -> Result<Vec<PciDevice>, PciError> {
         let mut out = Vec::new();
-        for addr in self.pci_addresses()? {
-            if self.read_id(addr).ok() == Some(id) {
-                out.push(PciDevice::load_with_id(self, addr, id)?);
+        for (addr, dir) in self.pci_device_dirs()? {
+            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
+                out.push(PciDevice::load_at(self, addr, dir, id)?);
             }
         }
         if out.is_empty() {
@@ -161,10 +193,21 @@ impl Sysfs {
     /// The first device (in address order) with this vendor:device ID.
     ///
     /// Use [`find_all_by_id`](Self::find_all_by_id) when there may be several.
+    ///
+    /// `/proc/bus/pci/devices` lists every device's ID in one read, so it
+    /// is asked first; its candidates (it shows no PCI domain) are checked
+    /// in sysfs as `0000:BB:DD.F`. Without a confirmed candidate every
+    /// device directory in sysfs is read, as [`find_all_by_id`](Self::find_all_by_id) does.
     pub fn find_by_id(&self, id: PciId) -> Result<PciDevice, PciError> {
-        for addr in self.pci_addresses()? {
-            if self.read_id(addr).ok() == Some(id) {
-                return PciDevice::load_with_id(self, addr, id);
+        for addr in self.proc_candidates(id) {
+            let dir = self.pci_device_dir(addr);
+            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
+                return PciDevice::load_at(self, addr, dir, id);
+            }
+        }
+        for (addr, dir) in self.pci_device_dirs()? {
+            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
+                return PciDevice::load_at(self, addr, dir, id);
             }
         }
         Err(self.not_found(format!("with ID {id}")))
@@ -186,7 +229,7 @@ impl Sysfs {
                 .into_iter()
                 .map(|address| DeviceSummary {
                     address,
-                    id: self.read_id(address).ok(),
+                    id: self.pci_id(address).ok(),
                     driver: sys::link_name(&self.pci_device_dir(address).join("driver"))
                         .ok()
                         .flatten(),
@@ -195,9 +238,24 @@ impl Sysfs {
         )
     }
 
-    /// The `vendor` and `device` attributes of the device at `addr`.
-    pub(crate) fn read_id(&self, addr: PciAddress) -> Result<PciId, PciError> {
-        let dir = self.pci_device_dir(addr);
+    /// The vendor:device ID of the device at `addr`.
+    ///
+    /// One read of `modalias` (which holds both), else the `vendor` and
+    /// `device` attributes: a search by ID reads every device's ID, and
+    /// each file costs three system calls.
+    pub fn pci_id(&self, addr: PciAddress) -> Result<PciId, PciError> {
+        Sysfs::pci_id_in(&self.pci_device_dir(addr))
+    }
+
+    /// [`pci_id`](Self::pci_id) of the device directory `dir`.
+    fn pci_id_in(dir: &Path) -> Result<PciId, PciError> {
+        if let Some((vendor, device)) = sys::read_sysfs_attr(&dir.join("modalias"))
+            .ok()
+            .as_deref()
+            .and_then(sys::parse_modalias)
+        {
+            return Ok(PciId::new(vendor, device));
+        }
         let vendor = sys::read_hex(&dir.join("vendor"), 0xffff, "a 16-bit hex vendor ID")?;
         let device = sys::read_hex(&dir.join("device"), 0xffff, "a 16-bit hex device ID")?;
         Ok(PciId::new(vendor as u16, device as u16))

@@ -39,12 +39,12 @@ fn reads_edu_attributes() {
     let dev = fake.sysfs().pci_device("00:04.0".parse().unwrap()).unwrap();
     assert_eq!(dev.id(), PciId::new(0x1234, 0x11e8));
     assert_eq!((dev.vendor(), dev.device()), (0x1234, 0x11e8));
-    assert_eq!(dev.class(), 0x00ff00);
-    assert_eq!(dev.revision(), 0x10);
-    assert_eq!(dev.irq(), 11);
+    assert_eq!(dev.class().unwrap(), 0x00ff00);
+    assert_eq!(dev.revision().unwrap(), 0x10);
+    assert_eq!(dev.irq().unwrap(), 11);
     assert_eq!(dev.driver(), Some("uio_pci_generic"));
-    assert_eq!(dev.driver_override(), None);
-    assert_eq!(dev.subsystem(), Some(PciId::new(0x1af4, 0x1100)));
+    assert_eq!(dev.driver_override().unwrap(), None);
+    assert_eq!(dev.subsystem().unwrap(), Some(PciId::new(0x1af4, 0x1100)));
     let bar0 = dev.bar(0).unwrap();
     assert_eq!(
         (bar0.start, bar0.end, bar0.len()),
@@ -69,7 +69,7 @@ fn reads_edu_attributes() {
 fn reads_ivshmem_resources() {
     let fake = tree();
     let dev = fake.sysfs().find_by_id(PciId::new(0x1af4, 0x1110)).unwrap();
-    assert_eq!(dev.irq(), 0);
+    assert_eq!(dev.irq().unwrap(), 0);
     assert_eq!(dev.driver(), None);
     let bars: Vec<usize> = dev.bars().map(|b| b.index).collect();
     assert_eq!(bars, [0, 2]);
@@ -169,27 +169,76 @@ fn unmounted_sysfs_is_reported() {
 #[test]
 fn malformed_attributes_name_the_file() {
     let fake = tree();
-    let dir = fake.sysfs().pci_device_dir("00:04.0".parse().unwrap());
+    let addr: PciAddress = "00:04.0".parse().unwrap();
+    let dir = fake.sysfs().pci_device_dir(addr);
+    // Attributes read on demand fail when read, naming the file.
     fs::write(dir.join("class"), "bogus\n").unwrap();
-    let e = fake
-        .sysfs()
-        .pci_device("00:04.0".parse().unwrap())
-        .unwrap_err();
+    fs::write(dir.join("irq"), "-1\n").unwrap();
+    let dev = fake.sysfs().pci_device(addr).unwrap();
+    let e = dev.class().unwrap_err();
     assert!(matches!(e, PciError::Parse { .. }));
     assert!(e.to_string().contains("00:04.0/class"), "{e}");
-    fs::write(dir.join("class"), "0x00ff00\n").unwrap();
+    assert!(dev.irq().unwrap_err().to_string().contains("00:04.0/irq"));
+    // Display leaves out what it cannot read.
+    assert_eq!(
+        dev.to_string(),
+        "0000:00:04.0 1234:11e8 rev 10 [uio_pci_generic]"
+    );
+    // The resource table is read when the device is loaded.
     fs::write(dir.join("resource"), "0x1 0x2\n").unwrap();
-    let e = fake
-        .sysfs()
-        .pci_device("00:04.0".parse().unwrap())
-        .unwrap_err();
+    let e = fake.sysfs().pci_device(addr).unwrap_err();
     assert!(e.to_string().contains("00:04.0/resource"), "{e}");
-    fs::write(dir.join("irq"), "-1\n").unwrap();
-    assert!(fake.sysfs().pci_device("00:04.0".parse().unwrap()).is_err());
     // An unreadable device is skipped by ID search, not fatal.
+    fs::write(dir.join("modalias"), "pci:bogus\n").unwrap();
     fs::write(dir.join("vendor"), "nope\n").unwrap();
     let d = fake.sysfs().find_by_id(PciId::new(0x1234, 0x11e8)).unwrap();
     assert_eq!(d.address().to_string(), "0000:00:06.0");
+}
+
+#[test]
+fn id_from_modalias_else_vendor_and_device_files() {
+    let fake = tree();
+    let addr: PciAddress = "00:04.0".parse().unwrap();
+    let dir = fake.sysfs().pci_device_dir(addr);
+    // modalias is read first: the vendor/device files are not needed.
+    fs::remove_file(dir.join("vendor")).unwrap();
+    fs::remove_file(dir.join("device")).unwrap();
+    assert_eq!(
+        fake.sysfs().pci_id(addr).unwrap(),
+        PciId::new(0x1234, 0x11e8)
+    );
+    // Without (or with an unparsable) modalias, the two files are read.
+    fs::write(dir.join("vendor"), "0x1234\n").unwrap();
+    fs::write(dir.join("device"), "0x11e9\n").unwrap();
+    fs::remove_file(dir.join("modalias")).unwrap();
+    assert_eq!(
+        fake.sysfs().pci_id(addr).unwrap(),
+        PciId::new(0x1234, 0x11e9)
+    );
+    fs::write(dir.join("modalias"), "pci:v0001234d11E8\n").unwrap();
+    assert_eq!(
+        fake.sysfs().pci_id(addr).unwrap(),
+        PciId::new(0x1234, 0x11e9)
+    );
+    // A modalias ID wider than 16 bits is not an ID.
+    fs::write(
+        dir.join("modalias"),
+        "pci:v00011234d000011E8sv00001AF4sd00001100bc00scFFi00\n",
+    )
+    .unwrap();
+    assert_eq!(
+        fake.sysfs().pci_id(addr).unwrap(),
+        PciId::new(0x1234, 0x11e9)
+    );
+    fs::write(
+        dir.join("modalias"),
+        "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02\n",
+    )
+    .unwrap();
+    assert_eq!(
+        fake.sysfs().pci_id(addr).unwrap(),
+        PciId::new(0x1b36, 0x0010)
+    );
 }
 
 #[test]
@@ -310,13 +359,16 @@ fn binding_writes_the_sysfs_files_and_verifies() {
         fs::read_to_string(dir.join("driver_override")).unwrap(),
         "uio_pci_generic"
     );
-    assert_eq!(ivshmem.driver_override(), Some("uio_pci_generic"));
+    assert_eq!(
+        ivshmem.driver_override().unwrap().as_deref(),
+        Some("uio_pci_generic")
+    );
     assert_eq!(
         fs::read_to_string(fake.root().join("sys/bus/pci/drivers_probe")).unwrap(),
         "0000:00:05.0"
     );
     ivshmem.clear_driver_override().unwrap();
-    assert_eq!(ivshmem.driver_override(), None);
+    assert_eq!(ivshmem.driver_override().unwrap(), None);
 
     let e = ivshmem.bind_with_new_id("uio_pci_generic").unwrap_err();
     assert!(e.to_string().contains("via new_id"), "{e}");
@@ -358,4 +410,74 @@ fn real_sysfs_if_present() {
         let again = sysfs.find_by_id(d.id()).unwrap();
         assert_eq!(again.id(), d.id());
     }
+}
+
+#[test]
+fn proc_pci_devices_lines_parse() {
+    // Two lines as Linux 6.1 prints them (edu bound to uio_pci_generic,
+    // the host bridge with no driver), and lines that are not devices.
+    let text = "0010\t123411e8\ta\t        fe900000\t               0\t               0\t               0\t               0\t               0\t               0\t          100000\t               0\t               0\t               0\t               0\t               0\t               0\tuio_pci_generic\n\
+                0000\t80861237\t0\t               0\t               0\n\
+                garbage\n\
+                0018\t1af4\t0\n\
+                \n";
+    let got: Vec<_> = crate::sys::parse_proc_pci_devices(text).collect();
+    assert_eq!(got, [(0, 0x10, 0x1234, 0x11e8), (0, 0, 0x8086, 0x1237)]);
+}
+
+#[test]
+fn search_by_id_asks_proc_first_and_checks_sysfs() {
+    let fake = tree();
+    let edu = PciId::new(0x1234, 0x11e8);
+    // The fake tree lists every device in proc/bus/pci/devices, as Linux
+    // does; both edus are there and the first in address order wins.
+    assert_eq!(
+        fake.sysfs().find_by_id(edu).unwrap().address().to_string(),
+        "0000:00:04.0"
+    );
+    // proc is asked first: a device sysfs has but proc does not list is
+    // not the answer while proc's candidate checks out in sysfs.
+    fake.add_pci(&FakePci::edu("0000:00:02.0")).unwrap();
+    let proc_file = fake.root().join("proc/bus/pci/devices");
+    let text = fs::read_to_string(&proc_file).unwrap();
+    let without_02: String = text
+        .lines()
+        .filter(|l| !l.starts_with("0010"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&proc_file, &without_02).unwrap();
+    assert_eq!(
+        fake.sysfs().find_by_id(edu).unwrap().address().to_string(),
+        "0000:00:04.0"
+    );
+    // Without proc, every sysfs device is read: 00:02.0 comes first.
+    fs::remove_file(&proc_file).unwrap();
+    assert_eq!(
+        fake.sysfs().find_by_id(edu).unwrap().address().to_string(),
+        "0000:00:02.0"
+    );
+}
+
+#[test]
+fn search_by_id_falls_back_when_proc_candidates_are_in_another_domain() {
+    // proc shows no PCI domain: a device at 0001:00:07.0 appears as bus 00,
+    // devfn 0x38, and 0000:00:07.0 does not exist, so sysfs decides.
+    let fake = FakeSysfs::new().unwrap();
+    fake.add_pci(&FakePci::new("0000:00:00.0", 0x8086, 0x1237))
+        .unwrap();
+    fake.add_pci(&FakePci::edu("0001:00:07.0")).unwrap();
+    let d = fake.sysfs().find_by_id(PciId::new(0x1234, 0x11e8)).unwrap();
+    assert_eq!(d.address().to_string(), "0001:00:07.0");
+    // A garbled proc file is ignored the same way.
+    fs::write(
+        fake.root().join("proc/bus/pci/devices"),
+        "\u{0}\u{1}nonsense",
+    )
+    .unwrap();
+    let d = fake.sysfs().find_by_id(PciId::new(0x1234, 0x11e8)).unwrap();
+    assert_eq!(d.address().to_string(), "0001:00:07.0");
+    assert!(matches!(
+        fake.sysfs().find_by_id(PciId::new(0x1234, 0x5678)),
+        Err(PciError::NotFound { .. })
+    ));
 }

@@ -144,9 +144,19 @@ pub fn run(g: &Global) -> i32 {
             }
         })
         .collect();
+    // Class and IRQ are read per device now; a device that cannot be read
+    // is still listed, and the failure reported (exit status 1).
+    let mut detail = |d: &PciDevice, v: std::result::Result<u32, pci_sysfs::PciError>| {
+        v.unwrap_or_else(|e| {
+            errors.push(Error::device(format!("{}: {e}", d.address())));
+            0
+        })
+    };
     let pci_entries: Vec<PciEntry> = pci_devices
         .iter()
         .map(|d| {
+            let class = detail(d, d.class());
+            let irq = detail(d, d.irq());
             let sp = spec_for(&specs, d.vendor(), d.device());
             let blocks = sp
                 .and_then(|s| s.pci.as_ref())
@@ -166,9 +176,9 @@ pub fn run(g: &Global) -> i32 {
                 id: d.id().to_string(),
                 vendor: d.vendor(),
                 device: d.device(),
-                class: d.class(),
+                class,
                 driver: d.driver().map(String::from),
-                irq: d.irq(),
+                irq,
                 bars: d
                     .bars()
                     .map(|r| BarEntry {

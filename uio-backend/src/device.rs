@@ -92,11 +92,10 @@ impl UioDevice {
     /// Opens the device `info` describes (`O_RDWR | O_CLOEXEC | O_NONBLOCK`).
     ///
     /// The interrupt counter of a new file starts at the device's current
-    /// count: interrupts from before the open are not reported.
+    /// count: interrupts from before the open are not reported. Opening
+    /// reads nothing else: the count that `missed` is computed from is read
+    /// when the first [`Irq`] handle is made.
     pub fn open(info: &UioInfo) -> Result<UioDevice, UioError> {
-        // Read before opening, so the first event's `missed` never counts
-        // events from before the open (it may undercount by a race, not overcount).
-        let last = info.event_count().ok();
         let fd = sys::open_node(info.devnode()).map_err(|e| UioError::Open {
             path: info.devnode().to_path_buf(),
             hint: open_hint(e),
@@ -107,7 +106,7 @@ impl UioDevice {
                 info: info.clone(),
                 fd,
                 pci: OnceLock::new(),
-                irq: Mutex::new(IrqState::new(last)),
+                irq: Mutex::new(IrqState::new()),
             }),
         })
     }
@@ -215,6 +214,21 @@ impl UioDevice {
     /// bytes into that page. Its length is the BAR's length when the map is
     /// a BAR of the parent PCI device, otherwise `size - offset`.
     pub fn map(&self, n: usize) -> Result<Region, UioError> {
+        self.map_up_to(n, None)
+    }
+
+    /// Like [`map`](Self::map), but maps only the first `len` bytes of the
+    /// registers (rounded up to whole pages by the kernel; the region is
+    /// `len` long, or the whole map if that is shorter).
+    ///
+    /// The kernel fills in the page tables of a UIO mapping when it is
+    /// made, so mapping one page to read one register is much cheaper than
+    /// mapping a 1 MiB BAR (about 30 µs against 180 µs in a TCG guest).
+    pub fn map_prefix(&self, n: usize, len: usize) -> Result<Region, UioError> {
+        self.map_up_to(n, Some(len))
+    }
+
+    fn map_up_to(&self, n: usize, limit: Option<usize>) -> Result<Region, UioError> {
         let info = &self.inner.info;
         let m = info.map(n).ok_or_else(|| self.no_such_map(n))?;
         if m.offset >= m.size {
@@ -247,6 +261,7 @@ impl UioDevice {
         };
         let sub = usize::try_from(m.offset).map_err(|_| too_big(m.size))?;
         let len = usize::try_from(len).map_err(|_| too_big(m.size))?;
+        let len = limit.map_or(len, |l| l.min(len));
         Region::map_shared(self.inner.fd(), file_offset, sub, len, label).map_err(|e| {
             UioError::Map {
                 device: self.name(),

@@ -4,7 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use pci_sysfs::{parse_hex, PciAddress, PciId, Size, Sysfs};
+use hal_core::page_size;
+use pci_sysfs::{parse_hex, PciAddress, PciDevice, PciId, Size, Sysfs};
 
 use crate::error::{UioError, UioSummary};
 
@@ -64,12 +65,12 @@ impl fmt::Display for UioMap {
     }
 }
 
-/// A UIO device as sysfs describes it (a snapshot; the `event` count is read live).
+/// A UIO device as sysfs describes it: name, maps and parent device read
+/// once; `version` and the `event` count read when asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UioInfo {
     number: u32,
     name: String,
-    version: String,
     sysfs_dir: PathBuf,
     devnode: PathBuf,
     pci: Option<PciAddress>,
@@ -171,6 +172,89 @@ impl UioInfo {
         dir: &Path,
         devnode: Option<PathBuf>,
     ) -> Result<UioInfo, UioError> {
+        let pci = parent_pci(sysfs, dir);
+        let pci_id = pci.and_then(|a| sysfs.pci_id(a).ok());
+        UioInfo::read(sysfs, dir, devnode, pci, pci_id)
+    }
+
+    /// Describes the UIO device in `dir` (`…/<pci device>/uio/uioN`, or
+    /// `…/class/uio/uioN`) whose parent is `pci`, already read by the caller:
+    /// the parent link and the parent's ID are not read again.
+    ///
+    /// For `uio_pci_generic` the maps follow from the PCI resources (see
+    /// [`derive_uio_pci_generic`](Self::derive_uio_pci_generic)); each
+    /// derived map's `addr` is checked in sysfs, and anything unexpected
+    /// falls back to reading every attribute.
+    pub fn for_pci_device(sysfs: &Sysfs, dir: &Path, pci: &PciDevice) -> Result<UioInfo, UioError> {
+        if pci.driver() == Some(pci_sysfs::UIO_PCI_GENERIC) {
+            if let Some(info) = UioInfo::derive_uio_pci_generic(sysfs, dir, pci) {
+                return Ok(info);
+            }
+        }
+        UioInfo::read(sysfs, dir, None, Some(pci.address()), Some(pci.id()))
+    }
+
+    /// The UIO device `uio_pci_generic` made for `pci`, from what the
+    /// driver does rather than from 4 files per map: it names the device
+    /// `uio_pci_generic` and makes map *i* of the *i*-th BAR among BARs 0-4
+    /// whose flags are exactly `MEM | SIZEALIGN` ([`pci_sysfs::Resource::is_uio_pci_generic_map`]),
+    /// with `addr` the page holding the BAR's start, `offset` the start's
+    /// offset in that page, `size` that offset plus the BAR's length rounded
+    /// up to pages, and `name` the PCI address.
+    ///
+    /// Checked against sysfs: each map's `addr`, and that there is no map
+    /// after the last. `None` when anything differs (kernels before 5.x
+    /// made no maps; another driver version may differ), so that the
+    /// caller reads everything instead.
+    fn derive_uio_pci_generic(sysfs: &Sysfs, dir: &Path, pci: &PciDevice) -> Option<UioInfo> {
+        let dir_name = dir.file_name()?.to_str()?;
+        let number = uio_number(dir_name)?;
+        let page = page_size() as u64;
+        let maps_dir = dir.join("maps");
+        let mut maps = Vec::new();
+        for (index, bar) in pci.uio_pci_generic_bars().into_iter().enumerate() {
+            let r = pci.bar(bar)?;
+            let offset = r.start % page;
+            let addr = r.start - offset;
+            let size = offset
+                .checked_add(r.len())?
+                .checked_next_multiple_of(page)?;
+            let shown =
+                pci_sysfs::read_sysfs_attr(&maps_dir.join(format!("map{index}/addr"))).ok()?;
+            if parse_hex(&shown)? != addr {
+                return None;
+            }
+            maps.push(UioMap {
+                index,
+                name: pci.address().to_string(),
+                addr,
+                size,
+                offset,
+            });
+        }
+        let next = maps_dir.join(format!("map{}", maps.len()));
+        if nix::sys::stat::lstat(&next).is_ok() {
+            return None;
+        }
+        Some(UioInfo {
+            number,
+            name: pci_sysfs::UIO_PCI_GENERIC.to_string(),
+            sysfs_dir: dir.to_path_buf(),
+            devnode: sysfs.dev_dir().join(dir_name),
+            pci: Some(pci.address()),
+            pci_id: Some(pci.id()),
+            maps,
+            sysfs: sysfs.clone(),
+        })
+    }
+
+    fn read(
+        sysfs: &Sysfs,
+        dir: &Path,
+        devnode: Option<PathBuf>,
+        pci: Option<PciAddress>,
+        pci_id: Option<PciId>,
+    ) -> Result<UioInfo, UioError> {
         let dir_name = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -182,14 +266,10 @@ impl UioInfo {
             expected: "a UIO directory named uioN",
         })?;
         let name = read_attr(&dir.join("name"))?;
-        let version = read_attr_opt(&dir.join("version"))?.unwrap_or_default();
         let maps = parse_maps(dir)?;
-        let pci = parent_pci(sysfs, dir);
-        let pci_id = pci.and_then(|a| read_pci_id(sysfs, a));
         Ok(UioInfo {
             number,
             name,
-            version,
             sysfs_dir: dir.to_path_buf(),
             devnode: devnode.unwrap_or_else(|| sysfs.dev_dir().join(&dir_name)),
             pci,
@@ -212,9 +292,9 @@ impl UioInfo {
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// The `version` attribute.
-    pub fn version(&self) -> &str {
-        &self.version
+    /// The `version` attribute (read now; empty if the driver sets none).
+    pub fn version(&self) -> Result<String, UioError> {
+        Ok(read_attr_opt(&self.sysfs_dir.join("version"))?.unwrap_or_default())
     }
     /// The sysfs directory.
     pub fn sysfs_dir(&self) -> &Path {
@@ -281,13 +361,6 @@ fn parent_pci(sysfs: &Sysfs, dir: &Path) -> Option<PciAddress> {
     let target = std::fs::read_link(dir.join("device")).ok()?;
     let addr: PciAddress = target.file_name()?.to_str()?.parse().ok()?;
     sysfs.pci_device_dir(addr).is_dir().then_some(addr)
-}
-
-fn read_pci_id(sysfs: &Sysfs, addr: PciAddress) -> Option<PciId> {
-    let dir = sysfs.pci_device_dir(addr);
-    let v = parse_hex(&pci_sysfs::read_sysfs_attr(&dir.join("vendor")).ok()?)?;
-    let d = parse_hex(&pci_sysfs::read_sysfs_attr(&dir.join("device")).ok()?)?;
-    Some(PciId::new(u16::try_from(v).ok()?, u16::try_from(d).ok()?))
 }
 
 #[cfg(test)]

@@ -50,14 +50,18 @@ pub enum UnmaskMethod {
 #[derive(Debug)]
 pub(crate) struct IrqState {
     last: Option<u32>,
+    /// Whether `last` has been initialised from sysfs (on the first
+    /// [`Irq`] handle, not at open: opening to map registers reads nothing).
+    baseline_read: bool,
     unmask: Option<UnmaskMethod>,
     config: Option<ConfigSpace>,
 }
 
 impl IrqState {
-    pub(crate) fn new(last: Option<u32>) -> IrqState {
+    pub(crate) fn new() -> IrqState {
         IrqState {
-            last,
+            last: None,
+            baseline_read: false,
             unmask: None,
             config: None,
         }
@@ -113,8 +117,23 @@ pub struct Irq {
 
 impl Irq {
     pub(crate) fn new(inner: Arc<Inner>) -> Result<Irq, UioError> {
+        {
+            // The count to compare the first event with. The open file
+            // reports only events after the open, so an event between the
+            // open and this read is reported as new, never as missed.
+            let mut st = inner.irq_state();
+            if !st.baseline_read {
+                st.last = inner.info.event_count().ok();
+                st.baseline_read = true;
+            }
+        }
         if let Ok(pci) = inner.pci() {
-            if pci.irq() == 0 {
+            if pci.irq().map_err(|e| UioError::Pci {
+                op: "reading the IRQ of the parent PCI device",
+                device: inner.name(),
+                source: e,
+            })? == 0
+            {
                 return Err(UioError::NoInterrupt {
                     device: inner.name(),
                     detail: format!("its PCI device {} has IRQ 0", pci.address()),
@@ -135,7 +154,8 @@ impl Irq {
         }
     }
 
-    /// The last cumulative count seen (from sysfs at open, then from each wait).
+    /// The last cumulative count seen (from sysfs when the first handle was
+    /// made, then from each wait).
     pub fn last_count(&self) -> Option<u32> {
         self.inner.irq_state().last
     }

@@ -61,7 +61,7 @@ fn lists_devices_with_their_maps() {
     assert_eq!(edu.number(), 0);
     assert_eq!(edu.device_name(), "uio0");
     assert_eq!(edu.name(), "uio_pci_generic");
-    assert_eq!(edu.version(), "0.01.0");
+    assert_eq!(edu.version().unwrap(), "0.01.0");
     assert_eq!(edu.pci_address().unwrap().to_string(), "0000:00:04.0");
     assert_eq!(edu.pci_id(), Some(PciId::new(0x1234, 0x11e8)));
     assert_eq!(edu.devnode(), fake.root().join("dev/uio0"));
@@ -177,6 +177,23 @@ fn maps_edu_bar0_through_the_node() {
     let mut b = [0u8; 4];
     node.read_exact(&mut b).unwrap();
     assert_eq!(u32::from_le_bytes(b), 0x1234_5678);
+}
+
+#[test]
+fn map_prefix_maps_the_first_pages_only() {
+    let fake = tree();
+    let info = scan(&fake).find(&UioSelector::Number(0)).unwrap();
+    let dev = UioDevice::open(&info).unwrap();
+    let p = page() as usize;
+    let regs = dev.map_prefix(0, p).unwrap();
+    assert_eq!(regs.len(), p);
+    regs.try_write32(0x8, 0x5555_aaaa).unwrap();
+    assert!(regs.try_read32(p).is_err());
+    // More than the map gives the whole register block.
+    assert_eq!(dev.map_prefix(0, usize::MAX).unwrap().len(), 0x10_0000);
+    drop(regs);
+    let bytes = fs::read(info.devnode()).unwrap();
+    assert_eq!(&bytes[8..12], &0x5555_aaaau32.to_le_bytes());
 }
 
 #[test]
@@ -370,4 +387,97 @@ fn udev_scan_of_the_real_system() {
     assert_eq!(n(&udev), n(&direct));
     let e = s.find(&UioSelector::Number(u32::MAX)).unwrap_err();
     assert!(e.is_not_found());
+}
+
+/// The UIO directory of a PCI device in a fake tree (`…/<pci>/uio/uioN`).
+fn uio_dir_of(fake: &FakeSysfs, pci: &str, n: u32) -> std::path::PathBuf {
+    let addr: pci_sysfs::PciAddress = pci.parse().unwrap();
+    fake.sysfs()
+        .pci_device_dir(addr)
+        .join(format!("uio/uio{n}"))
+}
+
+#[test]
+fn uio_pci_generic_maps_derived_from_the_bars_equal_sysfs() {
+    // edu (1 MiB BAR0), ivshmem (256-byte BAR0: one page, sub-page length),
+    // and a device with an I/O BAR0 and two small unaligned memory BARs.
+    let fake = tree();
+    let odd = FakePci::new("0000:00:08.0", 0x1b36, 0x0005)
+        .with_irq(10)
+        .with_resource(0, 0xc000, 0xc01f, 0x40101)
+        .with_resource(1, 0xfeb0_0800, 0xfeb0_08ff, 0x40200)
+        .with_resource(3, 0xfeb0_1100, 0xfeb0_117f, 0x40200)
+        .with_driver("uio_pci_generic");
+    fake.add_pci(&odd).unwrap();
+    let p = page();
+    fake.add_uio(&FakeUio::pci_generic(
+        3,
+        "0000:00:08.0",
+        &[(0xfeb0_0000, p, 0x800), (0xfeb0_1000, p, 0x100)],
+        p,
+    ))
+    .unwrap();
+    for (pci, n) in [
+        ("0000:00:04.0", 0),
+        ("0000:00:05.0", 1),
+        ("0000:00:08.0", 3),
+    ] {
+        let dir = uio_dir_of(&fake, pci, n);
+        let dev = fake.sysfs().pci_device(pci.parse().unwrap()).unwrap();
+        let derived = UioInfo::for_pci_device(&fake.sysfs(), &dir, &dev).unwrap();
+        let read = UioInfo::from_sysfs_dir(&fake.sysfs(), &dir, None).unwrap();
+        assert_eq!(derived, read, "{pci}");
+        assert!(!derived.maps().is_empty());
+    }
+}
+
+#[test]
+fn uio_pci_generic_derivation_defers_to_sysfs_when_it_differs() {
+    let fake = tree();
+    let dir = uio_dir_of(&fake, "0000:00:04.0", 0);
+    let dev = fake.sysfs().pci_device("00:04.0".parse().unwrap()).unwrap();
+    let info = |fake: &FakeSysfs| UioInfo::for_pci_device(&fake.sysfs(), &dir, &dev).unwrap();
+    // Only `addr` is read per derived map (and the device `name` not at
+    // all): without the other files the derivation still works, where
+    // reading every attribute fails.
+    for f in [
+        "maps/map0/size",
+        "maps/map0/offset",
+        "maps/map0/name",
+        "name",
+    ] {
+        fs::rename(dir.join(f), dir.join(format!("{f}.away"))).unwrap();
+    }
+    assert_eq!(info(&fake).maps()[0].size, 0x10_0000);
+    assert!(UioInfo::from_sysfs_dir(&fake.sysfs(), &dir, None).is_err());
+    for f in [
+        "maps/map0/size",
+        "maps/map0/offset",
+        "maps/map0/name",
+        "name",
+    ] {
+        fs::rename(dir.join(format!("{f}.away")), dir.join(f)).unwrap();
+    }
+    // Another address in sysfs: sysfs is read and believed.
+    fs::write(dir.join("maps/map0/addr"), "0x00000000fe000000\n").unwrap();
+    assert_eq!(info(&fake).maps()[0].addr, 0xfe00_0000);
+    fs::write(dir.join("maps/map0/addr"), "0x00000000fea00000\n").unwrap();
+    assert_eq!(info(&fake).maps().len(), 1);
+    // A map the BARs do not explain: every map is read.
+    let extra = dir.join("maps/map1");
+    fs::create_dir_all(&extra).unwrap();
+    for (f, v) in [
+        ("name", "extra"),
+        ("addr", "0x1000"),
+        ("size", "0x1000"),
+        ("offset", "0x0"),
+    ] {
+        fs::write(extra.join(f), format!("{v}\n")).unwrap();
+    }
+    let i = info(&fake);
+    assert_eq!(i.maps().len(), 2);
+    assert_eq!(i.maps()[1].name, "extra");
+    // No maps at all (kernels before uio_pci_generic made them): none.
+    fs::remove_dir_all(dir.join("maps")).unwrap();
+    assert!(info(&fake).maps().is_empty());
 }

@@ -3,7 +3,9 @@
 //! `--spec edu` costs no YAML parsing at run time (the parse dominates a
 //! single `regpoke read`, especially under emulation). The parser and
 //! validator are still `register-spec`'s; a unit test checks that the
-//! prebuilt models equal a run-time parse.
+//! prebuilt models equal a run-time parse. Descriptions are left out:
+//! only `spec doc` shows them, and it parses the YAML, so a read does not
+//! allocate and copy a few kilobytes of prose it never prints.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -14,32 +16,23 @@ fn s(v: &str) -> String {
     format!("String::from({v:?})")
 }
 
-fn opt_s(v: &Option<String>) -> String {
-    match v {
-        Some(x) => format!("Some({})", s(x)),
-        None => "None".into(),
-    }
-}
-
 fn span(sp: Span) -> String {
     format!("Span {{ line: {}, column: {} }}", sp.line, sp.column)
 }
 
 fn value(v: &EnumValue) -> String {
     format!(
-        "EnumValue {{ name: {}, value: {:#x}, description: {}, span: {} }}",
+        "EnumValue {{ name: {}, value: {:#x}, description: None, span: {} }}",
         s(&v.name),
         v.value,
-        opt_s(&v.description),
         span(v.span)
     )
 }
 
 fn field(f: &Field) -> String {
     format!(
-        "Field {{ name: {}, description: {}, lsb: {}, msb: {}, access: {}, values: vec![{}], span: {} }}",
+        "Field {{ name: {}, description: None, lsb: {}, msb: {}, access: {}, values: vec![{}], span: {} }}",
         s(&f.name),
-        opt_s(&f.description),
         f.lsb,
         f.msb,
         match f.access {
@@ -53,10 +46,9 @@ fn field(f: &Field) -> String {
 
 fn register(r: &Register) -> String {
     format!(
-        "Register {{ name: {}, description: {}, offset: {:#x}, width: Width::{:?}, access: Access::{:?}, \
+        "Register {{ name: {}, description: None, offset: {:#x}, width: Width::{:?}, access: Access::{:?}, \
          read_side_effects: {}, reset: {:#x}, reset_given: {}, fields: vec![{}], array: {}, span: {} }}",
         s(&r.name),
-        opt_s(&r.description),
         r.offset,
         r.width,
         r.access,
@@ -74,9 +66,8 @@ fn register(r: &Register) -> String {
 
 fn block(b: &Block) -> String {
     format!(
-        "Block {{ name: {}, description: {}, size: {:#x}, registers: vec![{}], span: {} }}",
+        "Block {{ name: {}, description: None, size: {:#x}, registers: vec![{}], span: {} }}",
         s(&b.name),
-        opt_s(&b.description),
         b.size,
         b.registers
             .iter()
@@ -107,9 +98,8 @@ fn device(d: &Device) -> String {
         None => "None".into(),
     };
     format!(
-        "Device {{ name: {}, description: {}, pci: {pci}, blocks: vec![{}] }}",
+        "Device {{ name: {}, description: None, pci: {pci}, blocks: vec![{}] }}",
         s(&d.name),
-        opt_s(&d.description),
         d.blocks.iter().map(block).collect::<Vec<_>>().join(", ")
     )
 }

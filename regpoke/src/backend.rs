@@ -70,6 +70,8 @@ pub enum Selection {
         map: usize,
         /// The BAR behind the map, if known.
         bar: Option<u8>,
+        /// The parent PCI device, when it was read to pair maps with BARs.
+        pci: Option<PciDevice>,
     },
     /// `--pci`: sysfs resourceN.
     Pci {
@@ -266,7 +268,15 @@ pub fn select<'a>(
                 bar.map(|b| format!(" (BAR{b})")).unwrap_or_default()
             )
         });
-        return Ok((Selection::Uio { info, map, bar }, block));
+        return Ok((
+            Selection::Uio {
+                info,
+                map,
+                bar,
+                pci,
+            },
+            block,
+        ));
     }
     if let Some(text) = &g.pci {
         let sel: PciSelector = text.parse().map_err(pci_err)?;
@@ -430,9 +440,7 @@ pub fn uio_of_pci(sysfs: &Sysfs, dev: &PciDevice) -> Option<UioInfo> {
     // The kernel lists the UIO child under the PCI device: …/BDF/uio/uioN.
     if let Ok(entries) = std::fs::read_dir(dev.path().join("uio")) {
         for e in entries.flatten() {
-            let name = e.file_name();
-            let dir = sysfs.uio_class_dir().join(&name);
-            if let Ok(info) = UioInfo::from_sysfs_dir(sysfs, &dir, None) {
+            if let Ok(info) = UioInfo::for_pci_device(sysfs, &e.path(), dev) {
                 return Some(info);
             }
         }
@@ -524,8 +532,15 @@ fn to_usize(len: u64, what: &str) -> Result<usize> {
     })
 }
 
-/// Opens and maps the selection.
-pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
+/// Opens and maps the selection: the first `extent` bytes of the block
+/// (rounded up to whole pages), or all of it when `extent` is `None`.
+pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result<Mapped> {
+    let page = page_size() as u64;
+    let limit = extent.map(|e| {
+        let pages = e.div_ceil(page).max(1);
+        usize::try_from(pages.saturating_mul(page)).unwrap_or(usize::MAX)
+    });
+    let clamp = |len: u64| limit.map_or(len, |l| len.min(l as u64));
     match sel {
         Selection::File { path, len } => {
             let file = OpenOptions::new()
@@ -539,8 +554,9 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
             let meta = file
                 .metadata()
                 .map_err(|e| Error::device(format!("stat {}: {e}", path.display())))?;
-            let region = devmem_backend::map_fd(&file, 0, to_usize(*len, "--size")?, path)
+            let region = devmem_backend::map_fd(&file, 0, to_usize(clamp(*len), "--size")?, path)
                 .map_err(|e| Error::device(e.to_string()))?;
+            let len = region.len() as u64;
             log.info(|| format!("using file {} ({len:#x} bytes)", path.display()));
             Ok(Mapped {
                 region,
@@ -551,7 +567,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                     bar: None,
                     map: None,
                     phys: None,
-                    len: *len,
+                    len,
                 },
                 lock_base: LockBase::File {
                     dev: meta.dev(),
@@ -562,8 +578,9 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
         }
         Selection::Devmem { node, addr, len } => {
             let region = devmem_backend::DevMem::open_path(node)
-                .and_then(|m| m.map(*addr, to_usize(*len, "--size").unwrap_or(usize::MAX)))
+                .and_then(|m| m.map(*addr, to_usize(clamp(*len), "--size").unwrap_or(usize::MAX)))
                 .map_err(|e| Error::device(e.to_string()))?;
+            let len = region.len() as u64;
             log.info(|| {
                 format!(
                     "using devmem {} at {addr:#x} ({len:#x} bytes)",
@@ -579,14 +596,19 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                     bar: None,
                     map: None,
                     phys: Some(*addr),
-                    len: *len,
+                    len,
                 },
                 lock_base: LockBase::Phys(*addr),
                 uio: None,
             })
         }
-        Selection::Uio { info, map, bar } => map_uio(info, *map, *bar, None, log),
-        Selection::Pci { dev, bar } => map_sysfs(dev, *bar, log),
+        Selection::Uio {
+            info,
+            map,
+            bar,
+            pci,
+        } => map_uio(info, *map, *bar, pci.as_ref(), limit, log),
+        Selection::Pci { dev, bar } => map_sysfs(dev, *bar, limit, log),
         Selection::Auto { dev, bar } => {
             let sysfs = sysfs(g);
             // Looked up once: the plan and the mapping use the same UIO device.
@@ -606,9 +628,9 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                         .as_ref()
                         .ok_or_else(|| Error::device("the UIO device went away"))
                         .and_then(|info| {
-                            map_uio(info, p.map.unwrap_or(0), Some(*bar), Some(dev), log)
+                            map_uio(info, p.map.unwrap_or(0), Some(*bar), Some(dev), limit, log)
                         }),
-                    "sysfs" => map_sysfs(dev, *bar, log),
+                    "sysfs" => map_sysfs(dev, *bar, limit, log),
                     _ => {
                         let node = PathBuf::from(&p.path);
                         let sel = Selection::Devmem {
@@ -616,7 +638,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log) -> Result<Mapped> {
                             addr: p.phys.unwrap_or(0),
                             len: p.len,
                         };
-                        map(&sel, g, log).map(|mut m| {
+                        map(&sel, g, log, extent).map(|mut m| {
                             m.info.pci = p.pci.clone();
                             m.info.bar = p.bar;
                             m
@@ -658,6 +680,7 @@ fn map_uio(
     map: usize,
     bar: Option<u8>,
     pci: Option<&PciDevice>,
+    limit: Option<usize>,
     log: Log,
 ) -> Result<Mapped> {
     let dev = match pci {
@@ -665,7 +688,11 @@ fn map_uio(
         None => UioDevice::open(info),
     }
     .map_err(uio_err)?;
-    let region = dev.map(map).map_err(uio_err)?;
+    let region = match limit {
+        Some(l) => dev.map_prefix(map, l),
+        None => dev.map(map),
+    }
+    .map_err(uio_err)?;
     let m = info
         .map(map)
         .ok_or_else(|| Error::device(format!("{} has no map{map}", info.device_name())))?;
@@ -692,9 +719,12 @@ fn map_uio(
     })
 }
 
-fn map_sysfs(dev: &PciDevice, bar: u8, log: Log) -> Result<Mapped> {
-    let region =
-        devmem_backend::map_bar(dev, bar as usize).map_err(|e| Error::device(e.to_string()))?;
+fn map_sysfs(dev: &PciDevice, bar: u8, limit: Option<usize>, log: Log) -> Result<Mapped> {
+    let region = match limit {
+        Some(l) => devmem_backend::map_bar_prefix(dev, bar as usize, l),
+        None => devmem_backend::map_bar(dev, bar as usize),
+    }
+    .map_err(|e| Error::device(e.to_string()))?;
     let res = dev.bar(bar as usize);
     let path = dev.resource_path(bar as usize, false);
     log.info(|| format!("using {} ({:#x} bytes)", path.display(), region.len()));

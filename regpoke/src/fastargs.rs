@@ -65,6 +65,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
                 | "--size"
                 | "--file"
                 | "--lock-dir"
+                | "--sysfs-root"
                 | "--width"
                 | "-w"
         );
@@ -81,6 +82,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
                 "--size" => g.size = Some(cli::parse_number(v).ok()?),
                 "--file" => g.file = Some(PathBuf::from(v)),
                 "--lock-dir" => g.lock_dir = Some(PathBuf::from(v)),
+                "--sysfs-root" => g.sysfs_root = Some(PathBuf::from(v)),
                 // --width belongs to the subcommand.
                 _ => {
                     command?;
@@ -158,6 +160,7 @@ mod tests {
             "--pci 00:04.0 --bar 2 --no-lock write 0x0=1 --readback",
             "--spec ./x.yaml --block regs --lock-dir /tmp write A=1 B.C=2:3",
             "--uio uio0 --map 1 read X -d",
+            "--sysfs-root /tmp/tree --spec edu read ID",
         ];
         for l in lines {
             let fast = parse(&os(l)).unwrap_or_else(|| panic!("no fast path for {l:?}"));

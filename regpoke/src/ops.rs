@@ -94,6 +94,37 @@ impl Step<'_> {
         }
     }
 
+    /// How many bytes from the start of the block the step touches, when
+    /// that is known up front (reads, writes, watches and checks of single
+    /// registers); `None` means the whole block (dump, whole arrays).
+    ///
+    /// A single command maps only that much (rounded up to pages): the
+    /// kernel fills in the page tables of a UIO, `resourceN` or `/dev/mem`
+    /// mapping when it is made, so a one-register command should not map
+    /// a whole BAR.
+    pub fn extent(&self) -> Option<u64> {
+        fn end(t: &Target<'_>) -> Option<u64> {
+            if t.is_whole_array() {
+                return None;
+            }
+            t.offset().checked_add(u64::from(t.width().bits() / 8))
+        }
+        fn plans_end(plans: &[WritePlan<'_>]) -> Option<u64> {
+            plans.iter().try_fold(0u64, |acc, p| {
+                Some(acc.max(p.offset.checked_add(u64::from(p.width.bits() / 8))?))
+            })
+        }
+        match self {
+            Step::Read { targets, .. } => targets
+                .iter()
+                .try_fold(0u64, |acc, t| Some(acc.max(end(t)?))),
+            Step::Write { plans, .. } | Step::IrqAck { plans } => plans_end(plans),
+            Step::Watch { target, .. } | Step::Expect { target, .. } => end(target),
+            Step::Dump { .. } => None,
+            Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_) => Some(0),
+        }
+    }
+
     /// Whether the step needs the register mapping.
     pub fn needs_mapping(&self) -> bool {
         !matches!(
@@ -832,6 +863,9 @@ pub struct Session<'a> {
     pub mapped: Option<Mapped>,
     /// Lock taking.
     pub locker: Locker,
+    /// Bytes of the block the commands touch ([`Step::extent`]); `None`
+    /// maps the whole block.
+    pub extent: Option<u64>,
     irq: Option<(UioDevice, Option<Irq>)>,
 }
 
@@ -850,6 +884,7 @@ impl<'a> Session<'a> {
             selection,
             mapped: None,
             locker: Locker::new(!g.no_lock, g.lock_dir.as_deref()),
+            extent: None,
             irq: None,
         }
     }
@@ -861,8 +896,8 @@ impl<'a> Session<'a> {
                 .selection
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
-            let m = backend::map(sel, self.g, self.log)?;
-            if let Some(b) = self.block {
+            let m = backend::map(sel, self.g, self.log, self.extent)?;
+            if let (Some(b), None) = (self.block, self.extent) {
                 if (m.region.len() as u64) < b.size {
                     self.log.info(|| {
                         format!(

@@ -655,6 +655,37 @@ fn read_json_shape() {
 }
 
 #[test]
+fn a_single_command_maps_only_the_pages_it_touches() {
+    // The kernel fills in every page table entry of a UIO, resourceN or
+    // /dev/mem mapping when it is made: one register, one page.
+    let page = hal_core::page_size() as u64;
+    let d = Dev::edu();
+    let len = |args: &[&str]| {
+        let (v, code) = json_of(d.edu_cmd().args(args).arg("--json"));
+        assert_eq!(code, 0, "{args:?}: {v}");
+        v["backend"]["len"].as_u64().unwrap()
+    };
+    assert_eq!(len(&["read", "ID"]), page);
+    assert_eq!(len(&["read", "ID", "DMA_CMD"]), page);
+    assert_eq!(len(&["write", "LIVENESS=1"]), page);
+    assert_eq!(
+        len(&[
+            "watch",
+            "STATUS.COMPUTING",
+            "--until",
+            "==0",
+            "--timeout",
+            "1s"
+        ]),
+        page
+    );
+    let far = format!("{:#x}", 2 * page - 4);
+    assert_eq!(len(&["read", &far, "--width", "32"]), 2 * page);
+    // dump reads every register: the whole block.
+    assert_eq!(len(&["dump"]), 1 << 20);
+}
+
+#[test]
 fn write_json_shape() {
     let d = Dev::edu();
     let (v, code) = json_of(d.edu_cmd().args([

@@ -362,3 +362,25 @@ fn uio_cannot_reach_a_64bit_prefetchable_bar() {
         .success()
         .stderr(contains("backend sysfs"));
 }
+
+#[test]
+fn closed_stdout_is_not_reused_for_the_device_node() {
+    // With descriptor 1 closed, /dev/uio0 (kept open for the whole command)
+    // would be opened as descriptor 1 and the output written into the
+    // registers; regpoke puts /dev/null on a closed standard descriptor first.
+    let f = tree();
+    let node = f.root().join("dev/uio0");
+    let before = std::fs::read(&node).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" --sysfs-root \"$1\" --lock-dir \"$1\" --spec edu read ID LIVENESS >&-")
+        .arg(env!("CARGO_BIN_EXE_regpoke"))
+        .arg(f.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        std::fs::read(&node).unwrap() == before,
+        "the output went into the device node"
+    );
+}

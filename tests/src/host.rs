@@ -22,7 +22,8 @@ pub fn config(guest_bin: &Path) -> VmConfig {
 /// Where `regpoke` is put inside the VM.
 pub const GUEST_REGPOKE: &str = "/bin/regpoke";
 
-/// Builds `regpoke` for the guest: release, static, non-PIE (a
+/// Builds `regpoke` for the guest as it ships: profile `dist` (release
+/// with whole-program optimisation), static, non-PIE (a
 /// position-independent binary loads at a new address every run, and QEMU's
 /// TCG then translates its code again each time), in its own target
 /// directory (`target/guest`) so that it can be built while another cargo
@@ -39,7 +40,8 @@ pub fn build_guest_regpoke() -> Result<PathBuf, String> {
         .args([
             "build",
             "-q",
-            "--release",
+            "--profile",
+            "dist",
             "-p",
             "regpoke",
             "--target",
@@ -58,7 +60,7 @@ pub fn build_guest_regpoke() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(target_dir.join(triple).join("release").join("regpoke"))
+    Ok(target_dir.join(triple).join("dist").join("regpoke"))
 }
 
 /// Boots [`config`].

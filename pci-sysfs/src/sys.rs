@@ -19,37 +19,31 @@ use crate::error::PciError;
 /// first read goes to a 1 KiB stack buffer (attributes are a few bytes;
 /// `resource` is under 1 KiB), so nothing larger is cleared per file.
 pub fn read_sysfs_attr(path: &Path) -> io::Result<String> {
-    use std::io::Read;
-    let mut f = File::open(path)?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        match f.read(&mut chunk) {
-            Ok(0) => break,
-            // A sysfs attribute is produced whole by one `show()` call, at
-            // most a page: a short first read is the entire file.
-            Ok(n) if n < chunk.len() && buf.is_empty() => {
-                buf.extend_from_slice(&chunk[..n]);
-                break;
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // A sysfs attribute is produced whole by one `show()` call, at most a
+    // page: a short first read is the entire file.
+    read_text::<1024>(path, true)
 }
 
 /// Reads a procfs table such as `/proc/bus/pci/devices` (any length; no
 /// size query, which procfs would answer with 0 anyway).
 pub(crate) fn read_proc_file(path: &Path) -> io::Result<String> {
+    read_text::<4096>(path, false)
+}
+
+/// Reads `path` to its end in `CHUNK`-byte reads, or stops after a first
+/// read shorter than `CHUNK` when `short_first_read_is_all`.
+fn read_text<const CHUNK: usize>(path: &Path, short_first_read_is_all: bool) -> io::Result<String> {
     use std::io::Read;
     let mut f = File::open(path)?;
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
+    let mut chunk = [0u8; CHUNK];
     loop {
         match f.read(&mut chunk) {
             Ok(0) => break,
+            Ok(n) if short_first_read_is_all && n < CHUNK && buf.is_empty() => {
+                buf.extend_from_slice(&chunk[..n]);
+                break;
+            }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

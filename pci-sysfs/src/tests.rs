@@ -215,30 +215,26 @@ fn id_from_modalias_else_vendor_and_device_files() {
         fake.sysfs().pci_id(addr).unwrap(),
         PciId::new(0x1234, 0x11e9)
     );
-    fs::write(dir.join("modalias"), "pci:v0001234d11E8\n").unwrap();
-    assert_eq!(
-        fake.sysfs().pci_id(addr).unwrap(),
-        PciId::new(0x1234, 0x11e9)
-    );
-    // A modalias ID wider than 16 bits is not an ID.
-    fs::write(
-        dir.join("modalias"),
-        "pci:v00011234d000011E8sv00001AF4sd00001100bc00scFFi00\n",
-    )
-    .unwrap();
-    assert_eq!(
-        fake.sysfs().pci_id(addr).unwrap(),
-        PciId::new(0x1234, 0x11e9)
-    );
-    fs::write(
-        dir.join("modalias"),
-        "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02\n",
-    )
-    .unwrap();
-    assert_eq!(
-        fake.sysfs().pci_id(addr).unwrap(),
-        PciId::new(0x1b36, 0x0010)
-    );
+    // A modalias that does not parse (short, or an ID wider than 16 bits)
+    // is passed over; a good one is believed.
+    for (modalias, id) in [
+        ("pci:v0001234d11E8", (0x1234, 0x11e9)),
+        (
+            "pci:v00011234d000011E8sv00001AF4sd00001100bc00scFFi00",
+            (0x1234, 0x11e9),
+        ),
+        (
+            "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02",
+            (0x1b36, 0x0010),
+        ),
+    ] {
+        fs::write(dir.join("modalias"), format!("{modalias}\n")).unwrap();
+        assert_eq!(
+            fake.sysfs().pci_id(addr).unwrap(),
+            PciId::new(id.0, id.1),
+            "{modalias}"
+        );
+    }
 }
 
 #[test]

@@ -219,11 +219,10 @@ fn ivshmem_bar0_region_is_the_bar_not_the_page() {
     );
 }
 
-#[test]
-fn sub_page_offsets_and_map_indices() {
-    // A device whose BAR0 is I/O and whose two memory BARs are small and
-    // not page-aligned: map0 = BAR1 at offset 0x800, map1 = BAR3 at 0x100.
-    let fake = FakeSysfs::new().unwrap();
+/// A device whose BAR0 is I/O and whose two memory BARs are small and not
+/// page-aligned (BAR1 at offset 0x800, BAR3 at 0x100), bound to
+/// uio_pci_generic as uio`n`: map0 = BAR1, map1 = BAR3.
+fn add_odd_device(fake: &FakeSysfs, n: u32) {
     let pci = FakePci::new("0000:00:08.0", 0x1b36, 0x0005)
         .with_irq(10)
         .with_resource(0, 0xc000, 0xc01f, 0x40101)
@@ -232,13 +231,19 @@ fn sub_page_offsets_and_map_indices() {
         .with_driver("uio_pci_generic");
     fake.add_pci(&pci).unwrap();
     let p = page();
-    let uio = FakeUio::pci_generic(
-        0,
+    fake.add_uio(&FakeUio::pci_generic(
+        n,
         "0000:00:08.0",
         &[(0xfeb0_0000, p, 0x800), (0xfeb0_1000, p, 0x100)],
         p,
-    );
-    fake.add_uio(&uio).unwrap();
+    ))
+    .unwrap();
+}
+
+#[test]
+fn sub_page_offsets_and_map_indices() {
+    let fake = FakeSysfs::new().unwrap();
+    add_odd_device(&fake, 0);
     let dev = UioDevice::open(&scan(&fake).find(&UioSelector::Number(0)).unwrap()).unwrap();
     assert_eq!(dev.bar_of_map(0), Some(1));
     assert_eq!(dev.bar_of_map(1), Some(3));
@@ -252,7 +257,7 @@ fn sub_page_offsets_and_map_indices() {
     let bytes = fs::read(dev.info().devnode()).unwrap();
     let word = |o: u64| u32::from_le_bytes(bytes[o as usize..o as usize + 4].try_into().unwrap());
     assert_eq!(word(0x800), 0xaaaa_aaaa);
-    assert_eq!(word(p + 0x104), 0xbbbb_bbbb);
+    assert_eq!(word(page() + 0x104), 0xbbbb_bbbb);
 }
 
 #[test]
@@ -402,21 +407,7 @@ fn uio_pci_generic_maps_derived_from_the_bars_equal_sysfs() {
     // edu (1 MiB BAR0), ivshmem (256-byte BAR0: one page, sub-page length),
     // and a device with an I/O BAR0 and two small unaligned memory BARs.
     let fake = tree();
-    let odd = FakePci::new("0000:00:08.0", 0x1b36, 0x0005)
-        .with_irq(10)
-        .with_resource(0, 0xc000, 0xc01f, 0x40101)
-        .with_resource(1, 0xfeb0_0800, 0xfeb0_08ff, 0x40200)
-        .with_resource(3, 0xfeb0_1100, 0xfeb0_117f, 0x40200)
-        .with_driver("uio_pci_generic");
-    fake.add_pci(&odd).unwrap();
-    let p = page();
-    fake.add_uio(&FakeUio::pci_generic(
-        3,
-        "0000:00:08.0",
-        &[(0xfeb0_0000, p, 0x800), (0xfeb0_1000, p, 0x100)],
-        p,
-    ))
-    .unwrap();
+    add_odd_device(&fake, 3);
     for (pci, n) in [
         ("0000:00:04.0", 0),
         ("0000:00:05.0", 1),

@@ -152,24 +152,28 @@ fn time_command(program: &str, args: &[&str], want: Option<&str>) -> Result<f64,
     Ok(took)
 }
 
-/// `regpoke --spec edu read ID` vs `busybox devmem BAR0 32`, one process
-/// per read (medians of `single` alternating runs, in ms), and `batch`
+/// `regpoke --spec edu read ID` (and the same given the address, and a raw
+/// read with no spec) vs `busybox devmem BAR0 32`, one process per read
+/// (medians of `single` alternating runs, in ms), and `batch`
 /// reads through one `regpoke batch` vs `batch` devmem invocations (total
 /// seconds).
 pub fn regpoke(regpoke: &str, single: u32, batch: u32) -> Result<String, String> {
     let pci = PciDevice::find_by_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
     let bar0 = pci.bar(0).ok_or("edu has no BAR0")?.start;
     let addr = format!("{bar0:#x}");
-    let (mut ours, mut explicit, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut explicit, mut raw, mut theirs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let id = Some("0x010000ed");
     let auto = ["--spec", "edu", "read", "ID"];
     let direct = ["--spec", "edu", "--devmem", &addr, "read", "ID"];
+    let no_spec = ["--devmem", &addr, "read", "0x0", "--width", "32"];
     for _ in 0..single.max(1) {
         ours.push(time_command(regpoke, &auto, id)? * 1e3);
         explicit.push(time_command(regpoke, &direct, id)? * 1e3);
+        raw.push(time_command(regpoke, &no_spec, id)? * 1e3);
         theirs.push(time_command("busybox", &["devmem", &addr, "32"], id)? * 1e3);
     }
-    let (o, e, t) = (median(ours), median(explicit), median(theirs));
+    let (o, e, r, t) = (median(ours), median(explicit), median(raw), median(theirs));
 
     let script = "/tmp/bench-reads.rp";
     std::fs::write(script, "read ID\n".repeat(batch as usize)).map_err(|e| e.to_string())?;
@@ -180,11 +184,12 @@ pub fn regpoke(regpoke: &str, single: u32, batch: u32) -> Result<String, String>
     }
     let devmem_s = start.elapsed().as_secs_f64();
     Ok(format!(
-        "regpoke_read_ms={o:.2} regpoke_devmem_read_ms={e:.2} devmem_read_ms={t:.2} single_ratio={:.2} \
-         explicit_ratio={:.2} single_runs={single} \
+        "regpoke_read_ms={o:.2} regpoke_devmem_read_ms={e:.2} regpoke_raw_read_ms={r:.2} devmem_read_ms={t:.2} \
+         single_ratio={:.2} explicit_ratio={:.2} raw_ratio={:.2} single_runs={single} \
          regpoke_batch_s={batch_s:.3} devmem_loop_s={devmem_s:.3} batch_ratio={:.4} batch_reads={batch}",
         o / t,
         e / t,
+        r / t,
         batch_s / devmem_s
     ))
 }

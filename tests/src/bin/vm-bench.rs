@@ -61,6 +61,12 @@ fn bench() -> Result<(), String> {
         field(rp, "explicit_ratio")
     );
     println!(
+        "| one `regpoke --devmem ADDR read 0x0 --width 32` (no spec) vs one `busybox devmem ADDR 32` (ms) | {} | {} | {} |",
+        field(rp, "regpoke_raw_read_ms"),
+        field(rp, "devmem_read_ms"),
+        field(rp, "raw_ratio")
+    );
+    println!(
         "| {} reads: one `regpoke batch` vs as many `busybox devmem` runs (s) | {} | {} | {} |",
         field(rp, "batch_reads"),
         field(rp, "regpoke_batch_s"),

@@ -53,20 +53,11 @@ impl PciDevice {
     /// Reads the device at `address` under `sysfs` (no existence check beyond the reads).
     pub(crate) fn load(sysfs: &Sysfs, address: PciAddress) -> Result<PciDevice, PciError> {
         let id = sysfs.pci_id(address)?;
-        PciDevice::load_with_id(sysfs, address, id)
-    }
-
-    /// [`load`](Self::load) for a device whose ID the caller has just read
-    /// (a search by ID), so it is not read twice.
-    pub(crate) fn load_with_id(
-        sysfs: &Sysfs,
-        address: PciAddress,
-        id: PciId,
-    ) -> Result<PciDevice, PciError> {
         PciDevice::load_at(sysfs, address, sysfs.pci_device_dir(address), id)
     }
 
-    /// [`load_with_id`](Self::load_with_id) with the device directory known.
+    /// Reads the device at `address`, whose directory is `path` and whose
+    /// ID the caller has just read (a search by ID), so it is not read twice.
     pub(crate) fn load_at(
         sysfs: &Sysfs,
         address: PciAddress,

@@ -181,10 +181,12 @@ impl UioInfo {
     /// `…/class/uio/uioN`) whose parent is `pci`, already read by the caller:
     /// the parent link and the parent's ID are not read again.
     ///
-    /// For `uio_pci_generic` the maps follow from the PCI resources (see
-    /// [`derive_uio_pci_generic`](Self::derive_uio_pci_generic)); each
-    /// derived map's `addr` is checked in sysfs, and anything unexpected
-    /// falls back to reading every attribute.
+    /// For `uio_pci_generic` the maps follow from the PCI resources, as the
+    /// driver makes them: map *i* is the *i*-th of BARs 0-4 whose flags are
+    /// exactly `MEM | SIZEALIGN`, at the page holding the BAR's start, with
+    /// `offset` its offset in that page and `size` rounded up to pages. Each
+    /// derived map's `addr` is checked in sysfs (and that no further map
+    /// exists); anything unexpected falls back to reading every attribute.
     pub fn for_pci_device(sysfs: &Sysfs, dir: &Path, pci: &PciDevice) -> Result<UioInfo, UioError> {
         if pci.driver() == Some(pci_sysfs::UIO_PCI_GENERIC) {
             if let Some(info) = UioInfo::derive_uio_pci_generic(sysfs, dir, pci) {

@@ -239,16 +239,26 @@ pub struct DeviceList(pub Vec<DeviceSummary>);
 
 impl fmt::Display for DeviceList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("there are no PCI devices at all");
-        }
-        f.write_str("present: ")?;
-        for (i, d) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{d}")?;
-        }
-        Ok(())
+        write_present(f, &self.0, "there are no PCI devices at all")
     }
+}
+
+/// Writes `present: A, B, C` for the devices of a "not found" message, or
+/// `none` when there are none. Shared by the backends' device lists.
+pub fn write_present<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+    none: &str,
+) -> fmt::Result {
+    if items.is_empty() {
+        return f.write_str(none);
+    }
+    f.write_str("present: ")?;
+    for (i, d) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{d}")?;
+    }
+    Ok(())
 }

@@ -51,7 +51,7 @@ pub use address::{PciAddress, PciId, PciSelector};
 pub use bind::UIO_PCI_GENERIC;
 pub use config::{regs, Access, ConfigSpace};
 pub use device::PciDevice;
-pub use error::{DeviceList, DeviceSummary, PciError};
+pub use error::{write_present, DeviceList, DeviceSummary, PciError};
 pub use resource::{Resource, ResourceFlags, Size, ROM_INDEX};
 pub use sys::{parse_hex, read_sysfs_attr};
 pub use sysfs::Sysfs;

@@ -229,16 +229,10 @@ pub struct UioList(pub Vec<UioSummary>);
 
 impl fmt::Display for UioList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("there are no UIO devices at all (load a UIO driver and bind a device to it, e.g. `modprobe uio_pci_generic` and `echo 1234 11e8 > /sys/bus/pci/drivers/uio_pci_generic/new_id`)");
-        }
-        f.write_str("present: ")?;
-        for (i, d) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{d}")?;
-        }
-        Ok(())
+        pci_sysfs::write_present(
+            f,
+            &self.0,
+            "there are no UIO devices at all (load a UIO driver and bind a device to it, e.g. `modprobe uio_pci_generic` and `echo 1234 11e8 > /sys/bus/pci/drivers/uio_pci_generic/new_id`)",
+        )
     }
 }

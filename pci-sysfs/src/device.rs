@@ -52,8 +52,17 @@ impl PciDevice {
 
     /// Reads the device at `address` under `sysfs` (no existence check beyond the reads).
     pub(crate) fn load(sysfs: &Sysfs, address: PciAddress) -> Result<PciDevice, PciError> {
-        let id = sysfs.pci_id(address)?;
-        PciDevice::load_at(sysfs, address, sysfs.pci_device_dir(address), id)
+        PciDevice::load_dir(sysfs, address, sysfs.pci_device_dir(address))
+    }
+
+    /// [`load`](Self::load) with the device directory known.
+    pub(crate) fn load_dir(
+        sysfs: &Sysfs,
+        address: PciAddress,
+        path: PathBuf,
+    ) -> Result<PciDevice, PciError> {
+        let id = Sysfs::pci_id_in(&path)?;
+        PciDevice::load_at(sysfs, address, path, id)
     }
 
     /// Reads the device at `address`, whose directory is `path` and whose

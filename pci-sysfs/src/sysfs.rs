@@ -151,11 +151,22 @@ impl Sysfs {
             .collect())
     }
 
+    /// The devices among `candidates` (address and directory) whose ID is
+    /// `id`, in the given order; a device whose ID cannot be read is skipped.
+    fn with_id(
+        candidates: impl IntoIterator<Item = (PciAddress, PathBuf)>,
+        id: PciId,
+    ) -> impl Iterator<Item = (PciAddress, PathBuf)> {
+        candidates
+            .into_iter()
+            .filter(move |(_, dir)| Sysfs::pci_id_in(dir).ok() == Some(id))
+    }
+
     /// All PCI devices, in address order.
     pub fn pci_devices(&self) -> Result<Vec<PciDevice>, PciError> {
-        self.pci_addresses()?
+        self.pci_device_dirs()?
             .into_iter()
-            .map(|a| PciDevice::load(self, a))
+            .map(|(a, dir)| PciDevice::load_dir(self, a, dir))
             .collect()
     }
 
@@ -178,12 +189,9 @@ impl Sysfs {
     /// so the result is never empty. Devices whose `vendor` or `device` file
     /// cannot be read are skipped.
     pub fn find_all_by_id(&self, id: PciId) -> Result<Vec<PciDevice>, PciError> {
-        let mut out = Vec::new();
-        for (addr, dir) in self.pci_device_dirs()? {
-            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
-                out.push(PciDevice::load_at(self, addr, dir, id)?);
-            }
-        }
+        let out = Sysfs::with_id(self.pci_device_dirs()?, id)
+            .map(|(addr, dir)| PciDevice::load_at(self, addr, dir, id))
+            .collect::<Result<Vec<_>, _>>()?;
         if out.is_empty() {
             return Err(self.not_found(format!("with ID {id}")));
         }
@@ -199,18 +207,18 @@ impl Sysfs {
     /// in sysfs as `0000:BB:DD.F`. Without a confirmed candidate every
     /// device directory in sysfs is read, as [`find_all_by_id`](Self::find_all_by_id) does.
     pub fn find_by_id(&self, id: PciId) -> Result<PciDevice, PciError> {
-        for addr in self.proc_candidates(id) {
-            let dir = self.pci_device_dir(addr);
-            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
-                return PciDevice::load_at(self, addr, dir, id);
-            }
+        let from_proc = self
+            .proc_candidates(id)
+            .into_iter()
+            .map(|a| (a, self.pci_device_dir(a)));
+        let found = match Sysfs::with_id(from_proc, id).next() {
+            Some(f) => Some(f),
+            None => Sysfs::with_id(self.pci_device_dirs()?, id).next(),
+        };
+        match found {
+            Some((addr, dir)) => PciDevice::load_at(self, addr, dir, id),
+            None => Err(self.not_found(format!("with ID {id}"))),
         }
-        for (addr, dir) in self.pci_device_dirs()? {
-            if Sysfs::pci_id_in(&dir).ok() == Some(id) {
-                return PciDevice::load_at(self, addr, dir, id);
-            }
-        }
-        Err(self.not_found(format!("with ID {id}")))
     }
 
     /// The device a [`PciSelector`] picks.
@@ -248,7 +256,7 @@ impl Sysfs {
     }
 
     /// [`pci_id`](Self::pci_id) of the device directory `dir`.
-    fn pci_id_in(dir: &Path) -> Result<PciId, PciError> {
+    pub(crate) fn pci_id_in(dir: &Path) -> Result<PciId, PciError> {
         if let Some((vendor, device)) = sys::read_sysfs_attr(&dir.join("modalias"))
             .ok()
             .as_deref()

@@ -20,12 +20,17 @@ mod prebuilt {
 use crate::names::{near, or_list, short_list};
 use crate::num::{digits_for_bits, hex, looks_numeric, parse_u64};
 
+/// Whether `--spec ARG` is a file by its spelling alone: it contains `/` or
+/// ends in `.yaml`/`.yml` (else it is a file only if one of that name exists).
+pub fn is_pathish(arg: &str) -> bool {
+    arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml")
+}
+
 /// Loads `--spec`: a YAML file, or the name of a map shipped in device-specs.
 ///
 /// Returns the model and how it was named (the path, or `edu (shipped)`).
 pub fn load(arg: &str) -> Result<(Device, String)> {
     let path = Path::new(arg);
-    let is_pathish = arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml");
     // A file of that name wins over a shipped map (one `stat`).
     let is_file = || {
         nix::sys::stat::stat(path).is_ok_and(|st| {
@@ -33,7 +38,7 @@ pub fn load(arg: &str) -> Result<(Device, String)> {
                 == nix::sys::stat::SFlag::S_IFREG
         })
     };
-    if is_pathish || is_file() {
+    if is_pathish(arg) || is_file() {
         return register_spec::load(path)
             .map(|d| (d, arg.to_string()))
             .map_err(spec_error);

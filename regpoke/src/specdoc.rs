@@ -47,7 +47,7 @@ pub fn run(c: &SpecCommand, json_out: bool) -> i32 {
 /// Loads a file (or a shipped map) and returns its diagnostics, if any.
 fn load_checked(arg: &str) -> Result<Result<Device, Diagnostics>, Error> {
     let path = Path::new(arg);
-    if path.exists() || arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml") {
+    if path.exists() || spec::is_pathish(arg) {
         return Ok(register_spec::load(path));
     }
     match device_specs::spec(arg) {

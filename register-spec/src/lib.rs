@@ -76,6 +76,7 @@
 mod diagnostic;
 pub mod model;
 pub mod names;
+mod rule;
 mod schema;
 mod validate;
 mod yaml;
@@ -84,6 +85,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::*;
+pub use rule::WriteRule;
 
 use diagnostic::Errors;
 

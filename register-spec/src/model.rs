@@ -172,10 +172,6 @@ impl Access {
     pub const fn can_write(self) -> bool {
         !matches!(self, Access::ReadOnly | Access::ReadClear)
     }
-    /// Whether a read-modify-write that preserves other bits is correct.
-    pub const fn can_modify(self) -> bool {
-        matches!(self, Access::ReadWrite)
-    }
 }
 
 impl fmt::Display for Access {
@@ -199,6 +195,12 @@ pub struct Register {
     pub access: Access,
     /// Whether a read changes device state (always true for `rc`).
     pub read_side_effects: bool,
+    /// Whether a store starts an action (a command or doorbell register):
+    /// only a store of exactly this register's offset and width may reach it.
+    pub write_side_effects: bool,
+    /// How a write of some of the fields builds the value stored (resolved:
+    /// the YAML's `field_writes`, or the default for the register).
+    pub field_writes: FieldWrites,
     /// Reset value (0 when the YAML gives none).
     pub reset: u64,
     /// Whether the YAML gave a reset value.
@@ -226,6 +228,53 @@ impl Register {
     }
 }
 
+/// How a write that names some fields of a register builds the value it
+/// stores (the YAML key `field_writes`). See [`WriteRule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldWrites {
+    /// `read_modify_write`: read the register, keep the bits that hold
+    /// state (`rw`, `ro` and bits in no field), replace the named fields,
+    /// write. The default for registers that can be read without side
+    /// effects and whose writes start nothing.
+    ReadModifyWrite,
+    /// `from_reset`: never read; the bits that hold state take the
+    /// register's reset value, the named fields their new value. The
+    /// default for registers that cannot be read, whose reads have side
+    /// effects, or whose writes start an action (a command register that
+    /// latches the whole word).
+    FromReset,
+}
+
+impl FieldWrites {
+    /// Both modes with their YAML spelling.
+    pub const ALL: [(&'static str, FieldWrites); 2] = [
+        ("read_modify_write", FieldWrites::ReadModifyWrite),
+        ("from_reset", FieldWrites::FromReset),
+    ];
+
+    /// The YAML spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FieldWrites::ReadModifyWrite => "read_modify_write",
+            FieldWrites::FromReset => "from_reset",
+        }
+    }
+
+    /// Parses the YAML spelling.
+    pub fn parse(s: &str) -> Option<FieldWrites> {
+        FieldWrites::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, m)| *m)
+    }
+}
+
+impl fmt::Display for FieldWrites {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Register-array shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Array {
@@ -248,6 +297,10 @@ pub struct Field {
     pub msb: u32,
     /// The field's own access kind, where it differs from its register's.
     pub access: Option<Access>,
+    /// Whether the device clears the field by itself once the action a
+    /// write of 1 started is done (a software reset, a START bit): it is
+    /// never written back from a read.
+    pub self_clearing: bool,
     /// Named values.
     pub values: Vec<EnumValue>,
     /// Where it was declared.

@@ -6,7 +6,7 @@
 //! instead of piling up follow-on errors.
 
 use crate::diagnostic::Errors;
-use crate::model::{Access, Span, Width};
+use crate::model::{Access, FieldWrites, Span, Width};
 use crate::names::{identifier_problem, suggest};
 use crate::yaml::{Entry, Kind, Node, Style};
 
@@ -82,6 +82,8 @@ pub(crate) struct DRegister {
     /// `Ok(ReadWrite)` when absent.
     pub access: Given<Access>,
     pub read_side_effects: Given<Loc<bool>>,
+    pub write_side_effects: Given<Loc<bool>>,
+    pub field_writes: Given<Loc<FieldWrites>>,
     pub reset: Given<Loc<u64>>,
     pub array: Given<DArray>,
     pub fields: Vec<DField>,
@@ -94,6 +96,7 @@ pub(crate) struct DField {
     /// (msb, lsb), msb >= lsb.
     pub bits: Option<Loc<(u64, u64)>>,
     pub access: Given<Loc<Access>>,
+    pub self_clearing: Given<Loc<bool>>,
     pub values: Vec<DValue>,
     pub span: Span,
 }
@@ -116,12 +119,21 @@ const REGISTER_KEYS: &[&str] = &[
     "width",
     "access",
     "read_side_effects",
+    "write_side_effects",
+    "field_writes",
     "reset",
     "array",
     "fields",
 ];
 const ARRAY_KEYS: &[&str] = &["count", "stride"];
-const FIELD_KEYS: &[&str] = &["name", "description", "bits", "access", "values"];
+const FIELD_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "bits",
+    "access",
+    "self_clearing",
+    "values",
+];
 const VALUE_KEYS: &[&str] = &["name", "value", "description"];
 
 /// What a number must look like, for messages.
@@ -355,6 +367,20 @@ impl Ex<'_> {
         }
     }
 
+    /// An optional boolean key, with the position of its value.
+    fn located_boolean(&mut self, entries: &[Entry], key: &str, ctx: &str) -> Given<Loc<bool>> {
+        match get(entries, key) {
+            None => Given::Absent,
+            Some(n) => Given::from_option(
+                true,
+                self.boolean(n, key, ctx).map(|value| Loc {
+                    value,
+                    span: n.span,
+                }),
+            ),
+        }
+    }
+
     fn list<'a>(&mut self, node: &'a Node, key: &str, ctx: &str) -> Option<&'a [Node]> {
         match &node.kind {
             Kind::Seq(items) => Some(items),
@@ -562,6 +588,32 @@ impl Ex<'_> {
                 }),
             ),
         };
+        let write_side_effects = self.located_boolean(entries, "write_side_effects", &ctx);
+        let field_writes = match get(entries, "field_writes") {
+            None => Given::Absent,
+            Some(n) => {
+                let parsed = match n.scalar() {
+                    Some((text, Style::Plain | Style::Quoted)) => FieldWrites::parse(text),
+                    _ => None,
+                };
+                if parsed.is_none() {
+                    let modes: Vec<&str> = FieldWrites::ALL.iter().map(|(m, _)| *m).collect();
+                    self.wrong(
+                        n,
+                        "field_writes",
+                        &ctx,
+                        &format!("one of {}", modes.join(", ")),
+                    );
+                }
+                Given::from_option(
+                    true,
+                    parsed.map(|value| Loc {
+                        value,
+                        span: n.span,
+                    }),
+                )
+            }
+        };
         let reset = match get(entries, "reset") {
             None => Given::Absent,
             Some(n) => Given::from_option(true, self.located_number(n, "reset", &ctx)),
@@ -582,6 +634,8 @@ impl Ex<'_> {
             width,
             access,
             read_side_effects,
+            write_side_effects,
+            field_writes,
             reset,
             array,
             fields,
@@ -648,6 +702,7 @@ impl Ex<'_> {
                 }),
             ),
         };
+        let self_clearing = self.located_boolean(entries, "self_clearing", &ctx);
         let values = self
             .optional_list(entries, "values", &ctx)
             .iter()
@@ -658,6 +713,7 @@ impl Ex<'_> {
             description,
             bits,
             access,
+            self_clearing,
             values,
             span: node.span,
         })

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use crate::diagnostic::Errors;
 use crate::model::{
-    Access, Array, BarBinding, Block, Device, EnumValue, Field, PciIdentity, Register, Span, Width,
+    Access, Array, BarBinding, Block, Device, EnumValue, Field, FieldWrites, PciIdentity, Register,
+    Span, Width,
 };
 use crate::names::suggest;
 use crate::schema::{show, DBlock, DDevice, DField, DRegister, DValue, Given, Loc};
@@ -305,6 +306,8 @@ fn check_register(
         }
     }
 
+    check_write_keys(reg, &rname, access, errors);
+
     // Fields.
     duplicates(
         errors,
@@ -400,6 +403,60 @@ fn check_register(
     Some(layout)
 }
 
+/// `write_side_effects` and `field_writes` against what the register can do.
+fn check_write_keys(reg: &DRegister, rname: &str, access: Option<Access>, errors: &mut Errors) {
+    let Some(access) = access else { return };
+    let field_kinds = || {
+        reg.fields.iter().map(move |f| match &f.access {
+            Given::Ok(a) => a.value,
+            _ => access,
+        })
+    };
+    let writable = access.can_write() || field_kinds().any(Access::can_write);
+    if let Given::Ok(wse) = &reg.write_side_effects {
+        if wse.value && !writable {
+            errors.push(
+                wse.span,
+                format!(
+                    "`write_side_effects: true` on register `{rname}`, which is `{access}` and cannot be written; \
+                     remove the key"
+                ),
+            );
+        }
+    }
+    if let Given::Ok(fw) = &reg.field_writes {
+        if fw.value == FieldWrites::ReadModifyWrite {
+            let side_effects = access == Access::ReadClear
+                || matches!(&reg.read_side_effects, Given::Ok(r) if r.value)
+                || field_kinds().any(|k| k == Access::ReadClear);
+            let why = if !access.can_read() {
+                Some(format!("it is `{access}` and cannot be read"))
+            } else if side_effects {
+                Some("reading it has side effects".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                errors.push(
+                    fw.span,
+                    format!(
+                        "`field_writes: read_modify_write` on register `{rname}`, but {why}; \
+                         use `from_reset` (the default for it)"
+                    ),
+                );
+            }
+        } else if !writable {
+            errors.push(
+                fw.span,
+                format!(
+                    "`field_writes` on register `{rname}`, which is `{access}` and cannot be written; \
+                     remove the key"
+                ),
+            );
+        }
+    }
+}
+
 fn check_field(
     reg: &DRegister,
     rname: &str,
@@ -428,12 +485,21 @@ fn check_field(
         _ => None,
     };
     if let (Some(fa), Some(ra)) = (field_access, access) {
-        if fa.value.can_write() && !ra.can_write() {
+        // A write-1-to-clear/-set bit may sit in a read-only status register
+        // (NVMe's CSTS): writes then reach only those bits.
+        let action_in_ro = ra == Access::ReadOnly
+            && matches!(fa.value, Access::WriteOneToClear | Access::WriteOneToSet);
+        if fa.value.can_write() && !ra.can_write() && !action_in_ro {
+            let allowed = if ra == Access::ReadOnly {
+                "`ro`, `rc`, `w1c` or `w1s`"
+            } else {
+                "`ro` or `rc`"
+            };
             errors.push(
                 fa.span,
                 format!(
                     "field `{path}` is `{}`, which can be written, but register `{rname}` is `{ra}`, \
-                     which cannot; a field of a `{ra}` register must be `ro` or `rc`",
+                     which cannot; a field of a `{ra}` register must be {allowed}",
                     fa.value
                 ),
             );
@@ -457,6 +523,24 @@ fn check_field(
                      reading the register clears that field; remove the key"
                 ),
             );
+        }
+    }
+    if let Given::Ok(sc) = &f.self_clearing {
+        let effective = match &f.access {
+            Given::Ok(a) => Some(a.value),
+            Given::Absent => access,
+            Given::Bad => None,
+        };
+        if let Some(a) = effective {
+            if sc.value && !a.can_write() {
+                errors.push(
+                    sc.span,
+                    format!(
+                        "`self_clearing: true` on field `{path}`, which is `{a}` and cannot be written; \
+                         a self-clearing bit is one that software sets and the device clears"
+                    ),
+                );
+            }
         }
     }
     check_values(&path, f, errors);
@@ -622,13 +706,32 @@ fn build_register(r: &DRegister) -> Option<Register> {
         Given::Bad => return None,
         Given::Ok(v) => v.value,
     };
+    let read_side_effects = declared || access == Access::ReadClear || rc_field;
+    let write_side_effects = match &r.write_side_effects {
+        Given::Absent => false,
+        Given::Bad => return None,
+        Given::Ok(v) => v.value,
+    };
+    let field_writes = match &r.field_writes {
+        Given::Absent => {
+            if !access.can_read() || read_side_effects || write_side_effects {
+                FieldWrites::FromReset
+            } else {
+                FieldWrites::ReadModifyWrite
+            }
+        }
+        Given::Bad => return None,
+        Given::Ok(m) => m.value,
+    };
     Some(Register {
         name: r.name.as_ref()?.value.clone(),
         description: r.description.clone(),
         offset: r.offset.as_ref()?.value,
         width: *r.width.ok()?,
         access,
-        read_side_effects: declared || access == Access::ReadClear || rc_field,
+        read_side_effects,
+        write_side_effects,
+        field_writes,
         reset,
         reset_given,
         fields,
@@ -651,6 +754,11 @@ fn build_field(f: &DField, register_access: Access) -> Option<Field> {
         lsb: u32::try_from(lsb).ok()?,
         msb: u32::try_from(msb).ok()?,
         access,
+        self_clearing: match &f.self_clearing {
+            Given::Absent => false,
+            Given::Bad => return None,
+            Given::Ok(v) => v.value,
+        },
         values: f
             .values
             .iter()

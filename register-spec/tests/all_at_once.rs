@@ -37,7 +37,7 @@ blocks:
         offset: 0x10
         access: ro
         fields:
-          - { name: DONE, bits: 0, access: w1c }
+          - { name: DONE, bits: 0, access: wo }
       - name: FIFO
         offset: 0x20
         access: rc
@@ -56,7 +56,7 @@ fn every_error_is_reported() {
         // kind 6: duplicate BAR
         "dev.yaml:8:12: error: BAR 1 is bound twice in `pci.bars` (first at 6:12); each BAR holds one block",
         // kind 10: unknown key
-        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, reset, array, fields",
+        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields",
         // kind 9: reset too wide
         "dev.yaml:17:16: error: reset value 0x100000000 of register `CTRL` does not fit in 32 bits (at most 0xffffffff)",
         // kind 5: overlapping fields
@@ -78,7 +78,7 @@ fn every_error_is_reported() {
         // kind 3: misaligned
         "dev.yaml:31:17: error: offset 0x3c of register `match` is not a multiple of 8: 64-bit registers must be aligned to their width",
         // kind 13: field access not allowed by the register
-        "dev.yaml:37:44: error: field `STATUS.DONE` is `w1c`, which can be written, but register `STATUS` is `ro`, which cannot; a field of a `ro` register must be `ro` or `rc`",
+        "dev.yaml:37:44: error: field `STATUS.DONE` is `wo`, which can be written, but register `STATUS` is `ro`, which cannot; a field of a `ro` register must be `ro`, `rc`, `w1c` or `w1s`",
         // kind 13: read_side_effects contradicts rc
         "dev.yaml:41:28: error: `read_side_effects: false` contradicts `access: rc` of register `FIFO`: reading an rc register clears it; remove the key",
         // kind 12 / 13: count 0, stride smaller than the width

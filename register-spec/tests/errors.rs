@@ -386,7 +386,7 @@ fn reset_does_not_fit() {
 fn unknown_key_with_suggestion() {
     assert_errors(
         &regs(&["      - name: R", "        offset: 0x0", "        acess: ro"]),
-        &["t.yaml:8:9: error: unknown key `acess` in register `R`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, reset, array, fields"],
+        &["t.yaml:8:9: error: unknown key `acess` in register `R`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields"],
     );
 }
 
@@ -418,7 +418,7 @@ fn unknown_keys_everywhere() {
             "t.yaml:11:16: error: missing required key `stride` in the array of register `R`",
             "t.yaml:11:28: error: unknown key `stide` in the array of register `R`; did you mean `stride`? allowed keys: count, stride",
             "t.yaml:13:13: error: missing required key `bits` in field `R.F`",
-            "t.yaml:14:13: error: unknown key `bit` in field `R.F`; did you mean `bits`? allowed keys: name, description, bits, access, values",
+            "t.yaml:14:13: error: unknown key `bit` in field `R.F`; did you mean `bits`? allowed keys: name, description, bits, access, self_clearing, values",
             "t.yaml:16:38: error: unknown key `desc` in value `R.F.V`; did you mean `description`? allowed keys: name, value, description",
         ],
     );
@@ -640,6 +640,7 @@ fn field_access_must_be_allowed_by_register() {
             "        fields:",
             "          - { name: A, bits: 0, access: rc }",
             "          - { name: B, bits: 1, access: wo }",
+            // A w1c bit in an ro status register (NVMe's CSTS) is allowed.
             "          - { name: C, bits: 2, access: w1c }",
             "      - name: CMD",
             "        offset: 0x4",
@@ -654,8 +655,7 @@ fn field_access_must_be_allowed_by_register() {
             "          - { name: X, bits: 0, access: w1s }",
         ]),
         &[
-            "t.yaml:11:41: error: field `STATUS.B` is `wo`, which can be written, but register `STATUS` is `ro`, which cannot; a field of a `ro` register must be `ro` or `rc`",
-            "t.yaml:12:41: error: field `STATUS.C` is `w1c`, which can be written, but register `STATUS` is `ro`, which cannot; a field of a `ro` register must be `ro` or `rc`",
+            "t.yaml:11:41: error: field `STATUS.B` is `wo`, which can be written, but register `STATUS` is `ro`, which cannot; a field of a `ro` register must be `ro`, `rc`, `w1c` or `w1s`",
             "t.yaml:17:42: error: field `CMD.GO` is `rw`, which can be read, but register `CMD` is `wo`, which cannot; a field of a `wo` register must be `wo`",
             "t.yaml:23:41: error: field `CLR.X` is `w1s`, which can be written, but register `CLR` is `rc`, which cannot; a field of a `rc` register must be `ro` or `rc`",
         ],

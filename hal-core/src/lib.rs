@@ -45,9 +45,13 @@ pub use tock_registers;
 
 /// The tock-registers traits that give register handles their field API.
 ///
-/// `use hal_core::prelude::*;` brings `read`, `write`, `modify`, `is_set`,
-/// `matches_all` and friends into scope.
+/// `use hal_core::prelude::*;` brings tock-registers' `Readable` (`get`,
+/// `read`, `is_set`, `matches_all`, `read_as_enum`, ...) and
+/// [`FieldValueExt`] into scope. Writes (`set`, `write`, `modify`) are
+/// methods of [`Reg`] itself, not tock-registers' `Writeable` and
+/// `ReadWriteable`: their blanket `modify` would write back every bit it
+/// read, while [`Reg::modify`] follows the register map's write rule.
 pub mod prelude {
     pub use crate::reg::FieldValueExt;
-    pub use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
+    pub use tock_registers::interfaces::Readable;
 }

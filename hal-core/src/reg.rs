@@ -2,7 +2,8 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use tock_registers::fields::{Field, FieldValue};
-use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::interfaces::Readable;
+use tock_registers::LocalRegisterCopy;
 use tock_registers::RegisterLongName;
 
 use crate::access::{self, Access};
@@ -37,7 +38,8 @@ pub struct Reg<'a, I: ?Sized, T: Word, R: RegisterLongName = (), A: Access = acc
     io: &'a I,
     offset: usize,
     reset: T,
-    w1x: T,
+    keep: T,
+    base: T,
     _marker: PhantomData<(fn() -> R, A)>,
 }
 
@@ -76,16 +78,23 @@ impl<'a, I: Io + ?Sized, T: Word, R: RegisterLongName, A: Access> Reg<'a, I, T, 
             io,
             offset,
             reset,
-            w1x: T::zero(),
+            keep: !T::zero(),
+            base: T::zero(),
             _marker: PhantomData,
         }
     }
 
-    /// Declares which bits are write-one-to-clear or write-one-to-set fields
-    /// (used by [`RwMixed`](access::RwMixed) registers' `modify`).
+    /// Sets the rule [`modify`](Reg::modify) follows: `keep` are the bits
+    /// taken from a read when not named, `base` the value of the bits
+    /// stored as a constant when not named; every other bit not named is
+    /// stored as 0. Generated blocks pass the register's `WRITE_KEEP` and
+    /// `WRITE_BASE`, computed from the register map by `register_spec`'s
+    /// `WriteRule`. A handle made with [`new`](Reg::new) keeps every bit
+    /// (a plain read-modify-write).
     #[inline(always)]
-    pub fn with_write_one_bits(mut self, mask: T) -> Self {
-        self.w1x = mask;
+    pub fn with_write_rule(mut self, keep: T, base: T) -> Self {
+        self.keep = keep;
+        self.base = base;
         self
     }
 
@@ -125,16 +134,53 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Read> Readable
     }
 }
 
-impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Writeable
-    for Reg<'_, I, T, R, A>
-{
-    type T = T;
-    type R = R;
-
-    /// One volatile store of the register's width.
+/// Writes, the same for every writable access kind: `set` and `write` store
+/// exactly the value given; `modify` follows the register map's write rule.
+impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Reg<'_, I, T, R, A> {
+    /// Stores `value` as is, in one volatile store; no read happens first.
+    ///
+    /// For `w1c`/`w1s` bits the 1s clear or set; for write-only trigger
+    /// bits the 1s fire.
     #[inline(always)]
-    fn set(&self, value: T) {
+    pub fn set(&self, value: T) {
         self.store(value)
+    }
+
+    /// Stores the given field values and 0 in every other bit, in one
+    /// volatile store, without reading (tock-registers' `write`).
+    #[inline(always)]
+    pub fn write(&self, field: FieldValue<T, R>) {
+        self.store(field.value)
+    }
+
+    /// Changes the named fields and stores the register once, following
+    /// the register map's rule for the bits not named (`register_spec`'s
+    /// `WriteRule`, the same rule `regpoke write REG.FIELD=V` applies):
+    ///
+    /// * state bits (`rw`, `ro`, bits in no field) keep their value: read
+    ///   first for `field_writes: read_modify_write`, the reset value for
+    ///   `field_writes: from_reset` (never read);
+    /// * action bits (`wo`, `w1c`, `w1s`, self-clearing) are stored as 0,
+    ///   so a 1 read from them is never written back.
+    ///
+    /// The register is read (one volatile load) only when some state bit is
+    /// left unnamed in a read-modify-write.
+    #[inline]
+    pub fn modify(&self, field: FieldValue<T, R>) {
+        let named = field.mask();
+        let kept = if self.keep & !named != T::zero() {
+            self.load() & self.keep
+        } else {
+            T::zero()
+        };
+        self.store(field.modify(kept | self.base))
+    }
+
+    /// [`modify`](Reg::modify) with the state bits taken from `original`
+    /// (a value read earlier) instead of a read of the register.
+    #[inline]
+    pub fn modify_no_read(&self, original: LocalRegisterCopy<T, R>, field: FieldValue<T, R>) {
+        self.store(field.modify((original.get() & self.keep) | self.base))
     }
 }
 
@@ -150,44 +196,6 @@ macro_rules! reset_for {
     )*};
 }
 reset_for!(Rw, Wo, RwMixed);
-
-/// Plain `set`/`write` for the markers that have no `Writeable` (whose
-/// blanket `modify` would be wrong for them).
-macro_rules! plain_writes_for {
-    ($($m:ident),*) => {$(
-impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::$m> {
-    /// Writes `value` as is, in one volatile store: for w1c bits the 1s
-    /// clear, for w1s bits the 1s set.
-    ///
-    /// No read happens first, so bits that read as 1 are never written back.
-    #[inline(always)]
-    pub fn set(&self, value: T) {
-        self.store(value)
-    }
-
-    /// Writes the given field values and 0 everywhere else: of the w1c/w1s
-    /// bits, only those named are cleared or set.
-    #[inline(always)]
-    pub fn write(&self, field: FieldValue<T, R>) {
-        self.store(field.value)
-    }
-}
-    )*};
-}
-plain_writes_for!(W1c, W1s, RwMixed);
-
-impl<I: Io + ?Sized, T: Word, R: RegisterLongName> Reg<'_, I, T, R, access::RwMixed> {
-    /// Read-modify-write of the named fields.
-    ///
-    /// The write-one-to-clear/-set fields that `field` does not name are
-    /// written as 0 (their "no effect" value), so a 1 read from them is never
-    /// written back.
-    #[inline]
-    pub fn modify(&self, field: FieldValue<T, R>) {
-        let current = self.load() & !self.w1x;
-        self.store(field.modify(current))
-    }
-}
 
 /// Checked construction of field values: a value wider than the field is an
 /// error, never silently truncated (tock-registers' `Field::val` masks).

@@ -198,8 +198,15 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.line("Ok(Self { io })");
     o.close("}");
     o.blank();
-    o.line("/// The backend this block reads and writes.");
-    o.open("pub fn io(&self) -> &I {");
+    if exclusive {
+        o.line("/// The backend this block reads and writes, through `&mut self`: the");
+        o.line("/// backend's own accessors can read any offset, including the registers");
+        o.line("/// whose reads have side effects, so they need exclusive access too.");
+        o.open("pub fn io(&mut self) -> &I {");
+    } else {
+        o.line("/// The backend this block reads and writes.");
+        o.open("pub fn io(&self) -> &'r I {");
+    }
     o.line("self.io");
     o.close("}");
     for reg in &block.registers {
@@ -218,27 +225,23 @@ fn reads_with_side_effects(reg: &Register) -> bool {
             .any(|f| f.access == Some(Access::ReadClear))
 }
 
-/// Bits of w1c/w1s fields inside a register whose own kind is rw.
-fn write_one_bits(reg: &Register) -> u64 {
-    if reg.access != Access::ReadWrite {
-        return 0;
-    }
-    reg.fields
-        .iter()
-        .filter(|f| {
-            matches!(
-                f.access,
-                Some(Access::WriteOneToClear | Access::WriteOneToSet)
-            )
-        })
-        .fold(0, |m, f| m | f.shifted_mask())
+/// Whether an `rw` register has some w1c/w1s fields.
+fn has_write_one_fields(reg: &Register) -> bool {
+    reg.fields.iter().any(|f| {
+        matches!(
+            f.access,
+            Some(Access::WriteOneToClear | Access::WriteOneToSet)
+        )
+    })
 }
 
 fn marker(reg: &Register) -> &'static str {
     match reg.access {
+        // An ro status register with w1c/w1s bits (NVMe's CSTS).
+        Access::ReadOnly if reg.can_write() => "W1c",
         Access::ReadOnly => "Ro",
         Access::WriteOnly => "Wo",
-        Access::ReadWrite if write_one_bits(reg) != 0 => "RwMixed",
+        Access::ReadWrite if has_write_one_fields(reg) => "RwMixed",
         Access::ReadWrite => "Rw",
         Access::ReadClear => "Rc",
         Access::WriteOneToClear => "W1c",
@@ -264,6 +267,9 @@ fn summary(reg: &Register) -> String {
     );
     if reads_with_side_effects(reg) {
         s.push_str(", reads have side effects");
+    }
+    if reg.write_side_effects {
+        s.push_str(", writes start an action");
     }
     if reg.reset_given {
         let _ = write!(s, ", reset `{:#x}`", reg.reset);
@@ -302,6 +308,18 @@ fn gen_register_module(o: &mut Out, reg: &Register) {
         o.line("/// Reset value (the register map gives none, so 0).");
     }
     o.line(&format!("pub const RESET: {t} = {:#x};", reg.reset));
+    if reg.can_write() {
+        let rule = reg.write_rule();
+        o.line("/// Bits that `modify` keeps as read when it does not name them");
+        o.line(&format!(
+            "/// (`field_writes: {}`; see `register_spec::WriteRule`).",
+            reg.field_writes
+        ));
+        o.line(&format!("pub const WRITE_KEEP: {t} = {:#x};", rule.keep));
+        o.line("/// The value `modify` stores in the bits it neither names nor keeps");
+        o.line("/// from a read (reset values of state bits; 0 for action bits).");
+        o.line(&format!("pub const WRITE_BASE: {t} = {:#x};", rule.base));
+    }
     if let Some(a) = reg.array {
         o.line("/// Number of elements of the array.");
         o.line(&format!("pub const COUNT: usize = {};", a.count));
@@ -336,6 +354,11 @@ fn gen_field(o: &mut Out, reg: &Register, f: &Field) {
     if !access.can_write() {
         o.line("///");
         o.line("/// Read-only: writes to this field are ignored by the device.");
+    }
+    if f.self_clearing {
+        o.line("///");
+        o.line("/// Self-clearing: the device clears it when done; `modify` never writes");
+        o.line("/// it back from a read.");
     }
     o.line(&format!(
         "pub const {}: Field<{t}, Register> = Field::<{t}, Register>::new({:#x}, {});",
@@ -483,9 +506,8 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
         uty(reg.width),
         marker(reg)
     );
-    let w1 = write_one_bits(reg);
-    let suffix = if w1 != 0 {
-        format!(".with_write_one_bits({w1:#x})")
+    let suffix = if reg.can_write() {
+        format!(".with_write_rule({m}::WRITE_KEEP, {m}::WRITE_BASE)")
     } else {
         String::new()
     };
@@ -684,6 +706,8 @@ fn check_clashes(device: &Device, file: &str) -> Result<(), CodegenError> {
                     "Field",
                     "FieldValue",
                     "TryFromValue",
+                    "WRITE_KEEP",
+                    "WRITE_BASE",
                 ]
                 .contains(&f.name.as_str())
                     || NOT_RAW.contains(&f.name.as_str())

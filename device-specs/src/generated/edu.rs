@@ -176,6 +176,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x4;
         /// Reset value.
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0xffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
     }
 
     /// Factorial: a write (ignored while STATUS.COMPUTING is set) starts
@@ -183,7 +189,7 @@ pub mod regs {
     /// the input until the computation ends, then the result. Poll
     /// STATUS.COMPUTING before reading.
     ///
-    /// Offset `0x8`, 32-bit, `rw`, reset `0x0`.
+    /// Offset `0x8`, 32-bit, `rw`, writes start an action, reset `0x0`.
     #[allow(non_snake_case, unused_imports)]
     pub mod FACTORIAL {
         use ::hal_core::tock_registers::fields::{Field, FieldValue, TryFromValue};
@@ -197,6 +203,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x8;
         /// Reset value.
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
     }
 
     /// Status and factorial-interrupt enable.
@@ -215,6 +227,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x20;
         /// Reset value.
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0xffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
 
         /// Set while the factorial is being computed.
         ///
@@ -424,7 +442,7 @@ pub mod regs {
 
     /// Interrupt raise; ORs the value into IRQ_STATUS and asserts the interrupt.
     ///
-    /// Offset `0x60`, 32-bit, `wo`.
+    /// Offset `0x60`, 32-bit, `wo`, writes start an action.
     #[allow(non_snake_case, unused_imports)]
     pub mod IRQ_RAISE {
         use ::hal_core::tock_registers::fields::{Field, FieldValue, TryFromValue};
@@ -438,6 +456,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x60;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
 
         /// Factorial done.
         ///
@@ -527,6 +551,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x64;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
 
         /// Factorial done.
         ///
@@ -617,6 +647,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x80;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u64 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u64 = 0xffffffffffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u64 = 0x0;
     }
 
     /// DMA destination address (see DMA_SRC).
@@ -635,6 +671,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x88;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u64 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u64 = 0xffffffffffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u64 = 0x0;
     }
 
     /// DMA transfer length in bytes. QEMU 7.2 aborts on 0, and on any
@@ -655,12 +697,20 @@ pub mod regs {
         pub const OFFSET: usize = 0x90;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u64 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u64 = 0xffffffffffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u64 = 0x0;
     }
 
     /// DMA command. A write without RUN is ignored; RUN stays set until the
-    /// transfer ends (about 100 ms later).
+    /// transfer ends (about 100 ms later). A write with RUN starts a
+    /// transfer with the whole value written, so a field write builds the
+    /// value from the named fields and the reset value, never from a read.
     ///
-    /// Offset `0x98`, 64-bit, `rw`.
+    /// Offset `0x98`, 64-bit, `rw`, writes start an action.
     #[allow(non_snake_case, unused_imports)]
     pub mod DMA_CMD {
         use ::hal_core::tock_registers::fields::{Field, FieldValue, TryFromValue};
@@ -674,10 +724,19 @@ pub mod regs {
         pub const OFFSET: usize = 0x98;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u64 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u64 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u64 = 0x0;
 
         /// Start the transfer; reads 1 while it runs.
         ///
         /// `DMA_CMD.RUN`: bit 0, `rw`.
+        ///
+        /// Self-clearing: the device clears it when done; `modify` never writes
+        /// it back from a read.
         pub const RUN: Field<u64, Register> = Field::<u64, Register>::new(0x1, 0);
 
         /// Values of field `DMA_CMD.RUN`.
@@ -876,7 +935,7 @@ pub mod regs {
         }
 
         /// The backend this block reads and writes.
-        pub fn io(&self) -> &I {
+        pub fn io(&self) -> &'r I {
             self.io
         }
 
@@ -896,7 +955,7 @@ pub mod regs {
         #[inline(always)]
         pub fn liveness(&self) -> ::hal_core::Reg<'r, I, u32, LIVENESS::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `LIVENESS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, LIVENESS::OFFSET, LIVENESS::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, LIVENESS::OFFSET, LIVENESS::RESET) }.with_write_rule(LIVENESS::WRITE_KEEP, LIVENESS::WRITE_BASE)
         }
 
         /// Factorial: a write (ignored while STATUS.COMPUTING is set) starts
@@ -904,11 +963,11 @@ pub mod regs {
         /// the input until the computation ends, then the result. Poll
         /// STATUS.COMPUTING before reading.
         ///
-        /// Offset `0x8`, 32-bit, `rw`, reset `0x0`.
+        /// Offset `0x8`, 32-bit, `rw`, writes start an action, reset `0x0`.
         #[inline(always)]
         pub fn factorial(&self) -> ::hal_core::Reg<'r, I, u32, FACTORIAL::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `FACTORIAL` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, FACTORIAL::OFFSET, FACTORIAL::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, FACTORIAL::OFFSET, FACTORIAL::RESET) }.with_write_rule(FACTORIAL::WRITE_KEEP, FACTORIAL::WRITE_BASE)
         }
 
         /// Status and factorial-interrupt enable.
@@ -917,7 +976,7 @@ pub mod regs {
         #[inline(always)]
         pub fn status(&self) -> ::hal_core::Reg<'r, I, u32, STATUS::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, STATUS::OFFSET, STATUS::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, STATUS::OFFSET, STATUS::RESET) }.with_write_rule(STATUS::WRITE_KEEP, STATUS::WRITE_BASE)
         }
 
         /// Interrupt status, the OR of every raised value not yet acknowledged.
@@ -931,11 +990,11 @@ pub mod regs {
 
         /// Interrupt raise; ORs the value into IRQ_STATUS and asserts the interrupt.
         ///
-        /// Offset `0x60`, 32-bit, `wo`.
+        /// Offset `0x60`, 32-bit, `wo`, writes start an action.
         #[inline(always)]
         pub fn irq_raise(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_RAISE::Register, ::hal_core::access::Wo> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_RAISE` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, IRQ_RAISE::OFFSET, IRQ_RAISE::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, IRQ_RAISE::OFFSET, IRQ_RAISE::RESET) }.with_write_rule(IRQ_RAISE::WRITE_KEEP, IRQ_RAISE::WRITE_BASE)
         }
 
         /// Interrupt acknowledge; clears the written bits of IRQ_STATUS. INTx
@@ -945,7 +1004,7 @@ pub mod regs {
         #[inline(always)]
         pub fn irq_ack(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_ACK::Register, ::hal_core::access::Wo> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_ACK` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, IRQ_ACK::OFFSET, IRQ_ACK::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, IRQ_ACK::OFFSET, IRQ_ACK::RESET) }.with_write_rule(IRQ_ACK::WRITE_KEEP, IRQ_ACK::WRITE_BASE)
         }
 
         /// DMA source address: a guest physical address (RAM to device) or
@@ -956,7 +1015,7 @@ pub mod regs {
         #[inline(always)]
         pub fn dma_src(&self) -> ::hal_core::Reg<'r, I, u64, DMA_SRC::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_SRC` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, DMA_SRC::OFFSET, DMA_SRC::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, DMA_SRC::OFFSET, DMA_SRC::RESET) }.with_write_rule(DMA_SRC::WRITE_KEEP, DMA_SRC::WRITE_BASE)
         }
 
         /// DMA destination address (see DMA_SRC).
@@ -965,7 +1024,7 @@ pub mod regs {
         #[inline(always)]
         pub fn dma_dst(&self) -> ::hal_core::Reg<'r, I, u64, DMA_DST::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_DST` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, DMA_DST::OFFSET, DMA_DST::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, DMA_DST::OFFSET, DMA_DST::RESET) }.with_write_rule(DMA_DST::WRITE_KEEP, DMA_DST::WRITE_BASE)
         }
 
         /// DMA transfer length in bytes. QEMU 7.2 aborts on 0, and on any
@@ -976,17 +1035,19 @@ pub mod regs {
         #[inline(always)]
         pub fn dma_count(&self) -> ::hal_core::Reg<'r, I, u64, DMA_COUNT::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_COUNT` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, DMA_COUNT::OFFSET, DMA_COUNT::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, DMA_COUNT::OFFSET, DMA_COUNT::RESET) }.with_write_rule(DMA_COUNT::WRITE_KEEP, DMA_COUNT::WRITE_BASE)
         }
 
         /// DMA command. A write without RUN is ignored; RUN stays set until the
-        /// transfer ends (about 100 ms later).
+        /// transfer ends (about 100 ms later). A write with RUN starts a
+        /// transfer with the whole value written, so a field write builds the
+        /// value from the named fields and the reset value, never from a read.
         ///
-        /// Offset `0x98`, 64-bit, `rw`.
+        /// Offset `0x98`, 64-bit, `rw`, writes start an action.
         #[inline(always)]
         pub fn dma_cmd(&self) -> ::hal_core::Reg<'r, I, u64, DMA_CMD::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_CMD` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, DMA_CMD::OFFSET, DMA_CMD::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, DMA_CMD::OFFSET, DMA_CMD::RESET) }.with_write_rule(DMA_CMD::WRITE_KEEP, DMA_CMD::WRITE_BASE)
         }
     }
 }

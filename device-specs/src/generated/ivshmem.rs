@@ -47,6 +47,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x0;
         /// Reset value.
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: read_modify_write`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0xffffffff;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
     }
 
     /// Interrupt status; reading returns the value and clears it. An 8-byte
@@ -66,6 +72,12 @@ pub mod regs {
         pub const OFFSET: usize = 0x4;
         /// Reset value.
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
     }
 
     /// This peer's ID (0 for ivshmem-plain and for a server's first peer).
@@ -88,7 +100,7 @@ pub mod regs {
 
     /// Rings a peer's doorbell (ivshmem-doorbell only); reads return 0.
     ///
-    /// Offset `0xc`, 32-bit, `wo`.
+    /// Offset `0xc`, 32-bit, `wo`, writes start an action.
     #[allow(non_snake_case, unused_imports)]
     pub mod DOORBELL {
         use ::hal_core::tock_registers::fields::{Field, FieldValue, TryFromValue};
@@ -102,6 +114,12 @@ pub mod regs {
         pub const OFFSET: usize = 0xc;
         /// Reset value (the register map gives none, so 0).
         pub const RESET: u32 = 0x0;
+        /// Bits that `modify` keeps as read when it does not name them
+        /// (`field_writes: from_reset`; see `register_spec::WriteRule`).
+        pub const WRITE_KEEP: u32 = 0x0;
+        /// The value `modify` stores in the bits it neither names nor keeps
+        /// from a read (reset values of state bits; 0 for action bits).
+        pub const WRITE_BASE: u32 = 0x0;
 
         /// Interrupt vector of the peer (QEMU 7.2 uses only bits 7:0).
         ///
@@ -216,8 +234,10 @@ pub mod regs {
             Ok(Self { io })
         }
 
-        /// The backend this block reads and writes.
-        pub fn io(&self) -> &I {
+        /// The backend this block reads and writes, through `&mut self`: the
+        /// backend's own accessors can read any offset, including the registers
+        /// whose reads have side effects, so they need exclusive access too.
+        pub fn io(&mut self) -> &I {
             self.io
         }
 
@@ -227,7 +247,7 @@ pub mod regs {
         #[inline(always)]
         pub fn intr_mask(&self) -> ::hal_core::Reg<'r, I, u32, INTR_MASK::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `INTR_MASK` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, INTR_MASK::OFFSET, INTR_MASK::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, INTR_MASK::OFFSET, INTR_MASK::RESET) }.with_write_rule(INTR_MASK::WRITE_KEEP, INTR_MASK::WRITE_BASE)
         }
 
         /// Interrupt status; reading returns the value and clears it. An 8-byte
@@ -239,7 +259,7 @@ pub mod regs {
         #[inline(always)]
         pub fn intr_status(&mut self) -> ::hal_core::Reg<'_, I, u32, INTR_STATUS::Register, ::hal_core::access::Rw> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `INTR_STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, INTR_STATUS::OFFSET, INTR_STATUS::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, INTR_STATUS::OFFSET, INTR_STATUS::RESET) }.with_write_rule(INTR_STATUS::WRITE_KEEP, INTR_STATUS::WRITE_BASE)
         }
 
         /// This peer's ID (0 for ivshmem-plain and for a server's first peer).
@@ -253,11 +273,11 @@ pub mod regs {
 
         /// Rings a peer's doorbell (ivshmem-doorbell only); reads return 0.
         ///
-        /// Offset `0xc`, 32-bit, `wo`.
+        /// Offset `0xc`, 32-bit, `wo`, writes start an action.
         #[inline(always)]
         pub fn doorbell(&self) -> ::hal_core::Reg<'r, I, u32, DOORBELL::Register, ::hal_core::access::Wo> {
             // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DOORBELL` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
-            unsafe { ::hal_core::Reg::new(self.io, DOORBELL::OFFSET, DOORBELL::RESET) }
+            unsafe { ::hal_core::Reg::new(self.io, DOORBELL::OFFSET, DOORBELL::RESET) }.with_write_rule(DOORBELL::WRITE_KEEP, DOORBELL::WRITE_BASE)
         }
     }
 }
@@ -318,7 +338,7 @@ pub mod shared {
         }
 
         /// The backend this block reads and writes.
-        pub fn io(&self) -> &I {
+        pub fn io(&self) -> &'r I {
             self.io
         }
     }

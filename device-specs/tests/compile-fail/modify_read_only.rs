@@ -1,9 +1,8 @@
-// edu IRQ_ACK is `wo`: a read-modify-write would need a read.
-use device_specs::edu::{self, regs::IRQ_ACK};
-use hal_core::prelude::*;
+// edu ID is `ro`: its handle has no `modify` (nor `set`/`write`).
+use device_specs::edu::{self, regs::ID};
 
-fn ack(regs: edu::Regs<'_>) {
-    regs.irq_ack().modify(IRQ_ACK::FACT::SET);
+fn poke(regs: edu::Regs<'_>) {
+    regs.id().modify(ID::MAJOR.val(2));
 }
 
 fn main() {}

@@ -1,6 +1,5 @@
 // edu ID is `ro`: its handle has no `set`/`write`.
 use device_specs::edu;
-use hal_core::prelude::*;
 
 fn poke(regs: edu::Regs<'_>) {
     regs.id().set(0);

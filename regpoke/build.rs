@@ -31,7 +31,7 @@ fn value(v: &EnumValue) -> String {
 
 fn field(f: &Field) -> String {
     format!(
-        "Field {{ name: {}, description: None, lsb: {}, msb: {}, access: {}, values: vec![{}], span: {} }}",
+        "Field {{ name: {}, description: None, lsb: {}, msb: {}, access: {}, self_clearing: {}, values: vec![{}], span: {} }}",
         s(&f.name),
         f.lsb,
         f.msb,
@@ -39,6 +39,7 @@ fn field(f: &Field) -> String {
             Some(a) => format!("Some(Access::{a:?})"),
             None => "None".into(),
         },
+        f.self_clearing,
         f.values.iter().map(value).collect::<Vec<_>>().join(", "),
         span(f.span)
     )
@@ -47,12 +48,15 @@ fn field(f: &Field) -> String {
 fn register(r: &Register) -> String {
     format!(
         "Register {{ name: {}, description: None, offset: {:#x}, width: Width::{:?}, access: Access::{:?}, \
-         read_side_effects: {}, reset: {:#x}, reset_given: {}, fields: vec![{}], array: {}, span: {} }}",
+         read_side_effects: {}, write_side_effects: {}, field_writes: FieldWrites::{:?}, reset: {:#x}, \
+         reset_given: {}, fields: vec![{}], array: {}, span: {} }}",
         s(&r.name),
         r.offset,
         r.width,
         r.access,
         r.read_side_effects,
+        r.write_side_effects,
+        r.field_writes,
         r.reset,
         r.reset_given,
         r.fields.iter().map(field).collect::<Vec<_>>().join(", "),

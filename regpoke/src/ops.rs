@@ -155,11 +155,21 @@ pub struct WritePlan<'a> {
     pub mask: u64,
     /// Their values, in place.
     pub bits: u64,
-    /// Bits written as 0 in a read-modify-write (w1c, w1s and wo fields not named).
-    pub zero_on_rmw: u64,
+    /// Bits not named that are stored as read (the register map's
+    /// [`WriteRule`](register_spec::WriteRule); all other bits for a raw
+    /// masked write).
+    pub keep: u64,
+    /// Value of the bits not named that are stored as a constant (reset
+    /// values, for `field_writes: from_reset`).
+    pub base: u64,
 }
 
 impl WritePlan<'_> {
+    /// The value stored, given what a read returned (ignored without `rmw`).
+    pub fn value(&self, read: u64) -> u64 {
+        (((read & self.keep) | self.base) & !self.mask) | (self.bits & self.mask)
+    }
+
     /// One line saying what will be done.
     pub fn describe(&self) -> String {
         let d = digits_for_bits(self.width.bits());
@@ -169,24 +179,31 @@ impl WritePlan<'_> {
             self.offset,
             self.width.bits()
         );
+        let unnamed = self.width.max_value() & !self.mask;
+        let zero = unnamed & !self.keep & !self.base;
         if self.rmw {
             let mut s = format!(
-                "read-modify-write {what}: set {} under mask {}",
+                "read-modify-write {what}: set {} under mask {}, keep {} as read",
                 hex(self.bits, d),
-                hex(self.mask, d)
+                hex(self.mask, d),
+                hex(self.keep & unnamed, d)
             );
-            if self.zero_on_rmw != 0 {
-                s.push_str(&format!(
-                    ", write {} as 0 (w1c/w1s/wo bits)",
-                    hex(self.zero_on_rmw, d)
-                ));
+            if zero != 0 {
+                s.push_str(&format!(", write {} as 0", hex(zero, d)));
             }
             s.push_str(", under the register lock");
             s
         } else {
-            let mut s = format!("write {} to {what}, no read", hex(self.bits, d));
-            if self.mask != self.width.max_value() {
-                s.push_str(" (bits not named are written as 0)");
+            let mut s = format!("write {} to {what}, no read", hex(self.value(0), d));
+            if unnamed != 0 {
+                if self.base & unnamed != 0 {
+                    s.push_str(&format!(
+                        " (bits not named: {} from the reset value, the rest 0)",
+                        hex(self.base & unnamed, d)
+                    ));
+                } else {
+                    s.push_str(" (bits not named are written as 0)");
+                }
             }
             s
         }
@@ -438,7 +455,7 @@ fn check_writable(target: &Target) -> Result<()> {
     let Target::Reg { reg, field, .. } = target else {
         return Ok(());
     };
-    if !reg.access.can_write() {
+    if !reg.can_write() {
         return Err(Error::usage(format!(
             "{} is read-only ({}): writes to it are refused",
             reg.name, reg.access
@@ -480,6 +497,9 @@ fn writable_fields(reg: &Register) -> String {
     }
 }
 
+/// Turns the merged assignments to one register into one access, with the
+/// register map's write rule for the bits they do not name
+/// ([`register_spec::WriteRule`], the rule generated code's `modify` follows).
 fn finish_group(g: Group<'_>, allow_side_effect_read: bool) -> Result<WritePlan<'_>> {
     let Some(target) = g.target else {
         return Err(Error::usage("internal error: empty write group"));
@@ -503,71 +523,35 @@ fn finish_group(g: Group<'_>, allow_side_effect_read: bool) -> Result<WritePlan<
         rmw: false,
         mask: g.mask,
         bits: g.bits,
-        zero_on_rmw: 0,
+        keep: 0,
+        base: 0,
     };
     if g.mask == full {
         return Ok(plan);
     }
-    let Some(reg) = reg else {
-        // A raw VALUE:MASK: keep the other bits.
-        plan.rmw = true;
-        return Ok(plan);
-    };
-    let unnamed = |f: &&register_spec::Field| f.shifted_mask() & g.mask == 0;
-    match reg.access {
-        Access::WriteOnly => {}
-        Access::WriteOneToClear | Access::WriteOneToSet => {
-            let kept: Vec<&str> = reg
-                .fields
-                .iter()
-                .filter(unnamed)
-                .filter(|f| f.access_in(reg) == Access::ReadWrite)
-                .map(|f| f.name.as_str())
-                .collect();
-            if !kept.is_empty() {
-                return Err(Error::usage(format!(
-                    "writing {} would need a read-modify-write of the {} register {} to keep its rw field{} {}, and a read-modify-write of a {} register writes back the 1s it read, {} them: refused",
-                    plan.assignments.join(" "),
-                    reg.access,
-                    reg.name,
-                    if kept.len() == 1 { "" } else { "s" },
-                    kept.join(", "),
-                    reg.access,
-                    if reg.access == Access::WriteOneToClear { "clearing" } else { "setting" }
-                ))
-                .hint(format!("write the whole register ({}=VALUE) with the rw fields as you want them and 0 in the {} bits you do not mean to change", reg.name, reg.access)));
-            }
+    match reg {
+        // A raw VALUE:MASK keeps every other bit.
+        None => plan.keep = full & !g.mask,
+        Some(reg) => {
+            let rule = reg.write_rule();
+            plan.keep = rule.keep;
+            plan.base = rule.base;
         }
-        Access::ReadWrite => {
-            if reg.read_has_side_effects() && !allow_side_effect_read {
-                return Err(Error::usage(format!(
-                    "writing {} needs a read-modify-write of {}, and reading {} has side effects: refused",
-                    plan.assignments.join(" "),
-                    plan.label,
-                    reg.name
-                ))
-                .hint(format!(
-                    "write the whole register ({}=VALUE), or pass --allow-side-effect-read to read it anyway",
-                    plan.label
-                )));
-            }
-            plan.rmw = true;
-            plan.zero_on_rmw = reg
-                .fields
-                .iter()
-                .filter(unnamed)
-                .filter(|f| {
-                    matches!(
-                        f.access_in(reg),
-                        Access::WriteOneToClear | Access::WriteOneToSet | Access::WriteOnly
-                    )
-                })
-                .fold(0, |acc, f| acc | f.shifted_mask());
-        }
-        Access::ReadOnly | Access::ReadClear => {
+    }
+    plan.rmw = plan.keep & !g.mask != 0;
+    if let Some(reg) = reg {
+        // A validated map never asks for this (field writes of such a
+        // register are `from_reset`); kept for models built by hand.
+        if plan.rmw && reg.read_has_side_effects() && !allow_side_effect_read {
             return Err(Error::usage(format!(
-                "{} is read-only: writes are refused",
+                "writing {} needs a read-modify-write of {}, and reading {} has side effects: refused",
+                plan.assignments.join(" "),
+                plan.label,
                 reg.name
+            ))
+            .hint(format!(
+                "write the whole register ({}=VALUE), or pass --allow-side-effect-read to read it anyway",
+                plan.label
             )));
         }
     }
@@ -1064,12 +1048,13 @@ impl<'a> Session<'a> {
                 let _guard = self.locker.lock(&key)?;
                 self.log.trace(|| format!("locked {key}"));
                 let old = self.read_at(p.offset, p.width)?;
-                let new = (old & !p.mask & !p.zero_on_rmw) | p.bits;
+                let new = p.value(old);
                 self.write_at(p.offset, p.width, new)?;
                 (new, Some(old))
             } else {
-                self.write_at(p.offset, p.width, p.bits)?;
-                (p.bits, None)
+                let new = p.value(0);
+                self.write_at(p.offset, p.width, new)?;
+                (new, None)
             };
             self.log
                 .info(|| format!("{}: {}", p.assignments.join(" "), p.describe()));

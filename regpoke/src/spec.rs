@@ -12,8 +12,8 @@ mod prebuilt {
     // Which of these the generated code uses depends on the shipped maps.
     #[allow(unused_imports)]
     use register_spec::{
-        Access, Array, BarBinding, Block, Device, EnumValue, Field, PciIdentity, Register, Span,
-        Width,
+        Access, Array, BarBinding, Block, Device, EnumValue, Field, FieldWrites, PciIdentity,
+        Register, Span, Width,
     };
     include!(concat!(env!("OUT_DIR"), "/prebuilt_specs.rs"));
 }

@@ -216,6 +216,11 @@ pub struct ReadArgs {
     /// Show fields and enumerated values.
     #[arg(short, long)]
     pub decode: bool,
+    /// Allow a raw offset whose bytes overlap a register whose read has
+    /// side effects (read-to-clear, FIFO pop); without it such a read is
+    /// refused. Naming the register (read ISR) needs no flag.
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `write` arguments.
@@ -265,6 +270,10 @@ pub struct WatchArgs {
     /// Access width in bits for a raw offset (default 32).
     #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
     pub width: Option<Width>,
+    /// Allow polling a register whose read has side effects (or a raw
+    /// offset overlapping one): every poll is a read with that side effect.
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `irq` subcommands.
@@ -377,6 +386,10 @@ pub enum BatchOp {
         /// Access width in bits for a raw offset (default 32).
         #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
         width: Option<Width>,
+        /// Allow a raw offset whose bytes overlap a register whose read has
+        /// side effects (a named register needs no flag).
+        #[arg(long)]
+        allow_side_effect_read: bool,
     },
     /// Pause: `sleep DURATION` (500ms, 2s).
     Sleep {

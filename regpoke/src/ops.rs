@@ -265,6 +265,11 @@ fn check_raw_read(
         .collect::<Vec<_>>()
         .join(", ");
     let names = hits.iter().map(Target::name).collect::<Vec<_>>();
+    let (it, them) = if hits.len() == 1 {
+        ("it", "the register")
+    } else {
+        ("them", "the registers")
+    };
     let (what, fix) = if command == "watch" {
         (
             "every poll would read",
@@ -277,16 +282,14 @@ fn check_raw_read(
         (
             "the load would read",
             format!(
-                "name the register to read it on purpose ({command} {}), or pass --allow-side-effect-read to read the raw offset anyway",
+                "name {them} to read {it} on purpose ({command} {}), or pass --allow-side-effect-read to read the raw offset anyway",
                 names.join(" ")
             ),
         )
     };
     Err(Error::usage(format!(
-        "{command} {offset:#x} ({}-bit) overlaps {regs}: {what} {}, and reading {} has side effects (it clears or pops what it returns): refused",
+        "{command} {offset:#x} ({}-bit) overlaps {regs}: {what} {it}, and reading {it} has side effects (a read clears or pops what it returns): refused",
         width.bits(),
-        if hits.len() == 1 { "it" } else { "them" },
-        if hits.len() == 1 { "it" } else { "them" },
     ))
     .hint(fix))
 }
@@ -323,7 +326,7 @@ pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step
                 Target::Raw { .. } => target.name(),
             };
             return Err(Error::usage(format!(
-                "watch {} would poll {name}, and every read of {name} has side effects (it clears or pops what it returns): each poll could consume the value the condition waits for, so it is refused",
+                "watch {} would poll {name}, and every read of {name} has side effects (a read clears or pops what it returns): each poll could consume the value the condition waits for, so it is refused",
                 target.name()
             ))
             .hint(format!(
@@ -1316,6 +1319,13 @@ impl<'a> Session<'a> {
                 match p.reg {
                     Some(r) if !r.access.can_read() => (None, Some("write-only".to_string())),
                     Some(r) if r.read_has_side_effects() => {
+                        (None, Some("read side effects".to_string()))
+                    }
+                    // A raw offset over a side-effect register: the same.
+                    None if self.block.is_some_and(|b| {
+                        !spec::side_effect_overlaps(b, p.offset, p.width).is_empty()
+                    }) =>
+                    {
                         (None, Some("read side effects".to_string()))
                     }
                     _ => (Some(self.read_at(p.offset, p.width)?), None),

@@ -539,3 +539,32 @@ fn a_zero_mask_is_refused() {
         .code(2)
         .stderr(contains("the mask 0x0 selects no bits"));
 }
+
+/// The rules are where users look: `--help` of each command (and so the
+/// man page, generated from the same definitions).
+#[test]
+fn help_documents_the_rules() {
+    let help = |cmd: &str| {
+        let out = common::regpoke().args([cmd, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        // one line, as help text wraps at the terminal width
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let read = help("read");
+    assert!(read.contains("--allow-side-effect-read") && read.contains("served by one load"));
+    let watch = help("watch");
+    assert!(watch.contains("--allow-side-effect-read") && watch.contains("not polled"));
+    let write = help("write");
+    assert!(
+        write.contains("merge into one store, in any order")
+            && write.contains("A bit assigned twice")
+    );
+    // the man page has the top-level description, not each command's
+    let man = common::regpoke().arg("man").output().unwrap();
+    let man = String::from_utf8_lossy(&man.stdout).replace("\\-", "-");
+    assert!(man.contains("--allow-side-effect-read") && man.contains("one per register"));
+}

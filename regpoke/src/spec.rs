@@ -831,11 +831,9 @@ pub fn side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Tar
         // The last element that starts before `end`, then back while the
         // elements still reach past `start` (a few at most: an access is
         // at most 8 bytes and elements do not overlap).
-        let mut i = if stride == 0 {
-            0
-        } else {
-            ((end - 1 - base) / stride).min(count - 1)
-        };
+        let mut i = (end - 1 - base)
+            .checked_div(stride)
+            .map_or(0, |i| i.min(count - 1));
         let mut found = Vec::new();
         loop {
             if base + stride * i + len <= start {

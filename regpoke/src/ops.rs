@@ -316,15 +316,7 @@ pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step
     check_raw_read(&target, block, a.allow_side_effect_read, "watch")?;
     if let Some(reg) = target.reg() {
         if reg.read_has_side_effects() && !a.allow_side_effect_read {
-            let name = match target {
-                Target::Reg { reg, index, .. } => Target::Reg {
-                    reg,
-                    index,
-                    field: None,
-                }
-                .name(),
-                Target::Raw { .. } => target.name(),
-            };
+            let name = shown_label(&target);
             return Err(Error::usage(format!(
                 "watch {} would poll {name}, and every read of {name} has side effects (a read clears or pops what it returns): each poll could consume the value the condition waits for, so it is refused",
                 target.name()

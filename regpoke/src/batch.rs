@@ -81,7 +81,14 @@ fn compile_line<'a>(line: &Line, block: Option<&'a register_spec::Block>) -> Res
             target,
             condition,
             width,
-        } => ops::compile_expect(&target, condition.as_deref(), width, block),
+            allow_side_effect_read,
+        } => ops::compile_expect(
+            &target,
+            condition.as_deref(),
+            width,
+            allow_side_effect_read,
+            block,
+        ),
         BatchOp::Sleep { duration } => crate::num::parse_duration(&duration).map(Step::Sleep),
     }
 }

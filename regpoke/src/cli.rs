@@ -40,9 +40,12 @@ Full documentation: docs/regpoke.md";
 /// the same YAML register maps as the typed Rust blocks.
 ///
 /// Accesses are width-exact and single: a read is one load of the
-/// register's width, a write one store, and nothing is read that was not
-/// asked for (registers whose read has side effects are never read
-/// implicitly).
+/// register's width (one per register, however many of its fields are
+/// named), a write one store (the assignments to one register merge; each
+/// bit may be assigned once), and nothing is read that was not asked for:
+/// a register whose read has side effects is read when named, never by a
+/// dump, a watch, a read-modify-write or a raw offset over it unless
+/// --allow-side-effect-read (--include-side-effects for dump) says so.
 #[derive(Debug, Parser)]
 #[command(name = "regpoke", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
@@ -139,9 +142,14 @@ pub enum Command {
     /// index reads every element. The output is the bare value, zero-padded
     /// to the width (0x010000ed), one per line; --decode adds fields and enum names.
     ///
+    /// Targets that name the same register (its fields, the register itself,
+    /// or it again) are served by one load, each decoded from it: a second
+    /// load of a read-to-clear register would see it cleared.
+    ///
     /// Write-only registers and fields are refused (read the raw offset if
     /// you must). A register whose read has side effects is read only when
-    /// named, as here.
+    /// named, as here: a raw offset whose bytes overlap one is refused unless
+    /// --allow-side-effect-read is given.
     #[command(
         after_help = "Examples:\n  regpoke --spec edu read ID\n  regpoke --spec edu read STATUS.COMPUTING --decode\n  regpoke --spec edu read 0x20 --width 32"
     )]
@@ -149,13 +157,22 @@ pub enum Command {
     /// Write registers, fields or raw offsets.
     ///
     /// Assignments: REG=VALUE, REG.FIELD=VALUE (enum names accepted),
-    /// REG=VALUE:MASK (only the MASK bits change), 0xOFFSET=VALUE (raw, with
-    /// --width). Assignments to different fields of one register are merged
-    /// into one access. A write never reads first unless a read-modify-write
-    /// is needed (a field or masked write of an rw register); w1c/w1s
-    /// registers are written with just the named bits, write-only registers
-    /// with the other fields 0. Read-only registers, over-wide values and
-    /// read-modify-writes of registers whose read has side effects are refused.
+    /// REG=VALUE:MASK (only the MASK bits change), 0xOFFSET=VALUE[:MASK] (raw,
+    /// with --width).
+    ///
+    /// The assignments to one register merge into one store, in any order:
+    /// distinct fields merge; a VALUE:MASK merges with fields and other masks
+    /// whose bits it does not share; REG=VALUE sets every bit and cannot be
+    /// combined with another assignment to REG. A bit assigned twice (the same
+    /// field twice, a field inside a mask, overlapping masks, a register named
+    /// both by name and by raw offset) is an error naming both assignments.
+    ///
+    /// A write never reads first unless a read-modify-write is needed (a field
+    /// or masked write of an rw register, a raw VALUE:MASK); w1c/w1s registers
+    /// are written with just the named bits, write-only registers with the
+    /// other fields 0. Read-only registers, over-wide values and
+    /// read-modify-writes that would read a register whose read has side
+    /// effects (also through a raw offset) are refused.
     #[command(
         after_help = "Examples:\n  regpoke --spec edu write LIVENESS=0x12345678 --readback\n  regpoke --spec edu write STATUS.IRQFACT=1\n  regpoke --spec edu write IRQ_ACK.FACT=1\n  regpoke --spec edu write STATUS=0x80:0x80\n  regpoke --file regs.bin write 0x10=0xff --width 8"
     )]
@@ -171,6 +188,10 @@ pub enum Command {
     /// !&MASK (none set), &MASK==V; a bare V means ==V. The left side may
     /// name the target or a field of it (COMPUTING==0, STATUS.COMPUTING==IDLE);
     /// V may be an enum name. Prints the final value.
+    ///
+    /// A register whose read has side effects (or a raw offset overlapping
+    /// one) is not polled without --allow-side-effect-read: every poll would
+    /// clear or pop what it reads.
     #[command(
         after_help = "Examples:\n  regpoke --spec edu watch STATUS.COMPUTING --until ==0 --timeout 2s\n  regpoke --spec edu watch STATUS --until COMPUTING==IDLE --timeout 500ms --interval 1ms"
     )]
@@ -216,6 +237,11 @@ pub struct ReadArgs {
     /// Show fields and enumerated values.
     #[arg(short, long)]
     pub decode: bool,
+    /// Allow a raw offset whose bytes overlap a register whose read has
+    /// side effects (read-to-clear, FIFO pop); without it such a read is
+    /// refused. Naming the register (read ISR) needs no flag.
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `write` arguments.
@@ -231,7 +257,8 @@ pub struct WriteArgs {
     /// (skipped, with a warning, for write-only and side-effect registers).
     #[arg(long)]
     pub readback: bool,
-    /// Allow the read of a read-modify-write even though reading the register has side effects.
+    /// Allow the read of a read-modify-write even though reading the register
+    /// (for a raw VALUE:MASK, a register its bytes overlap) has side effects.
     #[arg(long)]
     pub allow_side_effect_read: bool,
     /// Print what would be done without touching the device.
@@ -265,6 +292,10 @@ pub struct WatchArgs {
     /// Access width in bits for a raw offset (default 32).
     #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
     pub width: Option<Width>,
+    /// Allow polling a register whose read has side effects (or a raw
+    /// offset overlapping one): every poll is a read with that side effect.
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `irq` subcommands.
@@ -377,6 +408,10 @@ pub enum BatchOp {
         /// Access width in bits for a raw offset (default 32).
         #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
         width: Option<Width>,
+        /// Allow a raw offset whose bytes overlap a register whose read has
+        /// side effects (a named register needs no flag).
+        #[arg(long)]
+        allow_side_effect_read: bool,
     },
     /// Pause: `sleep DURATION` (500ms, 2s).
     Sleep {

@@ -128,6 +128,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
             targets: positional,
             width,
             decode,
+            allow_side_effect_read: false,
         }),
         _ => Command::Write(WriteArgs {
             assignments: positional,

@@ -20,8 +20,13 @@ use crate::spec::{self, bits_text, Condition, Target};
 pub enum Step<'a> {
     /// Read targets (arrays expanded).
     Read {
-        /// What to read.
+        /// What to read, as typed (one result each).
         targets: Vec<Target<'a>>,
+        /// The loads, one per register (offset and width), in the order
+        /// first named: targets naming the same register share its load.
+        loads: Vec<Target<'a>>,
+        /// For each target, the index of its load in `loads`.
+        load_of: Vec<usize>,
         /// Show fields and enum names (text output).
         decode: bool,
     },
@@ -211,11 +216,16 @@ impl WritePlan<'_> {
 }
 
 /// Compiles `read` arguments.
+///
+/// Targets naming the same register (its fields, the register itself, or
+/// it again) are served by one load: a second load of a read-to-clear
+/// register would see it cleared by the first.
 pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
     let mut targets = Vec::new();
     for t in &a.targets {
         let target = spec::parse_target(t, block, a.width)?;
         spec::check_readable(&target)?;
+        check_raw_read(&target, block, a.allow_side_effect_read, "read")?;
         if target.is_whole_array() {
             let n = target.reg().map_or(1, Register::count);
             targets.extend((0..n).map(|i| target.with_index(i)));
@@ -223,10 +233,82 @@ pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'
             targets.push(target);
         }
     }
+    let mut loads: Vec<Target<'a>> = Vec::new();
+    let mut load_of = Vec::with_capacity(targets.len());
+    let mut seen: std::collections::HashMap<(u64, u32), usize> = std::collections::HashMap::new();
+    for t in &targets {
+        let i = *seen
+            .entry((t.offset(), t.width().bits()))
+            .or_insert_with(|| {
+                loads.push(match *t {
+                    Target::Reg { reg, index, .. } => Target::Reg {
+                        reg,
+                        index,
+                        field: None,
+                    },
+                    raw => raw,
+                });
+                loads.len() - 1
+            });
+        load_of.push(i);
+    }
     Ok(Step::Read {
         targets,
+        loads,
+        load_of,
         decode: a.decode,
     })
+}
+
+/// Refuses a raw `target` whose bytes overlap registers of `block` whose
+/// read has side effects, unless `allow` (`--allow-side-effect-read`).
+/// Named registers are the user's explicit choice and pass.
+fn check_raw_read(
+    target: &Target,
+    block: Option<&Block>,
+    allow: bool,
+    command: &str,
+) -> Result<()> {
+    let (Target::Raw { offset, width }, Some(block), false) = (*target, block, allow) else {
+        return Ok(());
+    };
+    let hits = spec::side_effect_overlaps(block, offset, width);
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let regs = hits
+        .iter()
+        .map(spec::located)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = hits.iter().map(Target::name).collect::<Vec<_>>();
+    let (it, them) = if hits.len() == 1 {
+        ("it", "the register")
+    } else {
+        ("them", "the registers")
+    };
+    let (what, fix) = if command == "watch" {
+        (
+            "every poll would read",
+            format!(
+                "pass --allow-side-effect-read if polling {} is what you mean (each poll has the side effect)",
+                names.join(" and ")
+            ),
+        )
+    } else {
+        (
+            "the load would read",
+            format!(
+                "name {them} to read {it} on purpose ({command} {}), or pass --allow-side-effect-read to read the raw offset anyway",
+                names.join(" ")
+            ),
+        )
+    };
+    Err(Error::usage(format!(
+        "{command} {offset:#x} ({}-bit) overlaps {regs}: {what} {it}, and reading {it} has side effects (a read clears or pops what it returns): refused",
+        width.bits(),
+    ))
+    .hint(fix))
 }
 
 /// Compiles `write` arguments.
@@ -248,6 +330,20 @@ pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step
         )));
     }
     spec::check_readable(&target)?;
+    check_raw_read(&target, block, a.allow_side_effect_read, "watch")?;
+    if let Some(reg) = target.reg() {
+        if reg.read_has_side_effects() && !a.allow_side_effect_read {
+            let name = shown_label(&target);
+            return Err(Error::usage(format!(
+                "watch {} would poll {name}, and every read of {name} has side effects (a read clears or pops what it returns): each poll could consume the value the condition waits for, so it is refused",
+                target.name()
+            ))
+            .hint(format!(
+                "pass --allow-side-effect-read if polling {name} is what you mean; to look once, read {}",
+                target.name()
+            )));
+        }
+    }
     let cond = spec::parse_condition(&a.until, target)?;
     Ok(Step::Watch {
         target,
@@ -283,11 +379,14 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
     })
 }
 
-/// Compiles `expect TARGET [CONDITION]`.
+/// Compiles `expect TARGET [CONDITION]`: one read, like `read` (a named
+/// register is read as asked; a raw offset overlapping a register whose
+/// read has side effects needs `allow_side_effect_read`).
 pub fn compile_expect<'a>(
     target: &str,
     condition: Option<&str>,
     width: Option<Width>,
+    allow_side_effect_read: bool,
     block: Option<&'a Block>,
 ) -> Result<Step<'a>> {
     let (t, c) = match condition {
@@ -309,6 +408,7 @@ pub fn compile_expect<'a>(
         )));
     }
     spec::check_readable(&target)?;
+    check_raw_read(&target, block, allow_side_effect_read, "expect")?;
     let cond = spec::parse_condition(&c, target)?;
     Ok(Step::Expect { target, cond })
 }
@@ -325,8 +425,26 @@ struct Group<'a> {
     masked: bool,
 }
 
+/// One assignment as merged into its register's store: what it sets, for
+/// the rule that every bit of a register is assigned at most once.
+struct Assigned<'a> {
+    /// As typed.
+    text: &'a str,
+    /// The field, for `REG.FIELD=VALUE`.
+    field: Option<&'a str>,
+    /// The bits it sets, in place.
+    mask: u64,
+}
+
 /// Compiles `TARGET=VALUE[:MASK]` assignments into one plan per register,
 /// applying the access rules.
+///
+/// The assignments to one register merge into one store, whatever their
+/// order: distinct fields merge, a masked assignment (`REG=V:MASK`,
+/// `0xOFF=V:MASK`) merges with fields and other masks whose bits it does
+/// not share, and a whole-register assignment (`REG=V`, every bit) stands
+/// alone. A bit assigned twice is an error naming both assignments, as is
+/// a register named both by name and by raw offset.
 pub fn compile_assignments<'a>(
     texts: &[String],
     block: Option<&'a Block>,
@@ -334,6 +452,8 @@ pub fn compile_assignments<'a>(
     allow_side_effect_read: bool,
 ) -> Result<Vec<WritePlan<'a>>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
+    // Per group, its assignments (same order as `groups`).
+    let mut assigned: Vec<Vec<Assigned<'_>>> = Vec::new();
     for text in texts {
         let (lhs, rhs) = text.split_once('=').ok_or_else(|| {
             Error::usage(format!("{text:?} is not an assignment"))
@@ -359,6 +479,41 @@ pub fn compile_assignments<'a>(
             None => (rhs, None),
         };
         let value = spec::parse_value(value_text, &target)?;
+        let full = target.width().max_value();
+        // What the assignment sets: its bits and their values in place.
+        let (mask, bits) = match (target.field(), mask_text) {
+            (Some(f), None) => (f.shifted_mask(), value << f.lsb),
+            (Some(_), Some(_)) => {
+                return Err(Error::usage(format!(
+                    "{text:?}: a mask applies to registers and raw offsets, not to fields"
+                ))
+                .hint("assign the field its new value (FIELD=VALUE), or use REG=VALUE:MASK"));
+            }
+            (None, None) => (full, value),
+            (None, Some(mt)) => {
+                let m = crate::num::parse_u64_for(mt, "mask")?;
+                if m > full {
+                    return Err(Error::usage(format!(
+                        "mask {m:#x} is wider than {} ({}-bit)",
+                        target.name(),
+                        target.width().bits()
+                    )));
+                }
+                if m == 0 {
+                    return Err(Error::usage(format!(
+                        "{text:?}: the mask 0x0 selects no bits, so nothing would be written"
+                    ))
+                    .hint("give the mask of the bits to change (REG=0x80:0x80 sets bit 7)"));
+                }
+                if value & !m != 0 {
+                    return Err(Error::usage(format!(
+                        "{text:?}: value {value:#x} has bits outside the mask {m:#x}"
+                    ))
+                    .hint("only the mask's bits are written: give a value inside the mask"));
+                }
+                (m, value)
+            }
+        };
         let label = match target {
             Target::Reg { reg, index, .. } => match index {
                 Some(i) => format!("{}[{i}]", reg.name),
@@ -381,74 +536,136 @@ pub fn compile_assignments<'a>(
                     }),
                     ..Group::default()
                 });
+                assigned.push(Vec::new());
                 groups.len() - 1
             }
         };
-        let g = &mut groups[pos];
+        let (Some(g), Some(earlier)) = (groups.get_mut(pos), assigned.get_mut(pos)) else {
+            return Err(Error::usage("internal error: lost a write group"));
+        };
+        let field = target.field().map(|f| f.name.as_str());
+        if let Some(prev) = earlier.iter().find(|a| a.mask & mask != 0) {
+            let what = match (prev.field, field) {
+                (Some(a), Some(b)) if a == b => target.name(),
+                _ => shown_label(&target),
+            };
+            return Err(Error::usage(format!(
+                "{what} is assigned more than once in one write: {:?} and {text:?} both set bits {}",
+                prev.text,
+                hex(prev.mask & mask, digits_for_bits(target.width().bits()))
+            ))
+            .hint(MERGE_HINT));
+        }
+        earlier.push(Assigned { text, field, mask });
         g.texts.push(text.clone());
-        let full = target.width().max_value();
-        match (target.field(), mask_text) {
-            (Some(f), None) => {
-                if g.fields.contains(&f.name.as_str()) {
-                    return Err(Error::usage(format!(
-                        "{} is assigned twice in one write",
-                        target.name()
-                    ))
-                    .hint("assignments to one register are merged into one access; for two accesses use two commands or two batch lines"));
-                }
-                g.fields.push(&f.name);
-                let m = f.shifted_mask();
-                g.mask |= m;
-                g.bits = (g.bits & !m) | (value << f.lsb);
-            }
-            (Some(_), Some(_)) => {
-                return Err(Error::usage(format!(
-                    "{text:?}: a mask applies to registers and raw offsets, not to fields"
-                ))
-                .hint("assign the field its new value (FIELD=VALUE), or use REG=VALUE:MASK"));
-            }
-            (None, None) => {
-                if g.whole.is_some() || g.masked || !g.fields.is_empty() {
-                    return Err(Error::usage(format!(
-                        "{label} is assigned more than once in one write"
-                    ))
-                    .hint("for two accesses use two commands or two batch lines"));
-                }
-                g.whole = Some(value);
-                g.mask = full;
-                g.bits = value;
-            }
-            (None, Some(mt)) => {
-                let m = crate::num::parse_u64_for(mt, "mask")?;
-                if m > full {
-                    return Err(Error::usage(format!(
-                        "mask {m:#x} is wider than {} ({}-bit)",
-                        target.name(),
-                        target.width().bits()
-                    )));
-                }
-                if value & !m != 0 {
-                    return Err(Error::usage(format!(
-                        "{text:?}: value {value:#x} has bits outside the mask {m:#x}"
-                    ))
-                    .hint("only the mask's bits are written: give a value inside the mask"));
-                }
-                if g.whole.is_some() || g.masked {
-                    return Err(Error::usage(format!(
-                        "{label} is assigned more than once in one write"
-                    ))
-                    .hint("for two accesses use two commands or two batch lines"));
-                }
-                g.masked = true;
-                g.mask |= m;
-                g.bits = (g.bits & !m) | value;
-            }
+        g.mask |= mask;
+        g.bits = (g.bits & !mask) | bits;
+        match (field, mask_text) {
+            (Some(f), _) => g.fields.push(f),
+            (None, None) => g.whole = Some(value),
+            (None, Some(_)) => g.masked = true,
         }
     }
+    check_same_bytes(&groups, &assigned)?;
     groups
         .into_iter()
         .map(|g| finish_group(g, allow_side_effect_read))
+        .map(|plan| check_raw_rmw(plan?, block, allow_side_effect_read))
         .collect()
+}
+
+const MERGE_HINT: &str = "the assignments to one register merge into one store, so each bit may be assigned once: fields and VALUE:MASK parts with disjoint bits merge, REG=VALUE (every bit) stands alone; for two stores in order, use two commands or two batch lines";
+
+/// `STATUS`, `GAIN[3]` or `0x24`: the register a target is in.
+fn shown_label(target: &Target) -> String {
+    match *target {
+        Target::Reg { reg, index, .. } => Target::Reg {
+            reg,
+            index,
+            field: None,
+        }
+        .name(),
+        Target::Raw { .. } => target.name(),
+    }
+}
+
+/// Refuses two groups whose bytes overlap: a register named by name and by
+/// raw offset would be two stores whose result depends on their order.
+fn check_same_bytes<'a>(groups: &[Group<'a>], assigned: &[Vec<Assigned<'_>>]) -> Result<()> {
+    let span = |g: &Group<'a>| {
+        g.target.map(|t| {
+            let start = u128::from(t.offset());
+            (start, start + u128::from(t.width().bytes()), t)
+        })
+    };
+    for (i, a) in groups.iter().enumerate() {
+        let Some((a_start, a_end, a_target)) = span(a) else {
+            continue;
+        };
+        for (j, b) in groups.iter().enumerate().skip(i + 1) {
+            let Some((b_start, b_end, b_target)) = span(b) else {
+                continue;
+            };
+            if a_start < b_end && b_start < a_end {
+                let first = |k: usize| {
+                    assigned
+                        .get(k)
+                        .and_then(|v| v.first())
+                        .map_or("", |x| x.text)
+                };
+                let (named, raw) = if a_target.reg().is_some() {
+                    (a_target, b_target)
+                } else {
+                    (b_target, a_target)
+                };
+                return Err(Error::usage(format!(
+                    "{} is assigned more than once in one write: {:?} and {:?} both write its bytes (the raw offset {} ({}-bit) overlaps {})",
+                    shown_label(&named),
+                    first(i),
+                    first(j),
+                    raw.name(),
+                    raw.width().bits(),
+                    spec::located(&named),
+                ))
+                .hint("name each register one way in one write (by name, or by raw offset); for two stores in order, use two commands or two batch lines"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses the read of a raw `VALUE:MASK` read-modify-write whose bytes
+/// overlap registers whose read has side effects, unless allowed.
+fn check_raw_rmw<'a>(
+    plan: WritePlan<'a>,
+    block: Option<&Block>,
+    allow_side_effect_read: bool,
+) -> Result<WritePlan<'a>> {
+    let Some(block) = block else {
+        return Ok(plan);
+    };
+    if plan.reg.is_some() || !plan.rmw || allow_side_effect_read {
+        return Ok(plan);
+    }
+    let hits = spec::side_effect_overlaps(block, plan.offset, plan.width);
+    if hits.is_empty() {
+        return Ok(plan);
+    }
+    let regs = hits
+        .iter()
+        .map(spec::located)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::usage(format!(
+        "writing {} needs a read-modify-write of {:#x} ({}-bit) to keep the bits outside the mask, and that read overlaps {regs}, whose read has side effects: refused",
+        plan.assignments.join(" "),
+        plan.offset,
+        plan.width.bits()
+    ))
+    .hint(format!(
+        "write the whole word ({:#x}=VALUE, no read), or pass --allow-side-effect-read to read it anyway",
+        plan.offset
+    )))
 }
 
 fn check_writable(target: &Target) -> Result<()> {
@@ -976,10 +1193,25 @@ impl<'a> Session<'a> {
             self.ensure_mapped()?;
         }
         match step {
-            Step::Read { targets, decode } => {
+            Step::Read {
+                targets,
+                loads,
+                load_of,
+                decode,
+            } => {
+                let values = loads
+                    .iter()
+                    .map(|t| self.read_at(t.offset(), t.width()))
+                    .collect::<Result<Vec<u64>>>()?;
                 let reads = targets
                     .iter()
-                    .map(|t| self.read_target(t))
+                    .zip(load_of)
+                    .map(|(t, &i)| {
+                        values
+                            .get(i)
+                            .map(|&v| read_result(t, v))
+                            .ok_or_else(|| Error::usage("internal error: a read without its load"))
+                    })
                     .collect::<Result<_>>()?;
                 Ok(Output::Read {
                     reads,
@@ -1064,6 +1296,13 @@ impl<'a> Session<'a> {
                 match p.reg {
                     Some(r) if !r.access.can_read() => (None, Some("write-only".to_string())),
                     Some(r) if r.read_has_side_effects() => {
+                        (None, Some("read side effects".to_string()))
+                    }
+                    // A raw offset over a side-effect register: the same.
+                    None if self.block.is_some_and(|b| {
+                        !spec::side_effect_overlaps(b, p.offset, p.width).is_empty()
+                    }) =>
+                    {
                         (None, Some("read side effects".to_string()))
                     }
                     _ => (Some(self.read_at(p.offset, p.width)?), None),
@@ -1221,16 +1460,35 @@ impl<'a> Session<'a> {
 pub fn describe(step: &Step) -> Vec<String> {
     let what = |t: &Target| format!("{} ({:#x}, {}-bit)", t.name(), t.offset(), t.width().bits());
     match step {
-        Step::Read { targets, .. } => targets
-            .iter()
-            .map(|t| {
-                let mut s = format!("read {}", what(t));
-                if t.reg().is_some_and(Register::read_has_side_effects) {
-                    s.push_str(" [read has side effects]");
+        Step::Read {
+            targets,
+            loads,
+            load_of,
+            ..
+        } => {
+            // The targets each load serves, as typed.
+            let mut served: Vec<Vec<String>> = vec![Vec::new(); loads.len()];
+            for (t, &l) in targets.iter().zip(load_of) {
+                if let Some(v) = served.get_mut(l) {
+                    v.push(t.name());
                 }
-                s
-            })
-            .collect(),
+            }
+            loads
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut s = format!("read {}", what(t));
+                    let served = served.get(i).map(Vec::as_slice).unwrap_or_default();
+                    if served.len() > 1 || served.first().is_some_and(|n| *n != t.name()) {
+                        s.push_str(&format!(" once for {}", served.join(", ")));
+                    }
+                    if t.reg().is_some_and(Register::read_has_side_effects) {
+                        s.push_str(" [read has side effects]");
+                    }
+                    s
+                })
+                .collect()
+        }
         Step::Write { plans, readback } => {
             let mut v: Vec<String> = plans.iter().map(WritePlan::describe).collect();
             if *readback {

@@ -811,6 +811,60 @@ pub fn target_access(target: &Target) -> Option<Access> {
     }
 }
 
+/// The registers (array elements) of `block` whose read has side effects
+/// and whose bytes overlap the `width` access at `offset`, in offset order.
+///
+/// A raw access is checked against them: its load reads every byte it
+/// covers, so it has their side effects too.
+pub fn side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Target<'_>> {
+    let start = u128::from(offset);
+    let end = start + u128::from(width.bytes());
+    let mut hits = Vec::new();
+    for reg in block.registers.iter().filter(|r| r.read_has_side_effects()) {
+        let base = u128::from(reg.offset);
+        let len = u128::from(reg.width.bytes());
+        let count = u128::from(reg.count());
+        let stride = u128::from(reg.array.map_or(0, |a| a.stride));
+        if count == 0 || base >= end {
+            continue;
+        }
+        // The last element that starts before `end`, then back while the
+        // elements still reach past `start` (a few at most: an access is
+        // at most 8 bytes and elements do not overlap).
+        let mut i = (end - 1 - base)
+            .checked_div(stride)
+            .map_or(0, |i| i.min(count - 1));
+        let mut found = Vec::new();
+        loop {
+            if base + stride * i + len <= start {
+                break;
+            }
+            found.push(Target::Reg {
+                reg,
+                index: reg.array.map(|_| u64::try_from(i).unwrap_or(u64::MAX)),
+                field: None,
+            });
+            if i == 0 || stride == 0 {
+                break;
+            }
+            i -= 1;
+        }
+        hits.extend(found.into_iter().rev());
+    }
+    hits.sort_by_key(Target::offset);
+    hits
+}
+
+/// `NAME (0x4, 32-bit)`, for messages.
+pub fn located(target: &Target) -> String {
+    format!(
+        "{} ({:#x}, {}-bit)",
+        target.name(),
+        target.offset(),
+        target.width().bits()
+    )
+}
+
 /// Whether `target` may be read; an error explaining why not otherwise.
 pub fn check_readable(target: &Target) -> Result<()> {
     let Target::Reg { reg, field, .. } = target else {

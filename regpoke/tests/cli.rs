@@ -424,7 +424,9 @@ fn write_only_field_writes_merge_and_zero_the_rest() {
         .args(["write", "DOORBELL.PEER=1", "DOORBELL.PEER=2"])
         .assert()
         .code(2)
-        .stderr(contains("assigned twice"));
+        .stderr(contains(
+            "DOORBELL.PEER is assigned more than once in one write",
+        ));
 }
 
 #[test]

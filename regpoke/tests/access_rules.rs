@@ -524,7 +524,7 @@ fn the_reported_write_merges_are_refused_in_both_orders() {
             .assert()
             .success()
             .stdout(
-                "read-modify-write GAIN[0] (0x100, 32-bit): set 0x00000102 under mask 0x0000ffff, under the register lock\n",
+                "read-modify-write GAIN[0] (0x100, 32-bit): set 0x00000102 under mask 0x0000ffff, keep 0xffff0000 as read, under the register lock\n",
             );
     }
 }

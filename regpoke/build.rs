@@ -108,6 +108,191 @@ fn device(d: &Device) -> String {
     )
 }
 
+/// The write-rule matrix: one register for every combination of register
+/// kind, target-field kind, neighbour-field kind and `field_writes` mode
+/// that the format accepts, as a YAML map, the code register-codegen
+/// generates from it, and a table of cases for `tests/write_rule_matrix.rs`,
+/// which runs each case through the generated `modify` and through
+/// `regpoke write` and compares the stored values bit for bit.
+fn write_rule_matrix(out: &std::path::Path) {
+    use std::collections::HashSet;
+    let kinds = ["ro", "wo", "rw", "rc", "w1c", "w1s"];
+    // (kind, self_clearing)
+    let targets = [
+        ("wo", false),
+        ("rw", false),
+        ("w1c", false),
+        ("w1s", false),
+        ("rw", true),
+    ];
+    let neighbours = [
+        None,
+        Some(("ro", false)),
+        Some(("wo", false)),
+        Some(("rw", false)),
+        Some(("rc", false)),
+        Some(("w1c", false)),
+        Some(("w1s", false)),
+        Some(("rw", true)),
+    ];
+    // Lower-case names: the accessor is the register name as is.
+    let label = |(k, sc): (&str, bool)| format!("{k}{}", if sc { "sc" } else { "" });
+    let field = |name: &str, bits: &str, (k, sc): (&str, bool)| {
+        format!(
+            "          - {{ name: {name}, bits: '{bits}', access: {k}{} }}\n",
+            if sc { ", self_clearing: true" } else { "" }
+        )
+    };
+    struct Candidate {
+        name: String,
+        width: u32,
+        extra: String,
+        fields: String,
+        access: String,
+        n_writable: bool,
+    }
+    let mut candidates = Vec::new();
+    for ra in kinds {
+        for t in targets {
+            for n in neighbours {
+                for mode in [None, Some("from_reset")] {
+                    let mut name = format!("{ra}_t_{}", label(t));
+                    if let Some(n) = n {
+                        name.push_str(&format!("_n_{}", label(n)));
+                    }
+                    if mode.is_some() {
+                        name.push_str("_fr");
+                    }
+                    let mut fields = field("T", "1:0", t);
+                    if let Some(n) = n {
+                        fields.push_str(&field("N", "5:4", n));
+                    }
+                    candidates.push(Candidate {
+                        name,
+                        width: 32,
+                        extra: mode
+                            .map(|m| format!("        field_writes: {m}\n"))
+                            .unwrap_or_default(),
+                        fields,
+                        access: ra.to_string(),
+                        n_writable: n.is_some_and(|(k, _)| !matches!(k, "ro" | "rc")),
+                    });
+                }
+            }
+        }
+    }
+    // Widths, side-effect flags and a register without fields.
+    for (name, width, extra) in [
+        ("w8", 8, ""),
+        ("w16", 16, ""),
+        ("w64", 64, ""),
+        ("rse", 32, "        read_side_effects: true\n"),
+        ("wse", 32, "        write_side_effects: true\n"),
+        (
+            "wse_rmw",
+            32,
+            "        write_side_effects: true\n        field_writes: read_modify_write\n",
+        ),
+    ] {
+        candidates.push(Candidate {
+            name: name.to_string(),
+            width,
+            extra: extra.to_string(),
+            fields: field("T", "1:0", ("rw", false)) + &field("N", "5:4", ("wo", false)),
+            access: "rw".into(),
+            n_writable: true,
+        });
+    }
+    candidates.push(Candidate {
+        name: "plain".into(),
+        width: 32,
+        extra: String::new(),
+        fields: String::new(),
+        access: "rw".into(),
+        n_writable: false,
+    });
+
+    let reg_yaml = |c: &Candidate, offset: usize| {
+        let reset = match c.width {
+            8 => 0x5a,
+            16 => 0x5a5a,
+            32 => 0x5a5a_5a5a,
+            _ => 0x5a5a_5a5a_5a5a_5a5a_u64,
+        };
+        format!(
+            "      - name: {}\n        offset: {offset:#x}\n        width: {}\n        access: {}\n        reset: {reset:#x}\n{}{}",
+            c.name,
+            c.width,
+            c.access,
+            c.extra,
+            if c.fields.is_empty() { String::new() } else { format!("        fields:\n{}", c.fields) }
+        )
+    };
+    let head = |size: usize| {
+        format!("name: matrix\nblocks:\n  - name: regs\n    size: {size:#x}\n    registers:\n")
+    };
+    let mut seen = HashSet::new();
+    let mut body = String::new();
+    let mut table = String::new();
+    let mut offset = 0usize;
+    for c in &candidates {
+        // Keep the combinations the format accepts, once per distinct rule.
+        let one = head(8) + &reg_yaml(c, 0);
+        let Ok(d) = register_spec::parse(&one, "matrix.yaml") else {
+            continue;
+        };
+        let r = &d.blocks[0].registers[0];
+        if !r.can_write() {
+            continue;
+        }
+        let rule = r.write_rule();
+        if !seen.insert((c.name.trim_end_matches("_fr").to_string(), rule)) {
+            continue;
+        }
+        body.push_str(&reg_yaml(c, offset));
+        let ty = format!("u{}", c.width);
+        let m = format!("matrix::regs::{}", c.name);
+        let acc = &c.name;
+        let has_fields = !c.fields.is_empty();
+        let t_forms = if has_fields {
+            format!("0 => r.modify({m}::T.val(2)), 1 => r.modify({m}::T.val(0)),")
+        } else {
+            String::new()
+        };
+        let n_forms = if c.n_writable {
+            format!("2 => r.modify({m}::N.val(1)), 3 => r.modify({m}::T.val(1) + {m}::N.val(2)),")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            table,
+            "    Case {{ name: {:?}, offset: {offset:#x}, width: {}, forms: &[{}], modify: |io: &mut FakeIo, form: usize| {{ \
+             #[allow(unused_mut)] let mut regs = matrix::Regs::new(io).unwrap(); let r = regs.{acc}(); \
+             match form {{ {t_forms} {n_forms} 4 => r.modify(FieldValue::<{ty}, {m}::Register>::new(0xc0, 0, 0x40)), _ => unreachable!() }} }} }},",
+            c.name,
+            c.width,
+            match (has_fields, c.n_writable) {
+                (true, true) => "0, 1, 2, 3, 4",
+                (true, false) => "0, 1, 4",
+                _ => "4",
+            }
+        );
+        offset += 8;
+    }
+    let yaml = head(offset) + &body;
+    let device = register_spec::parse(&yaml, "write_rule_matrix.yaml")
+        .unwrap_or_else(|e| panic!("write-rule matrix is invalid:\n{e}"));
+    let code = register_codegen::generate(&device, "write_rule_matrix.yaml")
+        .unwrap_or_else(|e| panic!("write-rule matrix does not generate:\n{e}"));
+    std::fs::write(out.join("write_rule_matrix.yaml"), &yaml).expect("writing the matrix map");
+    std::fs::write(out.join("write_rule_matrix.rs"), code).expect("writing the matrix code");
+    std::fs::write(
+        out.join("write_rule_cases.rs"),
+        format!("/// Every case of the matrix.\nconst CASES: &[Case] = &[\n{table}];\n"),
+    )
+    .expect("writing the matrix cases");
+}
+
 fn main() {
     let mut out = String::from(
         "// Generated by build.rs from device_specs::SPECS; do not edit.\n\
@@ -124,5 +309,8 @@ fn main() {
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
         .join("prebuilt_specs.rs");
     std::fs::write(&dest, out).expect("writing prebuilt_specs.rs");
+    if let Some(dir) = dest.parent() {
+        write_rule_matrix(dir);
+    }
     println!("cargo::rerun-if-changed=build.rs");
 }

@@ -261,6 +261,12 @@ pub struct WriteArgs {
     /// (for a raw VALUE:MASK, a register its bytes overlap) has side effects.
     #[arg(long)]
     pub allow_side_effect_read: bool,
+    /// Allow a raw store that reaches a register whose store starts an
+    /// action (write_side_effects) at another offset or width than that
+    /// register's own (for example one 32-bit store over two 16-bit
+    /// registers, the second a command register).
+    #[arg(long)]
+    pub allow_side_effect_write: bool,
     /// Print what would be done without touching the device.
     #[arg(long)]
     pub dry_run: bool,

@@ -135,6 +135,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
             width,
             readback,
             allow_side_effect_read: false,
+            allow_side_effect_write: false,
             dry_run: false,
         }),
     };

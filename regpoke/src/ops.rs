@@ -314,7 +314,13 @@ fn check_raw_read(
 /// Compiles `write` arguments.
 pub fn compile_write<'a>(a: &WriteArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
     Ok(Step::Write {
-        plans: compile_assignments(&a.assignments, block, a.width, a.allow_side_effect_read)?,
+        plans: compile_assignments(
+            &a.assignments,
+            block,
+            a.width,
+            a.allow_side_effect_read,
+            a.allow_side_effect_write,
+        )?,
         readback: a.readback,
     })
 }
@@ -374,7 +380,7 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
             enable: w.enable,
         },
         IrqCommand::Ack(a) => Step::IrqAck {
-            plans: compile_assignments(&a.assignments, block, None, false)?,
+            plans: compile_assignments(&a.assignments, block, None, false, false)?,
         },
     })
 }
@@ -450,6 +456,7 @@ pub fn compile_assignments<'a>(
     block: Option<&'a Block>,
     width: Option<Width>,
     allow_side_effect_read: bool,
+    allow_side_effect_write: bool,
 ) -> Result<Vec<WritePlan<'a>>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
     // Per group, its assignments (same order as `groups`).
@@ -460,6 +467,26 @@ pub fn compile_assignments<'a>(
                 .hint("write TARGET=VALUE, TARGET.FIELD=VALUE, TARGET=VALUE:MASK or 0xOFFSET=VALUE")
         })?;
         let target = spec::parse_target(lhs, block, width)?;
+        if let (Target::Raw { offset, width }, Some(b), false) =
+            (target, block, allow_side_effect_write)
+        {
+            let hits = spec::write_side_effect_overlaps(b, offset, width);
+            if !hits.is_empty() {
+                let regs = hits
+                    .iter()
+                    .map(spec::located)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Error::usage(format!(
+                    "{text:?}: a {}-bit store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
+                    width.bits()
+                ))
+                .hint(format!(
+                    "write the register by name ({}=VALUE), or pass --allow-side-effect-write if the device expects this store",
+                    hits[0].name()
+                )));
+            }
+        }
         if target.is_whole_array() {
             let n = target.reg().map_or(0, Register::count);
             return Err(Error::usage(format!(

@@ -817,10 +817,33 @@ pub fn target_access(target: &Target) -> Option<Access> {
 /// A raw access is checked against them: its load reads every byte it
 /// covers, so it has their side effects too.
 pub fn side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Target<'_>> {
+    overlaps(block, offset, width, Register::read_has_side_effects)
+}
+
+/// The registers (array elements) of `block` whose store starts an action
+/// (`write_side_effects`) and whose bytes overlap the `width` access at
+/// `offset`, other than an access of exactly that register's offset and
+/// width: a raw store that covers such a register partly, or together with
+/// a neighbour, stores into it too.
+pub fn write_side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Target<'_>> {
+    overlaps(block, offset, width, |r| r.write_side_effects)
+        .into_iter()
+        .filter(|t| !(t.offset() == offset && t.width() == width))
+        .collect()
+}
+
+/// The registers (array elements) of `block` for which `pick` holds and
+/// whose bytes overlap the `width` access at `offset`, in offset order.
+fn overlaps(
+    block: &Block,
+    offset: u64,
+    width: Width,
+    pick: impl Fn(&Register) -> bool,
+) -> Vec<Target<'_>> {
     let start = u128::from(offset);
     let end = start + u128::from(width.bytes());
     let mut hits = Vec::new();
-    for reg in block.registers.iter().filter(|r| r.read_has_side_effects()) {
+    for reg in block.registers.iter().filter(|r| pick(r)) {
         let base = u128::from(reg.offset);
         let len = u128::from(reg.width.bytes());
         let count = u128::from(reg.count());

@@ -568,3 +568,56 @@ fn help_documents_the_rules() {
     let man = String::from_utf8_lossy(&man.stdout).replace("\\-", "-");
     assert!(man.contains("--allow-side-effect-read") && man.contains("one per register"));
 }
+
+/// edu's FACTORIAL and DMA_CMD start an action when stored
+/// (`write_side_effects`): a raw store that reaches them at another offset
+/// or width is refused without --allow-side-effect-write; a store of
+/// exactly the register is fine.
+#[test]
+fn raw_store_reaching_a_command_register_needs_the_flag() {
+    let d = Dev::edu();
+    d.edu_cmd()
+        .args(["write", "0x8=1", "--width", "64"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("reaches FACTORIAL (0x8, 32-bit)").and(contains("--allow-side-effect-write")),
+        );
+    assert_eq!(d.peek64(0x8), 0);
+    d.edu_cmd()
+        .args(["write", "0x98=1", "--width", "32"])
+        .assert()
+        .code(2)
+        .stderr(contains("reaches DMA_CMD (0x98, 64-bit)"));
+    d.edu_cmd()
+        .args(["write", "0x98=1", "--width", "64"])
+        .assert()
+        .success();
+    assert_eq!(d.peek64(0x98), 1);
+    d.edu_cmd()
+        .args([
+            "write",
+            "0x8=1",
+            "--width",
+            "64",
+            "--allow-side-effect-write",
+        ])
+        .assert()
+        .success();
+    assert_eq!(d.peek64(0x8), 1);
+}
+
+/// DMA_CMD latches the whole word when RUN is written, so a field write
+/// builds it from the named fields and the reset value: the DIRECTION and
+/// IRQ bits of the previous command, still readable, are not reused.
+#[test]
+fn field_write_of_a_command_register_never_reuses_the_last_command() {
+    let d = Dev::edu();
+    d.poke32(0x98, 0x6);
+    d.edu_cmd()
+        .args(["-vv", "write", "DMA_CMD.RUN=1"])
+        .assert()
+        .success()
+        .stderr(contains("write64 0x98 <- 0x0000000000000001").and(contains("read64").not()));
+    assert_eq!(d.peek64(0x98), 1);
+}

@@ -130,6 +130,9 @@ fn access_text(r: &Register) -> String {
     if r.read_has_side_effects() && r.access != Access::ReadClear {
         s.push_str(", read side effects");
     }
+    if r.write_side_effects {
+        s.push_str(", write starts an action");
+    }
     s
 }
 
@@ -210,6 +213,12 @@ pub fn markdown(d: &Device) -> String {
             if r.read_has_side_effects() {
                 facts.push_str(", **a read has side effects** (never read implicitly)");
             }
+            if r.write_side_effects {
+                facts.push_str(", **a store starts an action**");
+            }
+            if r.can_write() && !r.fields.is_empty() {
+                let _ = write!(facts, ", field writes `{}`", r.field_writes);
+            }
             if r.reset_given {
                 let _ = write!(
                     facts,
@@ -254,10 +263,15 @@ pub fn markdown(d: &Device) -> String {
                 }
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {desc} |",
+                    "| {} | {} | {}{} | {desc} |",
                     spec::bits_text(f),
                     f.name,
-                    f.access_in(r)
+                    f.access_in(r),
+                    if f.self_clearing {
+                        ", self-clearing"
+                    } else {
+                        ""
+                    }
                 );
             }
             s.push('\n');

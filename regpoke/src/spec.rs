@@ -30,6 +30,16 @@ pub fn is_pathish(arg: &str) -> bool {
 ///
 /// Returns the model and how it was named (the path, or `edu (shipped)`).
 pub fn load(arg: &str) -> Result<(Device, String)> {
+    load_as(arg, true)
+}
+
+/// [`load`] with the descriptions of a shipped map too (its YAML is parsed
+/// rather than the prebuilt model, which leaves them out): for `spec doc`.
+pub fn load_documented(arg: &str) -> Result<(Device, String)> {
+    load_as(arg, false)
+}
+
+fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
     let path = Path::new(arg);
     // A file of that name wins over a shipped map (one `stat`).
     let is_file = || {
@@ -44,7 +54,7 @@ pub fn load(arg: &str) -> Result<(Device, String)> {
             .map_err(spec_error);
     }
     if let Some(s) = device_specs::spec(arg) {
-        if let Some(d) = prebuilt::prebuilt(s.name) {
+        if let Some(d) = prebuilt::prebuilt(s.name).filter(|_| prebuilt_ok) {
             return Ok((d, format!("{} (shipped)", s.name)));
         }
         return register_spec::parse(s.yaml, s.file)

@@ -15,7 +15,7 @@ use crate::{out, render, report, spec};
 pub fn run(c: &SpecCommand, json_out: bool) -> i32 {
     match c {
         SpecCommand::Check { spec_files } => check(spec_files, json_out),
-        SpecCommand::Doc { spec_file } => match spec::load(spec_file) {
+        SpecCommand::Doc { spec_file } => match spec::load_documented(spec_file) {
             Ok((d, source)) => {
                 let md = markdown(&d);
                 if json_out {

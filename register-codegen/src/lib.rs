@@ -48,16 +48,6 @@ pub enum CodegenError {
     /// The YAML did not parse or validate.
     #[error("{0}")]
     Spec(#[from] register_spec::Diagnostics),
-    /// A name would produce clashing Rust items.
-    #[error("{file}:{span}: error: {message}")]
-    Clash {
-        /// The YAML file.
-        file: String,
-        /// Where the clashing name is declared.
-        span: register_spec::Span,
-        /// What clashes with what.
-        message: String,
-    },
     /// Writing the output failed.
     #[error("writing {path}: {source}")]
     Write {

@@ -77,6 +77,7 @@ mod diagnostic;
 pub mod model;
 pub mod names;
 mod rule;
+pub mod rust;
 mod schema;
 mod validate;
 mod yaml;

@@ -111,6 +111,7 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
     for block in &device.blocks {
         check_block(block, errors);
     }
+    crate::rust::check(device, errors);
 }
 
 fn display_name(name: &Option<Loc<String>>) -> String {

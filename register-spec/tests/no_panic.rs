@@ -331,7 +331,7 @@ blocks:
       - name: A
         offset: 0
         array: { count: 0x100_0000_0000, stride: 8 }
-      - name: B
+      - name: C
         offset: 4
         array: { count: 0x100_0000_0000, stride: 8 }
 ";

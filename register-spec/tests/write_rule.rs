@@ -37,7 +37,7 @@ fn rw_register_keeps_state_bits_and_zeroes_action_bits() {
           - { name: BUSY, bits: 1, access: ro }
           - { name: TRIGGER, bits: 2, access: wo }
           - { name: ERR, bits: 3, access: w1c }
-          - { name: RESET, bits: 4, self_clearing: true }
+          - { name: SWRST, bits: 4, self_clearing: true }
           - { name: MODE, bits: '7:5' }
 ",
         "CTRL",

@@ -83,6 +83,7 @@ impl DeviceModel for Memory {
 #[derive(Debug)]
 pub struct ModelIo<M> {
     size: usize,
+    base: usize,
     model: Mutex<M>,
     log: Mutex<Vec<Logged>>,
 }
@@ -102,14 +103,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The pretend base address of a [`ModelIo`] unless
+/// [`with_base`](ModelIo::with_base) says otherwise: page-aligned, like a
+/// real mapping.
+pub const DEFAULT_BASE: usize = 0x7f00_0000_0000;
+
 impl<M: DeviceModel> ModelIo<M> {
-    /// Wraps a model.
+    /// Wraps a model, at the pretend base address [`DEFAULT_BASE`].
     pub fn with(model: M) -> ModelIo<M> {
         ModelIo {
             size: model.size(),
+            base: DEFAULT_BASE,
             model: Mutex::new(model),
             log: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same backend at another pretend base address.
+    ///
+    /// Nothing is mapped there: the address only feeds alignment checks
+    /// ([`Io::base_addr`]), so tests can show what happens when a region
+    /// starts off a boundary (`with_base(0x1001)`).
+    pub fn with_base(mut self, addr: usize) -> ModelIo<M> {
+        self.base = addr;
+        self
     }
 
     /// Runs `f` with the model (to inspect or change its state directly).
@@ -152,6 +169,9 @@ impl<M: DeviceModel> ModelIo<M> {
 impl<M: DeviceModel> Io for ModelIo<M> {
     fn len(&self) -> usize {
         self.size
+    }
+    fn base_addr(&self) -> usize {
+        self.base
     }
     unsafe fn read8(&self, offset: usize) -> u8 {
         self.do_read(offset, Width::W8) as u8

@@ -71,7 +71,7 @@ impl<'a, I: Io + ?Sized, T: Word, R: RegisterLongName, A: Access> Reg<'a, I, T, 
     /// the region length when the block is built.
     #[inline(always)]
     pub unsafe fn new(io: &'a I, offset: usize, reset: T) -> Self {
-        debug_assert!(crate::region::check(io.len(), offset, T::WIDTH).is_ok());
+        debug_assert!(crate::check::check_access(io, offset, T::WIDTH).is_ok());
         Reg {
             io,
             offset,

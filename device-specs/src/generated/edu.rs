@@ -29,6 +29,10 @@ pub use self::regs::Regs;
 pub mod regs {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100000;
+    /// Alignment the block's base address needs, in bytes: the width of its
+    /// widest register (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, which divides this.
+    pub const ALIGN: usize = 8;
 
     /// Identification, `0xRRrr00ed` (major RR, minor rr).
     ///
@@ -863,15 +867,10 @@ pub mod regs {
         /// Size of the block in bytes.
         pub const SIZE: usize = SIZE;
 
-        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes.
+        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes
+        /// and that its base address is a multiple of [`ALIGN`].
         pub fn new(io: &'r I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
-            if io.len() < SIZE {
-                return Err(::hal_core::BlockError::TooSmall {
-                    block: "edu.regs",
-                    need: SIZE,
-                    have: io.len(),
-                });
-            }
+            ::hal_core::check_block(io, "edu.regs", SIZE, ALIGN)?;
             Ok(Self { io })
         }
 
@@ -885,7 +884,7 @@ pub mod regs {
         /// Offset `0x0`, 32-bit, `ro`, reset `0x10000ed`.
         #[inline(always)]
         pub fn id(&self) -> ::hal_core::Reg<'r, I, u32, ID::Register, ::hal_core::access::Ro> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `ID` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `ID` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, ID::OFFSET, ID::RESET) }
         }
 
@@ -895,7 +894,7 @@ pub mod regs {
         /// Offset `0x4`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn liveness(&self) -> ::hal_core::Reg<'r, I, u32, LIVENESS::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `LIVENESS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `LIVENESS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, LIVENESS::OFFSET, LIVENESS::RESET) }
         }
 
@@ -907,7 +906,7 @@ pub mod regs {
         /// Offset `0x8`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn factorial(&self) -> ::hal_core::Reg<'r, I, u32, FACTORIAL::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `FACTORIAL` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `FACTORIAL` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, FACTORIAL::OFFSET, FACTORIAL::RESET) }
         }
 
@@ -916,7 +915,7 @@ pub mod regs {
         /// Offset `0x20`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn status(&self) -> ::hal_core::Reg<'r, I, u32, STATUS::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `STATUS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, STATUS::OFFSET, STATUS::RESET) }
         }
 
@@ -925,7 +924,7 @@ pub mod regs {
         /// Offset `0x24`, 32-bit, `ro`, reset `0x0`.
         #[inline(always)]
         pub fn irq_status(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_STATUS::Register, ::hal_core::access::Ro> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_STATUS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_STATUS::OFFSET, IRQ_STATUS::RESET) }
         }
 
@@ -934,7 +933,7 @@ pub mod regs {
         /// Offset `0x60`, 32-bit, `wo`.
         #[inline(always)]
         pub fn irq_raise(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_RAISE::Register, ::hal_core::access::Wo> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_RAISE` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_RAISE` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_RAISE::OFFSET, IRQ_RAISE::RESET) }
         }
 
@@ -944,7 +943,7 @@ pub mod regs {
         /// Offset `0x64`, 32-bit, `wo`.
         #[inline(always)]
         pub fn irq_ack(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_ACK::Register, ::hal_core::access::Wo> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_ACK` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_ACK` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_ACK::OFFSET, IRQ_ACK::RESET) }
         }
 
@@ -955,7 +954,7 @@ pub mod regs {
         /// Offset `0x80`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_src(&self) -> ::hal_core::Reg<'r, I, u64, DMA_SRC::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_SRC` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_SRC` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_SRC::OFFSET, DMA_SRC::RESET) }
         }
 
@@ -964,7 +963,7 @@ pub mod regs {
         /// Offset `0x88`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_dst(&self) -> ::hal_core::Reg<'r, I, u64, DMA_DST::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_DST` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_DST` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_DST::OFFSET, DMA_DST::RESET) }
         }
 
@@ -975,7 +974,7 @@ pub mod regs {
         /// Offset `0x90`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_count(&self) -> ::hal_core::Reg<'r, I, u64, DMA_COUNT::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_COUNT` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_COUNT` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_COUNT::OFFSET, DMA_COUNT::RESET) }
         }
 
@@ -985,7 +984,7 @@ pub mod regs {
         /// Offset `0x98`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_cmd(&self) -> ::hal_core::Reg<'r, I, u64, DMA_CMD::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_CMD` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_CMD` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_CMD::OFFSET, DMA_CMD::RESET) }
         }
     }

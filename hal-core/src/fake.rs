@@ -212,7 +212,8 @@ mod tests {
     #[test]
     fn memory_is_little_endian_and_logged() {
         let io = FakeIo::new(8);
-        // SAFETY: 0 + 4 <= 8, aligned.
+        // SAFETY: 0 + 4 <= 8, and the fake's default base is page-aligned, so
+        // the address of offset 0 is 4-aligned.
         let r: Reg<'_, _, u32, ST::Register, Rw> = unsafe { Reg::new(&io, 0, 0) };
         r.set(0x0403_0201);
         assert_eq!(io.model(|m| m.bytes()[..4].to_vec()), vec![1, 2, 3, 4]);
@@ -239,7 +240,8 @@ mod tests {
     #[test]
     fn modify_reads_once_and_writes_once() {
         let io = FakeIo::new(4);
-        // SAFETY: in bounds, aligned.
+        // SAFETY: 0 + 4 <= 4; the default base is page-aligned, so offset 0 is
+        // a 4-aligned address.
         let r: Reg<'_, _, u32, ST::Register, Rw> = unsafe { Reg::new(&io, 0, 0) };
         r.set(0b11);
         io.clear_log();
@@ -261,7 +263,8 @@ mod tests {
     #[test]
     fn w1c_write_never_reads_and_writes_only_named_bits() {
         let io = FakeIo::new(4);
-        // SAFETY: in bounds, aligned.
+        // SAFETY: 0 + 4 <= 4; the default base is page-aligned, so offset 0 is
+        // a 4-aligned address.
         let r: Reg<'_, _, u32, ST::Register, W1c> = unsafe { Reg::new(&io, 0, 0) };
         io.model(|m| m.write(0, Width::W32, 0b11));
         r.write(ST::B::SET);

@@ -2,8 +2,8 @@
 //!
 //! `hal-core` is the layer every other crate of this workspace builds on:
 //!
-//! * [`Io`]: a small backend trait with one volatile read and one volatile
-//!   write per access width (8, 16, 32, 64 bits) at a byte offset;
+//! * [`Io`]: a small backend trait with one read and one write per access
+//!   width (8, 16, 32, 64 bits) at a byte offset, each a single access;
 //! * [`Region`]: an owned memory mapping (released on drop) with its length
 //!   and [`MemoryKind`], that implements [`Io`] (volatile accesses for
 //!   device memory, relaxed atomics for RAM) and offers checked dynamic

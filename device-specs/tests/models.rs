@@ -129,6 +129,37 @@ fn a_region_smaller_than_the_block_is_refused() {
     );
 }
 
+/// edu has 64-bit registers, so its block needs an 8-aligned base. Without
+/// the check, `new` accepted this backend and `dma_src().get()` promised
+/// the backend an aligned address it did not have (over a `Region`, a
+/// misaligned load).
+#[test]
+fn a_backend_whose_base_is_misaligned_is_refused() {
+    assert_eq!(edu::regs::ALIGN, 8);
+    let io = ModelIo::with(EduModel::new()).with_base(0x7f00_0000_0004);
+    let err = edu::Regs::new(&io).unwrap_err();
+    assert_eq!(
+        err,
+        BlockError::Misaligned {
+            block: "edu.regs",
+            address: 0x7f00_0000_0004,
+            align: 8
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "block edu.regs cannot be built at address 0x7f0000000004: its registers need the \
+         region to start on a multiple of 8 bytes, and this one starts 4 bytes past such a \
+         boundary"
+    );
+    // Page-aligned by default, and 8-aligned is enough.
+    assert!(edu::Regs::new(&ModelIo::with(EduModel::new())).is_ok());
+    let io = ModelIo::with(EduModel::new()).with_base(0x7f00_0000_0008);
+    assert!(edu::Regs::new(&io).is_ok());
+    // ivshmem's shared memory has no registers: any base will do.
+    assert_eq!(ivshmem::shared::ALIGN, 1);
+}
+
 #[test]
 fn read_to_clear_status_is_read_once_through_exclusive_access() {
     let mut io = ModelIo::with(IvshmemRegsModel {

@@ -3,9 +3,12 @@
 //!
 //! The probe functions in `examples/asm_probe.rs` take a block handle (a
 //! reference to the `Region`) by value. Their bodies may load the mapping's
-//! base pointer from the `Region` (an ordinary 64-bit load of Rust memory);
-//! besides that, the only memory access must be one `mov` of the declared
-//! width at the register's offset.
+//! base pointer from the `Region` (an ordinary 64-bit load of Rust memory)
+//! and compare its memory kind (a byte of Rust memory: device memory is
+//! accessed with volatile accesses, RAM with relaxed atomics, and on x86-64
+//! both are the same `mov`, so the two arms fold into one); besides that,
+//! the only memory access must be one `mov` of the declared width at the
+//! register's offset.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -78,7 +81,8 @@ fn body<'a>(asm: &'a str, func: &str) -> Vec<&'a str> {
 
 /// Asserts the body has exactly one memory access at `disp(%reg)` with the
 /// given mnemonic, and otherwise at most one 64-bit load from `(%rdi)`-based
-/// Rust memory (the Region's base pointer).
+/// Rust memory (the Region's base pointer) and at most one byte compare of
+/// `(%rdi)`-based Rust memory (the Region's memory kind).
 fn check(asm: &str, func: &str, mnemonic: &str, disp: u64) {
     let body = body(asm, func);
     let mem: Vec<&&str> = body.iter().filter(|i| i.contains('(')).collect();
@@ -93,11 +97,16 @@ fn check(asm: &str, func: &str, mnemonic: &str, disp: u64) {
         body.join("\n")
     );
     let others: Vec<&&&str> = mem.iter().filter(|i| !device.contains(i)).collect();
+    let base_loads = others.iter().filter(|i| i.starts_with("movq")).count();
+    let kind_reads = others
+        .iter()
+        .filter(|i| i.starts_with("cmpb") || i.starts_with("testb"))
+        .count();
     assert!(
-        others.len() <= 1
-            && others
-                .iter()
-                .all(|i| i.starts_with("movq") && i.contains("(%rdi)")),
+        base_loads <= 1
+            && kind_reads <= 1
+            && others.len() == base_loads + kind_reads
+            && others.iter().all(|i| i.contains("(%rdi)")),
         "{func}: unexpected memory accesses besides the register access:\n{}",
         body.join("\n")
     );

@@ -253,6 +253,39 @@ fn maps_plain_files_shm_and_memfd() {
     }
 }
 
+/// `map_file` takes any offset, so the region can start off every boundary:
+/// a 32-bit read at offset 0 of a file mapped from byte 1 is refused with
+/// the misaligned address (it used to be a misaligned load: an abort in a
+/// debug build). Byte accesses are fine, and so are accesses whose address
+/// is aligned. Memfd and shm files are RAM: their regions use atomics.
+#[test]
+fn a_file_mapped_at_an_odd_offset_refuses_misaligned_addresses() {
+    let fake = FakeSysfs::new().unwrap();
+    let path = fake.root().join("mem");
+    fs::File::create(&path).unwrap().set_len(0x10_0000).unwrap();
+    let r = map_file(&path, 1, 64).unwrap();
+    assert_eq!(r.kind(), hal_core::MemoryKind::Ram);
+    let e = r.try_read32(0).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "32-bit access at offset 0x0 is misaligned: its address {:#x} is not a multiple of 4 \
+             (the region starts 1 byte past a 4-byte boundary",
+            r.as_ptr().addr()
+        )),
+        "{msg}"
+    );
+    assert!(r.try_write64(0, 0).is_err());
+    r.try_write8(0, 0xab).unwrap();
+    assert_eq!(r.try_read8(0).unwrap(), 0xab);
+    r.try_write32(3, 0xdead_beef).unwrap();
+    assert_eq!(r.try_read32(3).unwrap(), 0xdead_beef);
+    drop(r);
+    let b = fs::read(&path).unwrap();
+    assert_eq!(&b[1..2], &[0xab]);
+    assert_eq!(&b[4..8], &0xdead_beefu32.to_le_bytes());
+}
+
 /// Read-only: mapping fails cleanly or works for the host's real devices.
 #[test]
 fn real_sysfs_bar_lookup_errors() {

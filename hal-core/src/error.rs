@@ -28,6 +28,27 @@ pub enum AccessError {
         /// Required alignment in bytes.
         bytes: usize,
     },
+    /// The offset is a multiple of the access width but the region does not
+    /// start on a boundary of that width, so the address is misaligned.
+    #[error(
+        "{width} access at offset {offset:#x} is misaligned: its address {address:#x} is not \
+         a multiple of {bytes} (the region starts {skew} byte{s} past a {bytes}-byte boundary, \
+         so the aligned offsets for this width are {first:#x} plus multiples of {bytes})",
+        bytes = width.bytes(),
+        skew = base_skew,
+        s = if *base_skew == 1 { "" } else { "s" },
+        first = (width.bytes() - base_skew % width.bytes()) % width.bytes(),
+    )]
+    MisalignedAddress {
+        /// Byte offset that was asked for.
+        offset: usize,
+        /// Width of the access.
+        width: Width,
+        /// The address the access would have used (region base plus offset).
+        address: usize,
+        /// How many bytes past a boundary of the access width the region starts.
+        base_skew: usize,
+    },
     /// The value does not fit in the access width.
     #[error("value {value:#x} does not fit in a {width} access (maximum {max:#x})", max = width.max_value())]
     ValueTooWide {
@@ -88,6 +109,16 @@ pub enum MapError {
         /// Length.
         len: usize,
     },
+    /// `fstat` or `fstatfs` on the file failed, so whether it maps device
+    /// memory or RAM could not be decided.
+    #[error("mapping {what}: cannot tell whether it is device memory or RAM: {source}")]
+    Inspect {
+        /// What was being mapped.
+        what: String,
+        /// The errno of `fstat` or `fstatfs`.
+        #[source]
+        source: nix::Error,
+    },
     /// The file offset is not a multiple of the page size.
     #[error(
         "mapping {what}: file offset {offset:#x} is not a multiple of the page size ({page:#x})"
@@ -131,6 +162,22 @@ pub enum BlockError {
         need: usize,
         /// Size the region has.
         have: usize,
+    },
+    /// The backend's base address is not aligned for the block's widest register.
+    #[error(
+        "block {block} cannot be built at address {address:#x}: its registers need the \
+         region to start on a multiple of {align} bytes, and this one starts {skew} byte{s} \
+         past such a boundary",
+        skew = address.checked_rem(*align).unwrap_or(0),
+        s = if address.checked_rem(*align) == Some(1) { "" } else { "s" },
+    )]
+    Misaligned {
+        /// Name of the register block.
+        block: &'static str,
+        /// Base address of the backend.
+        address: usize,
+        /// Alignment the block needs (the width of its widest register), in bytes.
+        align: usize,
     },
     /// A register-array index is out of range.
     #[error("{register}[{index}] is out of range: the array has {count} elements")]

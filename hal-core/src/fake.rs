@@ -83,6 +83,7 @@ impl DeviceModel for Memory {
 #[derive(Debug)]
 pub struct ModelIo<M> {
     size: usize,
+    base: usize,
     model: Mutex<M>,
     log: Mutex<Vec<Logged>>,
 }
@@ -102,14 +103,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The pretend base address of a [`ModelIo`] unless
+/// [`with_base`](ModelIo::with_base) says otherwise: page-aligned, like a
+/// real mapping.
+pub const DEFAULT_BASE: usize = 0x7f00_0000_0000;
+
 impl<M: DeviceModel> ModelIo<M> {
-    /// Wraps a model.
+    /// Wraps a model, at the pretend base address [`DEFAULT_BASE`].
     pub fn with(model: M) -> ModelIo<M> {
         ModelIo {
             size: model.size(),
+            base: DEFAULT_BASE,
             model: Mutex::new(model),
             log: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same backend at another pretend base address.
+    ///
+    /// Nothing is mapped there: the address only feeds alignment checks
+    /// ([`Io::base_addr`]), so tests can show what happens when a region
+    /// starts off a boundary (`with_base(0x1001)`).
+    pub fn with_base(mut self, addr: usize) -> ModelIo<M> {
+        self.base = addr;
+        self
     }
 
     /// Runs `f` with the model (to inspect or change its state directly).
@@ -153,6 +170,9 @@ impl<M: DeviceModel> Io for ModelIo<M> {
     fn len(&self) -> usize {
         self.size
     }
+    fn base_addr(&self) -> usize {
+        self.base
+    }
     unsafe fn read8(&self, offset: usize) -> u8 {
         self.do_read(offset, Width::W8) as u8
     }
@@ -192,7 +212,8 @@ mod tests {
     #[test]
     fn memory_is_little_endian_and_logged() {
         let io = FakeIo::new(8);
-        // SAFETY: 0 + 4 <= 8, aligned.
+        // SAFETY: 0 + 4 <= 8, and the fake's default base is page-aligned, so
+        // the address of offset 0 is 4-aligned.
         let r: Reg<'_, _, u32, ST::Register, Rw> = unsafe { Reg::new(&io, 0, 0) };
         r.set(0x0403_0201);
         assert_eq!(io.model(|m| m.bytes()[..4].to_vec()), vec![1, 2, 3, 4]);
@@ -219,7 +240,8 @@ mod tests {
     #[test]
     fn modify_reads_once_and_writes_once() {
         let io = FakeIo::new(4);
-        // SAFETY: in bounds, aligned.
+        // SAFETY: 0 + 4 <= 4; the default base is page-aligned, so offset 0 is
+        // a 4-aligned address.
         let r: Reg<'_, _, u32, ST::Register, Rw> = unsafe { Reg::new(&io, 0, 0) };
         r.set(0b11);
         io.clear_log();
@@ -241,7 +263,8 @@ mod tests {
     #[test]
     fn w1c_write_never_reads_and_writes_only_named_bits() {
         let io = FakeIo::new(4);
-        // SAFETY: in bounds, aligned.
+        // SAFETY: 0 + 4 <= 4; the default base is page-aligned, so offset 0 is
+        // a 4-aligned address.
         let r: Reg<'_, _, u32, ST::Register, W1c> = unsafe { Reg::new(&io, 0, 0) };
         io.model(|m| m.write(0, Width::W32, 0b11));
         r.write(ST::B::SET);

@@ -57,19 +57,29 @@ impl fmt::Display for Width {
     }
 }
 
-/// A backend that performs volatile accesses at byte offsets.
+/// A backend that performs single accesses of a fixed width at byte offsets.
 ///
-/// [`Region`](crate::Region) implements it over a memory mapping; the
-/// [`fake`](crate::fake) module implements it over memory and over device
-/// models for host tests.
+/// [`Region`](crate::Region) implements it over a memory mapping (volatile
+/// accesses for device memory, relaxed atomics for RAM: see
+/// [`MemoryKind`](crate::MemoryKind)); the [`fake`](crate::fake) module
+/// implements it over memory and over device models for host tests.
 ///
 /// # Contract for callers
 ///
-/// The access methods are `unsafe`: the caller promises that
-/// `offset + width_in_bytes <= self.len()` and that `offset` is a multiple of
-/// the access width. [`Region`](crate::Region)'s `try_*` methods and the
-/// generated register blocks establish this (the blocks check the region's
-/// length once when they are built, and their offsets at compile time).
+/// The access methods are `unsafe`: for an access of `n` bytes at `offset`
+/// the caller promises that
+///
+/// * `offset + n <= self.len()`, and
+/// * `self.base_addr() + offset` is a multiple of `n`: the *address* is
+///   aligned, not only the offset (a region need not start on an `n`-byte
+///   boundary, for example a mapping of `/dev/mem` at an odd address).
+///
+/// [`Region`](crate::Region)'s `try_*` methods check both. The generated
+/// register blocks check both once, when they are built (with
+/// [`check_block`](crate::check_block): the backend's length against the
+/// block's size and its base address against the block's widest register),
+/// and their offsets at compile time (every offset is a multiple of its
+/// register's width).
 ///
 /// Implementations perform exactly one access of the stated width per call.
 pub trait Io {
@@ -81,45 +91,52 @@ pub trait Io {
         self.len() == 0
     }
 
-    /// Volatile 8-bit read.
+    /// The address of offset 0, used for alignment checks.
+    ///
+    /// For a [`Region`](crate::Region) this is the mapped address; a fake
+    /// backend returns a pretend address (see
+    /// [`ModelIo::with_base`](crate::fake::ModelIo::with_base)).
+    fn base_addr(&self) -> usize;
+
+    /// 8-bit read.
     ///
     /// # Safety
     /// `offset + 1 <= self.len()`.
     unsafe fn read8(&self, offset: usize) -> u8;
-    /// Volatile 16-bit read.
+    /// 16-bit read.
     ///
     /// # Safety
-    /// `offset + 2 <= self.len()` and `offset % 2 == 0`.
+    /// `offset + 2 <= self.len()` and `(self.base_addr() + offset) % 2 == 0`.
     unsafe fn read16(&self, offset: usize) -> u16;
-    /// Volatile 32-bit read.
+    /// 32-bit read.
     ///
     /// # Safety
-    /// `offset + 4 <= self.len()` and `offset % 4 == 0`.
+    /// `offset + 4 <= self.len()` and `(self.base_addr() + offset) % 4 == 0`.
     unsafe fn read32(&self, offset: usize) -> u32;
-    /// Volatile 64-bit read.
+    /// 64-bit read.
     ///
     /// # Safety
-    /// `offset + 8 <= self.len()` and `offset % 8 == 0`.
+    /// `offset + 8 <= self.len()` and `(self.base_addr() + offset) % 8 == 0`.
     unsafe fn read64(&self, offset: usize) -> u64;
-    /// Volatile 8-bit write.
+    /// 8-bit write.
     ///
     /// # Safety
     /// `offset + 1 <= self.len()`.
     unsafe fn write8(&self, offset: usize, value: u8);
-    /// Volatile 16-bit write.
+    /// 16-bit write.
     ///
     /// # Safety
-    /// `offset + 2 <= self.len()` and `offset % 2 == 0`.
+    /// `offset + 2 <= self.len()` and `(self.base_addr() + offset) % 2 == 0`.
     unsafe fn write16(&self, offset: usize, value: u16);
-    /// Volatile 32-bit write.
+    /// 32-bit write.
     ///
     /// # Safety
-    /// `offset + 4 <= self.len()` and `offset % 4 == 0`.
+    /// `offset + 4 <= self.len()` and `(self.base_addr() + offset) % 4 == 0`.
     unsafe fn write32(&self, offset: usize, value: u32);
-    /// Volatile 64-bit write.
+    /// 64-bit write.
     ///
     /// # Safety
-    /// `offset + 8 <= self.len()` and `offset % 8 == 0`.
+    /// `offset + 8 <= self.len()` and `(self.base_addr() + offset) % 8 == 0`.
     unsafe fn write64(&self, offset: usize, value: u64);
 }
 

@@ -17,8 +17,9 @@ use crate::io::{Io, Word};
 /// check), and `A` is its [access kind](crate::access).
 ///
 /// Handles are produced by generated register blocks, which prove the
-/// offset is in bounds; the field API comes from tock-registers' traits
-/// (`use hal_core::prelude::*`):
+/// offset is in bounds and aligned; reads come from tock-registers'
+/// `Readable` (`use hal_core::prelude::*`), writes are the handle's own
+/// `set`, `write` and `modify`:
 ///
 /// ```
 /// use hal_core::{access::Rw, fake::FakeIo, prelude::*, Reg};
@@ -27,7 +28,8 @@ use crate::io::{Io, Word};
 /// register_bitfields![u32, CTRL [ENABLE OFFSET(0) NUMBITS(1) [], MODE OFFSET(4) NUMBITS(2) []]];
 ///
 /// let io = FakeIo::new(16);
-/// // SAFETY: offset 4 + 4 bytes <= 16 and is 4-aligned.
+/// // SAFETY: offset 4 + 4 bytes <= 16, and the fake's base address is
+/// // page-aligned, so base + 4 is 4-aligned.
 /// let ctrl: Reg<'_, FakeIo, u32, CTRL::Register, Rw> = unsafe { Reg::new(&io, 4, 0) };
 /// ctrl.write(CTRL::ENABLE::SET + CTRL::MODE.val(2));
 /// ctrl.modify(CTRL::MODE.val(1));
@@ -67,13 +69,15 @@ impl<'a, I: Io + ?Sized, T: Word, R: RegisterLongName, A: Access> Reg<'a, I, T, 
     ///
     /// # Safety
     ///
-    /// `offset + size_of::<T>() <= io.len()` and `offset` is a multiple of
-    /// `size_of::<T>()`. Generated blocks guarantee this with a compile-time
-    /// check of the offset against the block size and a run-time check of
-    /// the region length when the block is built.
+    /// `offset + size_of::<T>() <= io.len()`, and the address
+    /// `io.base_addr() + offset` is a multiple of `size_of::<T>()`.
+    /// Generated blocks guarantee this with a compile-time check of the
+    /// offset against the block size and its alignment, and a run-time
+    /// check of the region's length and base alignment when the block is
+    /// built (`check_block`).
     #[inline(always)]
     pub unsafe fn new(io: &'a I, offset: usize, reset: T) -> Self {
-        debug_assert!(crate::region::check(io.len(), offset, T::WIDTH).is_ok());
+        debug_assert!(crate::check::check_access(io, offset, T::WIDTH).is_ok());
         Reg {
             io,
             offset,
@@ -110,13 +114,15 @@ impl<'a, I: Io + ?Sized, T: Word, R: RegisterLongName, A: Access> Reg<'a, I, T, 
 
     #[inline(always)]
     fn load(&self) -> T {
-        // SAFETY: `new`'s contract: the offset is in bounds and aligned.
+        // SAFETY: `new`'s contract: the offset is in bounds and the
+        // address base + offset is aligned to the width.
         unsafe { T::read_from(self.io, self.offset) }
     }
 
     #[inline(always)]
     fn store(&self, value: T) {
-        // SAFETY: `new`'s contract: the offset is in bounds and aligned.
+        // SAFETY: `new`'s contract: the offset is in bounds and the
+        // address base + offset is aligned to the width.
         unsafe { T::write_to(self.io, self.offset, value) }
     }
 }

@@ -1,36 +1,125 @@
 use std::fmt;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-use crate::error::{AccessError, LastOffset, MapError};
+use crate::check::check_access;
+use crate::error::{AccessError, MapError};
 use crate::io::{Io, Width};
 use crate::mmap::Mapping;
 
-/// An owned, mapped range of device (or shared) memory.
+/// What kind of memory a [`Region`] maps, which decides how it is accessed.
 ///
-/// A `Region` knows its base address and length and releases its mapping
-/// when dropped. It never hands out references into the mapped memory:
-/// every access is one volatile load or store through a raw pointer.
+/// Rust's memory model covers RAM: two threads that access the same RAM
+/// without synchronization, at least one of them writing, is a data race
+/// and undefined behaviour, even with volatile accesses (volatile is not
+/// atomic). Device memory (MMIO) is outside that model: every access is an
+/// I/O operation the compiler must perform exactly as written.
+///
+/// * [`Device`](MemoryKind::Device): every access is one
+///   `read_volatile`/`write_volatile` of the declared width: one load or
+///   store instruction, never merged, split, repeated or elided.
+/// * [`Ram`](MemoryKind::Ram): every access is one *relaxed atomic* load or
+///   store of the declared width (on x86-64 the same single `mov` as a
+///   volatile access), so threads that share a `&Region` cannot race.
+///   Relaxed atomics order nothing: to hand data to another thread, process
+///   or VM through shared memory, publish it with `Acquire`/`Release`
+///   atomics or fences (see the crate's `# Soundness` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemoryKind {
+    /// Device memory (MMIO): `/dev/uioN` maps, PCI `resourceN` files in
+    /// sysfs, `/dev/mem`. Accessed with volatile loads and stores.
+    Device,
+    /// Ordinary memory: anonymous mappings, regular files, POSIX shared
+    /// memory (`/dev/shm`, memfd), hugetlbfs, `/dev/zero`, and the host's
+    /// side of ivshmem shared memory. Accessed with relaxed atomics.
+    Ram,
+}
+
+impl MemoryKind {
+    /// The kind of memory a `MAP_SHARED` mapping of this open file gives.
+    ///
+    /// A character device is [`Device`](MemoryKind::Device) (`/dev/uioN`,
+    /// `/dev/mem`), except `/dev/zero` (major 1, minor 5), which maps
+    /// anonymous memory; a file on sysfs (PCI `resourceN`) is `Device`;
+    /// anything else (regular files, tmpfs and `/dev/shm`, hugetlbfs, memfd)
+    /// is [`Ram`](MemoryKind::Ram).
+    ///
+    /// Fails only if `fstat` or `fstatfs` on the descriptor fails.
+    pub fn of_file(fd: impl AsFd) -> nix::Result<MemoryKind> {
+        use nix::sys::stat::{fstat, major, minor, SFlag};
+        let fd = fd.as_fd();
+        let st = fstat(fd)?;
+        let file_type = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        let on_sysfs =
+            nix::sys::statfs::fstatfs(fd)?.filesystem_type().0 == nix::sys::statfs::SYSFS_MAGIC.0;
+        Ok(MemoryKind::classify(
+            file_type == SFlag::S_IFCHR,
+            (major(st.st_rdev), minor(st.st_rdev)),
+            on_sysfs,
+        ))
+    }
+
+    /// The rule of [`of_file`](MemoryKind::of_file), from what `fstat`
+    /// and `fstatfs` say: whether the file is a character device, its
+    /// device number, and whether it lives on sysfs.
+    fn classify(char_device: bool, (major, minor): (u64, u64), on_sysfs: bool) -> MemoryKind {
+        const DEV_ZERO: (u64, u64) = (1, 5);
+        if char_device {
+            if (major, minor) == DEV_ZERO {
+                MemoryKind::Ram
+            } else {
+                MemoryKind::Device
+            }
+        } else if on_sysfs {
+            MemoryKind::Device
+        } else {
+            MemoryKind::Ram
+        }
+    }
+}
+
+impl fmt::Display for MemoryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MemoryKind::Device => "device memory",
+            MemoryKind::Ram => "RAM",
+        })
+    }
+}
+
+/// An owned, mapped range of device memory or RAM.
+///
+/// A `Region` knows its base address, length and [`MemoryKind`], and
+/// releases its mapping when dropped. It never hands out references into
+/// the mapped memory: every access is one load or store of the declared
+/// width through a raw pointer (volatile for device memory, a relaxed
+/// atomic for RAM).
 ///
 /// * Typed access: build a generated register block over it (the block
-///   checks the length once; its offsets are checked at compile time).
+///   checks the length and the base address's alignment once; its offsets
+///   are checked at compile time).
 /// * Dynamic access, for tools: [`try_read`](Region::try_read),
 ///   [`try_write`](Region::try_write) and the per-width variants return an
-///   [`AccessError`] for an out-of-range or misaligned offset instead of
-///   touching the device.
+///   [`AccessError`] for an out-of-range or misaligned access instead of
+///   touching the memory.
 pub struct Region {
     base: NonNull<u8>,
     len: usize,
+    kind: MemoryKind,
     label: String,
     // Dropped after use ends; owns the mapping (or whatever keeps `base` valid).
     _owner: Box<dyn Send + Sync>,
 }
 
 // SAFETY: a Region is an address range plus an owner that is itself Send +
-// Sync. Volatile accesses from several threads are what MMIO hardware sees
-// anyway; Region keeps no Rust-visible state that they could race on.
+// Sync; the memory is mapped for the whole process, so any thread may use it.
 unsafe impl Send for Region {}
-// SAFETY: as above; all methods take &self and only perform volatile accesses.
+// SAFETY: all methods take &self and access the memory only through raw
+// pointers. Accesses to RAM are atomics, so concurrent accesses from several
+// threads are not data races; device memory is outside Rust's memory model
+// and concurrent volatile accesses to it are I/O operations the device
+// orders, as MMIO hardware sees them anyway.
 unsafe impl Sync for Region {}
 
 impl fmt::Debug for Region {
@@ -39,6 +128,7 @@ impl fmt::Debug for Region {
             .field("label", &self.label)
             .field("base", &self.base)
             .field("len", &format_args!("{:#x}", self.len))
+            .field("kind", &self.kind)
             .finish()
     }
 }
@@ -50,10 +140,38 @@ impl Region {
     /// `mmap` demands); the region starts `sub_offset` bytes into it. This is
     /// how UIO maps and sysfs `resourceN` files of BARs that are not
     /// page-aligned are reached: the kernel maps from the page start and the
-    /// register block begins `addr & (page - 1)` bytes later.
+    /// register block begins `addr & (page - 1)` bytes later. Any
+    /// `sub_offset` is accepted; accesses whose address is not a multiple
+    /// of their width are refused later, by the checks.
+    ///
+    /// Whether the region is device memory or RAM is decided from the file
+    /// by [`MemoryKind::of_file`]; use [`map_shared_as`](Region::map_shared_as)
+    /// to state it.
     ///
     /// `label` names what was mapped, for error messages and `Debug`.
     pub fn map_shared(
+        fd: impl AsFd,
+        file_offset: u64,
+        sub_offset: usize,
+        len: usize,
+        label: impl Into<String>,
+    ) -> Result<Region, MapError> {
+        let label = label.into();
+        let kind = MemoryKind::of_file(fd.as_fd()).map_err(|source| MapError::Inspect {
+            what: label.clone(),
+            source,
+        })?;
+        Region::map_shared_as(kind, fd, file_offset, sub_offset, len, label)
+    }
+
+    /// [`map_shared`](Region::map_shared), with the kind of memory stated
+    /// by the caller instead of derived from the file.
+    ///
+    /// Stating [`MemoryKind::Device`] for a mapping of RAM makes concurrent
+    /// accesses from several threads data races, so only state it for
+    /// memory that really is a device's.
+    pub fn map_shared_as(
+        kind: MemoryKind,
         fd: impl AsFd,
         file_offset: u64,
         sub_offset: usize,
@@ -78,12 +196,13 @@ impl Region {
         Ok(Region {
             base,
             len,
+            kind,
             label,
             _owner: Box::new(mapping),
         })
     }
 
-    /// A zero-filled shared anonymous mapping of `len` bytes.
+    /// A zero-filled shared anonymous mapping of `len` bytes (RAM).
     ///
     /// Useful wherever a real mapping is wanted without a device: host tests,
     /// benchmarks, and as a stand-in for a device in examples.
@@ -92,6 +211,7 @@ impl Region {
         Ok(Region {
             base: mapping.base(),
             len,
+            kind: MemoryKind::Ram,
             label: format!("anonymous memory ({len:#x} bytes)"),
             _owner: Box::new(mapping),
         })
@@ -102,18 +222,23 @@ impl Region {
     /// # Safety
     ///
     /// For as long as `owner` is alive (the region keeps it until it is
-    /// dropped), `base..base + len` must be mapped, readable and writable
-    /// with volatile accesses of every width at aligned offsets, and must not
-    /// be accessed through Rust references anywhere.
+    /// dropped), `base..base + len` must be mapped, readable and writable,
+    /// and must not be accessed through Rust references anywhere. `kind`
+    /// must be true: if the memory is RAM (anything Rust's memory model
+    /// covers, including memory shared with other processes), `kind` must
+    /// be [`MemoryKind::Ram`], so that accesses are atomics and never race;
+    /// [`MemoryKind::Device`] is only for device memory.
     pub unsafe fn from_raw_parts(
         base: NonNull<u8>,
         len: usize,
+        kind: MemoryKind,
         label: impl Into<String>,
         owner: Box<dyn Send + Sync>,
     ) -> Region {
         Region {
             base,
             len,
+            kind,
             label: label.into(),
             _owner: owner,
         }
@@ -122,6 +247,12 @@ impl Region {
     /// What this region maps (for example `/dev/uio0 map0`).
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// Whether this region is device memory or RAM, which decides how it is
+    /// accessed (see [`MemoryKind`]).
+    pub fn kind(&self) -> MemoryKind {
+        self.kind
     }
 
     /// Length of the region in bytes.
@@ -142,15 +273,17 @@ impl Region {
         self.base.as_ptr()
     }
 
-    /// Checks that an access of `width` at `offset` is in bounds and aligned.
+    /// Checks that an access of `width` at `offset` is in bounds and that
+    /// its address (base plus offset) is a multiple of the width.
     pub fn check(&self, offset: usize, width: Width) -> Result<(), AccessError> {
-        check(self.len, offset, width)
+        check_access(self, offset, width)
     }
 
     /// Checked read of `width` at `offset`, zero-extended to `u64`.
     pub fn try_read(&self, offset: usize, width: Width) -> Result<u64, AccessError> {
         self.check(offset, width)?;
-        // SAFETY: `check` proved offset + width <= len and alignment.
+        // SAFETY: `check` proved offset + width <= len and that
+        // base + offset is a multiple of the width.
         Ok(unsafe {
             match width {
                 Width::W8 => self.read8(offset).into(),
@@ -169,7 +302,8 @@ impl Region {
         if value > width.max_value() {
             return Err(AccessError::ValueTooWide { value, width });
         }
-        // SAFETY: `check` proved offset + width <= len and alignment.
+        // SAFETY: `check` proved offset + width <= len and that
+        // base + offset is a multiple of the width.
         unsafe {
             match width {
                 Width::W8 => self.write8(offset, value as u8),
@@ -214,24 +348,29 @@ impl Region {
         self.try_write(offset, Width::W64, value)
     }
 
-    /// Copies bytes out of the region with volatile 8-bit loads.
+    /// Copies bytes out of the region with 8-bit loads (volatile for device
+    /// memory, relaxed atomic for RAM).
     ///
     /// For shared memory (ivshmem BAR2, a shared file), where byte-exact
-    /// content matters more than access width.
+    /// content matters more than access width. The loads are not ordered
+    /// against anything: see [`MemoryKind`] on publishing data.
     pub fn read_bytes(&self, offset: usize, out: &mut [u8]) -> Result<(), AccessError> {
         self.check_range(offset, out.len())?;
         for (i, b) in out.iter_mut().enumerate() {
-            // SAFETY: check_range proved offset + out.len() <= len.
+            // SAFETY: check_range proved offset + out.len() <= len; a byte
+            // access is always aligned.
             *b = unsafe { self.read8(offset + i) };
         }
         Ok(())
     }
 
-    /// Copies bytes into the region with volatile 8-bit stores.
+    /// Copies bytes into the region with 8-bit stores (volatile for device
+    /// memory, relaxed atomic for RAM).
     pub fn write_bytes(&self, offset: usize, data: &[u8]) -> Result<(), AccessError> {
         self.check_range(offset, data.len())?;
         for (i, b) in data.iter().enumerate() {
-            // SAFETY: check_range proved offset + data.len() <= len.
+            // SAFETY: check_range proved offset + data.len() <= len; a byte
+            // access is always aligned.
             unsafe { self.write8(offset + i, *b) };
         }
         Ok(())
@@ -256,26 +395,49 @@ impl Region {
     }
 }
 
-/// Bounds and alignment check shared by every checked access.
-pub(crate) fn check(len: usize, offset: usize, width: Width) -> Result<(), AccessError> {
-    let bytes = width.bytes();
-    let fits = offset.checked_add(bytes).is_some_and(|end| end <= len);
-    if !fits {
-        return Err(AccessError::OutOfBounds {
-            offset,
-            width,
-            len,
-            last: LastOffset(len.checked_sub(bytes).map(|l| l & !(bytes - 1))),
-        });
-    }
-    if offset % bytes != 0 {
-        return Err(AccessError::Misaligned {
-            offset,
-            width,
-            bytes,
-        });
-    }
-    Ok(())
+/// One access of each width, volatile for device memory and a relaxed
+/// atomic for RAM. The caller's promise (the [`Io`] contract: in bounds,
+/// address a multiple of the width) is what makes each arm sound:
+///
+/// * in bounds: the pointer is inside the mapping, which the region owns
+///   and keeps alive, and no Rust reference points into it;
+/// * address aligned to the width: this is the alignment `read_volatile`
+///   and `write_volatile` require for the integer type, and the alignment
+///   `AtomicUN::from_ptr` requires (on x86-64 every `AtomicUN` has the
+///   alignment of `uN`, its size);
+/// * RAM is only ever accessed through these atomics (never through
+///   references or non-atomic accesses from Rust), so concurrent accesses
+///   from other threads are not data races.
+macro_rules! access {
+    ($read:ident, $write:ident, $t:ty, $atomic:ty) => {
+        #[inline(always)]
+        unsafe fn $read(&self, offset: usize) -> $t {
+            let p = self.at::<$t>(offset);
+            match self.kind {
+                // SAFETY: see the macro's comment: in bounds, aligned, mapped
+                // for as long as `self` lives.
+                MemoryKind::Device => unsafe { p.read_volatile() },
+                // SAFETY: as above, and RAM is accessed only atomically, so
+                // the atomic may alias the memory for the duration of the call.
+                MemoryKind::Ram => unsafe { <$atomic>::from_ptr(p) }.load(Ordering::Relaxed),
+            }
+        }
+        #[inline(always)]
+        unsafe fn $write(&self, offset: usize, value: $t) {
+            let p = self.at::<$t>(offset);
+            match self.kind {
+                // SAFETY: see the macro's comment: in bounds, aligned, mapped
+                // for as long as `self` lives.
+                MemoryKind::Device => unsafe { p.write_volatile(value) },
+                MemoryKind::Ram => {
+                    // SAFETY: as above, and RAM is accessed only atomically, so
+                    // the atomic may alias the memory for the duration of the call.
+                    let a = unsafe { <$atomic>::from_ptr(p) };
+                    a.store(value, Ordering::Relaxed)
+                }
+            }
+        }
+    };
 }
 
 impl Io for Region {
@@ -284,47 +446,13 @@ impl Io for Region {
         self.len
     }
     #[inline(always)]
-    unsafe fn read8(&self, offset: usize) -> u8 {
-        // SAFETY: the caller promises offset + 1 <= len; the mapping is alive
-        // (we own it) and no reference points into it.
-        unsafe { self.at::<u8>(offset).read_volatile() }
+    fn base_addr(&self) -> usize {
+        self.base.as_ptr().addr()
     }
-    #[inline(always)]
-    unsafe fn read16(&self, offset: usize) -> u16 {
-        // SAFETY: the caller promises the access is in bounds and 2-aligned;
-        // the base is page-aligned or offset by the device's own alignment.
-        unsafe { self.at::<u16>(offset).read_volatile() }
-    }
-    #[inline(always)]
-    unsafe fn read32(&self, offset: usize) -> u32 {
-        // SAFETY: the caller promises the access is in bounds and 4-aligned.
-        unsafe { self.at::<u32>(offset).read_volatile() }
-    }
-    #[inline(always)]
-    unsafe fn read64(&self, offset: usize) -> u64 {
-        // SAFETY: the caller promises the access is in bounds and 8-aligned.
-        unsafe { self.at::<u64>(offset).read_volatile() }
-    }
-    #[inline(always)]
-    unsafe fn write8(&self, offset: usize, value: u8) {
-        // SAFETY: the caller promises offset + 1 <= len.
-        unsafe { self.at::<u8>(offset).write_volatile(value) }
-    }
-    #[inline(always)]
-    unsafe fn write16(&self, offset: usize, value: u16) {
-        // SAFETY: the caller promises the access is in bounds and 2-aligned.
-        unsafe { self.at::<u16>(offset).write_volatile(value) }
-    }
-    #[inline(always)]
-    unsafe fn write32(&self, offset: usize, value: u32) {
-        // SAFETY: the caller promises the access is in bounds and 4-aligned.
-        unsafe { self.at::<u32>(offset).write_volatile(value) }
-    }
-    #[inline(always)]
-    unsafe fn write64(&self, offset: usize, value: u64) {
-        // SAFETY: the caller promises the access is in bounds and 8-aligned.
-        unsafe { self.at::<u64>(offset).write_volatile(value) }
-    }
+    access!(read8, write8, u8, AtomicU8);
+    access!(read16, write16, u16, AtomicU16);
+    access!(read32, write32, u32, AtomicU32);
+    access!(read64, write64, u64, AtomicU64);
 }
 
 #[cfg(test)]
@@ -403,8 +531,127 @@ mod tests {
         );
     }
 
+    /// A region may start anywhere (`/dev/mem` at an odd address); the
+    /// check is on the address, so an access that the offset alone would
+    /// let through is refused instead of becoming a misaligned load (an
+    /// abort in debug builds, undefined behaviour in release builds).
+    #[test]
+    fn a_misaligned_base_refuses_wide_accesses_and_allows_aligned_addresses() {
+        let f = tempfile();
+        f.set_len(4096).unwrap();
+        let r = Region::map_shared(&f, 0, 1, 64, "test file").unwrap();
+        assert_eq!(r.base_addr() % 8, 1, "the mapping is page-aligned, plus 1");
+        let err = r.try_read32(0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AccessError::MisalignedAddress {
+                    offset: 0,
+                    base_skew: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "32-bit access at offset 0x0 is misaligned: its address {:#x} is not a multiple \
+                 of 4 (the region starts 1 byte past a 4-byte boundary, so the aligned offsets \
+                 for this width are 0x3 plus multiples of 4)",
+                r.base_addr()
+            )
+        );
+        assert!(r.try_write64(0, 1).is_err());
+        assert!(r.try_read16(0).is_err());
+        assert!(r.check(0, Width::W32).is_err());
+        // Bytes are always aligned, and offsets that bring the address back
+        // onto a boundary are fine.
+        r.try_write8(0, 0x5a).unwrap();
+        assert_eq!(r.try_read8(0).unwrap(), 0x5a);
+        r.try_write32(3, 0x1122_3344).unwrap();
+        assert_eq!(r.try_read32(3).unwrap(), 0x1122_3344);
+        r.try_write64(7, 7).unwrap();
+        assert_eq!(r.try_read16(5).unwrap(), 0x1122);
+    }
+
+    #[test]
+    fn anonymous_and_regular_file_regions_are_ram() {
+        assert_eq!(Region::anonymous(8).unwrap().kind(), MemoryKind::Ram);
+        let f = tempfile();
+        f.set_len(4096).unwrap();
+        let r = Region::map_shared(&f, 0, 0, 16, "test file").unwrap();
+        assert_eq!(r.kind(), MemoryKind::Ram);
+        let r = Region::map_shared_as(MemoryKind::Device, &f, 0, 0, 16, "test file").unwrap();
+        assert_eq!(r.kind(), MemoryKind::Device);
+    }
+
+    #[test]
+    fn dev_zero_is_ram_and_other_character_devices_are_device_memory() {
+        let zero = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/zero")
+            .unwrap();
+        let r = Region::map_shared(&zero, 0, 0, 64, "/dev/zero").unwrap();
+        assert_eq!(r.kind(), MemoryKind::Ram);
+        r.try_write32(0, 9).unwrap();
+        assert_eq!(r.try_read32(0).unwrap(), 9);
+        // /dev/null cannot be mapped, but the rule applies to it as to
+        // /dev/mem and /dev/uioN: a character device is device memory.
+        let null = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(MemoryKind::of_file(&null).unwrap(), MemoryKind::Device);
+    }
+
+    /// The rule for the files a host test cannot map: `/dev/mem` and
+    /// `/dev/uioN` (character devices), sysfs `resourceN` files.
+    #[test]
+    fn classification_rule() {
+        use MemoryKind::{Device, Ram};
+        // /dev/mem (1, 1), /dev/uio0 (a dynamic major)
+        assert_eq!(MemoryKind::classify(true, (1, 1), false), Device);
+        assert_eq!(MemoryKind::classify(true, (243, 0), false), Device);
+        // /dev/zero
+        assert_eq!(MemoryKind::classify(true, (1, 5), false), Ram);
+        // /sys/bus/pci/devices/*/resource0
+        assert_eq!(MemoryKind::classify(false, (0, 0), true), Device);
+        // a regular file, a /dev/shm file
+        assert_eq!(MemoryKind::classify(false, (0, 0), false), Ram);
+    }
+
+    /// Two threads share one `&Region` over RAM, one storing alternating
+    /// 64-bit patterns, the other loading: every load sees one whole
+    /// pattern. This is sound (not a data race) only because RAM accesses
+    /// are atomics; with volatile accesses it would be undefined behaviour.
+    #[test]
+    fn threads_sharing_a_ram_region_see_whole_values() {
+        const A: u64 = 0x0000_0000_0000_0000;
+        const B: u64 = 0xffff_ffff_ffff_ffff;
+        const C: u64 = 0x0123_4567_89ab_cdef;
+        let r = Region::anonymous(64).unwrap();
+        assert_eq!(r.kind(), MemoryKind::Ram);
+        let r = &r;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for i in 0..200_000u32 {
+                    let v = [A, B, C][(i % 3) as usize];
+                    r.try_write64(8, v).unwrap();
+                }
+            });
+            s.spawn(move || {
+                for _ in 0..200_000 {
+                    let v = r.try_read64(8).unwrap();
+                    assert!(v == A || v == B || v == C, "torn read: {v:#x}");
+                }
+            });
+        });
+    }
+
     fn tempfile() -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("hal-core-test-{}", std::process::id()));
+        use std::sync::atomic::AtomicUsize;
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("hal-core-test-{}-{n}", std::process::id()));
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

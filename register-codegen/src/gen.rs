@@ -81,6 +81,16 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.open(&format!("pub mod {} {{", ident(&block.name)));
     o.line("/// Size of the block in bytes.");
     o.line(&format!("pub const SIZE: usize = {:#x};", block.size));
+    let align = block
+        .registers
+        .iter()
+        .map(|r| r.width.bytes())
+        .max()
+        .unwrap_or(1);
+    o.line("/// Alignment the block's base address needs, in bytes: the width of its");
+    o.line("/// widest register (1 for a block without registers). Every register's");
+    o.line("/// offset is a multiple of its width, which divides this.");
+    o.line(&format!("pub const ALIGN: usize = {align};"));
     for reg in &block.registers {
         o.blank();
         gen_register_module(o, reg);
@@ -169,19 +179,17 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.line("pub const SIZE: usize = SIZE;");
     o.blank();
     o.line(&format!(
-        "/// Builds the handle, checking that the backend holds at least [`SIZE`]({sname}::SIZE) bytes."
+        "/// Builds the handle, checking that the backend holds at least [`SIZE`]({sname}::SIZE) bytes"
     ));
+    o.line("/// and that its base address is a multiple of [`ALIGN`].");
     let io_ty = if exclusive { "&'r mut I" } else { "&'r I" };
     o.open(&format!(
         "pub fn new(io: {io_ty}) -> ::core::result::Result<Self, ::hal_core::BlockError> {{"
     ));
-    o.open("if io.len() < SIZE {");
-    o.open("return Err(::hal_core::BlockError::TooSmall {");
-    o.line(&format!("block: \"{}.{}\",", device.name, block.name));
-    o.line("need: SIZE,");
-    o.line("have: io.len(),");
-    o.close("});");
-    o.close("}");
+    o.line(&format!(
+        "::hal_core::check_block(io, \"{}.{}\", SIZE, ALIGN)?;",
+        device.name, block.name
+    ));
     o.line("Ok(Self { io })");
     o.close("}");
     o.blank();
@@ -513,7 +521,7 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
             o.line("#[inline(always)]");
             o.open(&format!("pub fn {acc}({recv}) -> {ty} {{"));
             o.line(&format!(
-                "// SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `{m}` proves OFFSET + {bytes} <= SIZE with OFFSET {bytes}-aligned."
+                "// SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + {bytes} <= SIZE and OFFSET a multiple of {bytes}, which divides ALIGN, so base + OFFSET is {bytes}-aligned."
             ));
             o.line(&format!(
                 "unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET, {m}::RESET) }}{suffix}"
@@ -535,7 +543,7 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
             o.close("});");
             o.close("}");
             o.line(&format!(
-                "// SAFETY: index < COUNT, `new` checked the backend holds SIZE bytes, and the layout check on `{m}` proves OFFSET + (COUNT - 1) * STRIDE + {bytes} <= SIZE with OFFSET and STRIDE {bytes}-aligned."
+                "// SAFETY: index < COUNT; `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + (COUNT - 1) * STRIDE + {bytes} <= SIZE with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so the element's address is {bytes}-aligned."
             ));
             o.line(&format!(
                 "Ok(unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET + index * {m}::STRIDE, {m}::RESET) }}{suffix})"
@@ -556,7 +564,7 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
                 reg.name
             ));
             o.line(&format!(
-                "// SAFETY: N < COUNT (checked at compile time) and the layout check on `{m}`; `new` checked the backend's size."
+                "// SAFETY: N < COUNT (checked at compile time); `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves the element in bounds with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so its address is {bytes}-aligned."
             ));
             o.line(&format!(
                 "unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET + N * {m}::STRIDE, {m}::RESET) }}{suffix}"

@@ -176,7 +176,7 @@ fn reading_write_only_is_refused() {
         .stderr(contains("IRQ_ACK is write-only (wo)").and(contains("read 0x64 --width 32")));
     let k = Dev::kinds();
     k.kinds_cmd()
-        .args(["read", "CTRL.RESET"])
+        .args(["read", "CTRL.SWRESET"])
         .assert()
         .code(2)
         .stderr(contains("write-only field"));
@@ -564,8 +564,8 @@ fn dump_decodes_and_lists_skipped_registers() {
         .assert()
         .success()
         .stdout(
-            contains("MODE   = 0x2 (TEST)")
-                .and(contains("RESET    (write-only)"))
+            contains("MODE    = 0x2 (TEST)")
+                .and(contains("SWRESET   (write-only)"))
                 .and(contains("skipped: DOORBELL (write-only), FIFO (read side effects), EVENT (read side effects), INTR_STATUS (read side effects)"))
                 .and(contains("GAIN[7]")),
         );

@@ -45,7 +45,10 @@ pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
         let mut acc = 0u32;
         for _ in 0..iters {
             // SAFETY: `raw` is the start of edu's 1 MiB BAR0 mapping, which
-            // `region` keeps alive; offset 0 is in bounds and 4-aligned.
+            // `region` keeps alive and `edu::Regs::new` accepted: it holds
+            // the block's 1 MiB and its base address is 8-aligned, so a
+            // 4-byte read at offset 0 is in bounds and aligned. `region` is
+            // device memory (a UIO map), accessed only with volatile reads.
             acc = acc.wrapping_add(unsafe { black_box(raw).read_volatile() });
         }
         black_box(acc);
@@ -99,8 +102,9 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
 
         let t = Instant::now();
         for i in 0..n {
-            // SAFETY: `base` maps edu's 1 MiB BAR0 (kept alive by `region`);
-            // 0x60 and 0x64 are in bounds and 4-aligned.
+            // SAFETY: `base` maps edu's 1 MiB BAR0 (kept alive by `region`,
+            // which `edu::Regs::new` accepted: 1 MiB long, base 8-aligned);
+            // offsets 0x60 and 0x64 are in bounds and their addresses 4-aligned.
             unsafe { base.add(0x60).cast::<u32>().write_volatile(1) };
             let mut fds = [PollFd::new(uio.as_fd(), PollFlags::POLLIN)];
             let ready = poll(&mut fds, PollTimeout::from(2000u16)).map_err(|e| e.to_string())?;

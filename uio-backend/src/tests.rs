@@ -260,6 +260,54 @@ fn sub_page_offsets_and_map_indices() {
     assert_eq!(word(page() + 0x104), 0xbbbb_bbbb);
 }
 
+/// A map whose registers start only 4-aligned (a 64-byte BAR at
+/// 0x...104, so `offset` is 0x104): a 64-bit access at offset 0 would be
+/// a misaligned load, and is refused with the address; 32-bit accesses are
+/// aligned and work. Before the address check, the offset alone (0) passed.
+#[test]
+fn a_map_starting_4_aligned_refuses_64_bit_accesses_at_offset_0() {
+    let fake = FakeSysfs::new().unwrap();
+    let pci = FakePci::new("0000:00:09.0", 0x1b36, 0x0005)
+        .with_irq(10)
+        .with_resource(0, 0xfeb0_0104, 0xfeb0_0143, 0x40200)
+        .with_driver("uio_pci_generic");
+    fake.add_pci(&pci).unwrap();
+    fake.add_uio(&FakeUio::pci_generic(
+        0,
+        "0000:00:09.0",
+        &[(0xfeb0_0000, page(), 0x104)],
+        page(),
+    ))
+    .unwrap();
+    let dev = UioDevice::open(&scan(&fake).find(&UioSelector::Number(0)).unwrap()).unwrap();
+    let m = dev.map(0).unwrap();
+    assert_eq!(m.len(), 0x40);
+    // The node of a fake tree is a regular file: RAM, like any file.
+    assert_eq!(m.kind(), hal_core::MemoryKind::Ram);
+    let e = m.try_read64(0).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            hal_core::AccessError::MisalignedAddress { base_skew: 4, .. }
+        ),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "its address {:#x} is not a multiple of 8",
+            m.as_ptr().addr()
+        )),
+        "{msg}"
+    );
+    assert!(m.try_write64(8, 1).is_err());
+    m.try_write32(0, 0x1234_5678).unwrap();
+    assert_eq!(m.try_read32(0).unwrap(), 0x1234_5678);
+    // Offset 4 brings the address onto an 8-byte boundary.
+    m.try_write64(4, 0x0102_0304_0506_0708).unwrap();
+    assert_eq!(m.try_read64(4).unwrap(), 0x0102_0304_0506_0708);
+}
+
 #[test]
 fn inconsistent_map_is_refused() {
     let fake = FakeSysfs::new().unwrap();

@@ -29,6 +29,10 @@ pub use self::regs::Regs;
 pub mod regs {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100000;
+    /// Alignment the block's base address needs, in bytes: the width of its
+    /// widest register (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, which divides this.
+    pub const ALIGN: usize = 8;
 
     /// Identification, `0xRRrr00ed` (major RR, minor rr).
     ///
@@ -922,15 +926,10 @@ pub mod regs {
         /// Size of the block in bytes.
         pub const SIZE: usize = SIZE;
 
-        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes.
+        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes
+        /// and that its base address is a multiple of [`ALIGN`].
         pub fn new(io: &'r I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
-            if io.len() < SIZE {
-                return Err(::hal_core::BlockError::TooSmall {
-                    block: "edu.regs",
-                    need: SIZE,
-                    have: io.len(),
-                });
-            }
+            ::hal_core::check_block(io, "edu.regs", SIZE, ALIGN)?;
             Ok(Self { io })
         }
 
@@ -944,7 +943,7 @@ pub mod regs {
         /// Offset `0x0`, 32-bit, `ro`, reset `0x10000ed`.
         #[inline(always)]
         pub fn id(&self) -> ::hal_core::Reg<'r, I, u32, ID::Register, ::hal_core::access::Ro> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `ID` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `ID` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, ID::OFFSET, ID::RESET) }
         }
 
@@ -954,7 +953,7 @@ pub mod regs {
         /// Offset `0x4`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn liveness(&self) -> ::hal_core::Reg<'r, I, u32, LIVENESS::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `LIVENESS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `LIVENESS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, LIVENESS::OFFSET, LIVENESS::RESET) }.with_write_rule(LIVENESS::WRITE_KEEP, LIVENESS::WRITE_BASE)
         }
 
@@ -966,7 +965,7 @@ pub mod regs {
         /// Offset `0x8`, 32-bit, `rw`, writes start an action, reset `0x0`.
         #[inline(always)]
         pub fn factorial(&self) -> ::hal_core::Reg<'r, I, u32, FACTORIAL::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `FACTORIAL` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `FACTORIAL` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, FACTORIAL::OFFSET, FACTORIAL::RESET) }.with_write_rule(FACTORIAL::WRITE_KEEP, FACTORIAL::WRITE_BASE)
         }
 
@@ -975,7 +974,7 @@ pub mod regs {
         /// Offset `0x20`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn status(&self) -> ::hal_core::Reg<'r, I, u32, STATUS::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `STATUS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, STATUS::OFFSET, STATUS::RESET) }.with_write_rule(STATUS::WRITE_KEEP, STATUS::WRITE_BASE)
         }
 
@@ -984,7 +983,7 @@ pub mod regs {
         /// Offset `0x24`, 32-bit, `ro`, reset `0x0`.
         #[inline(always)]
         pub fn irq_status(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_STATUS::Register, ::hal_core::access::Ro> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_STATUS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_STATUS::OFFSET, IRQ_STATUS::RESET) }
         }
 
@@ -993,7 +992,7 @@ pub mod regs {
         /// Offset `0x60`, 32-bit, `wo`, writes start an action.
         #[inline(always)]
         pub fn irq_raise(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_RAISE::Register, ::hal_core::access::Wo> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_RAISE` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_RAISE` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_RAISE::OFFSET, IRQ_RAISE::RESET) }.with_write_rule(IRQ_RAISE::WRITE_KEEP, IRQ_RAISE::WRITE_BASE)
         }
 
@@ -1003,7 +1002,7 @@ pub mod regs {
         /// Offset `0x64`, 32-bit, `wo`.
         #[inline(always)]
         pub fn irq_ack(&self) -> ::hal_core::Reg<'r, I, u32, IRQ_ACK::Register, ::hal_core::access::Wo> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IRQ_ACK` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IRQ_ACK` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IRQ_ACK::OFFSET, IRQ_ACK::RESET) }.with_write_rule(IRQ_ACK::WRITE_KEEP, IRQ_ACK::WRITE_BASE)
         }
 
@@ -1014,7 +1013,7 @@ pub mod regs {
         /// Offset `0x80`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_src(&self) -> ::hal_core::Reg<'r, I, u64, DMA_SRC::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_SRC` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_SRC` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_SRC::OFFSET, DMA_SRC::RESET) }.with_write_rule(DMA_SRC::WRITE_KEEP, DMA_SRC::WRITE_BASE)
         }
 
@@ -1023,7 +1022,7 @@ pub mod regs {
         /// Offset `0x88`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_dst(&self) -> ::hal_core::Reg<'r, I, u64, DMA_DST::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_DST` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_DST` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_DST::OFFSET, DMA_DST::RESET) }.with_write_rule(DMA_DST::WRITE_KEEP, DMA_DST::WRITE_BASE)
         }
 
@@ -1034,7 +1033,7 @@ pub mod regs {
         /// Offset `0x90`, 64-bit, `rw`.
         #[inline(always)]
         pub fn dma_count(&self) -> ::hal_core::Reg<'r, I, u64, DMA_COUNT::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_COUNT` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_COUNT` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_COUNT::OFFSET, DMA_COUNT::RESET) }.with_write_rule(DMA_COUNT::WRITE_KEEP, DMA_COUNT::WRITE_BASE)
         }
 
@@ -1046,7 +1045,7 @@ pub mod regs {
         /// Offset `0x98`, 64-bit, `rw`, writes start an action.
         #[inline(always)]
         pub fn dma_cmd(&self) -> ::hal_core::Reg<'r, I, u64, DMA_CMD::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DMA_CMD` proves OFFSET + 8 <= SIZE with OFFSET 8-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DMA_CMD` proves OFFSET + 8 <= SIZE and OFFSET a multiple of 8, which divides ALIGN, so base + OFFSET is 8-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DMA_CMD::OFFSET, DMA_CMD::RESET) }.with_write_rule(DMA_CMD::WRITE_KEEP, DMA_CMD::WRITE_BASE)
         }
     }

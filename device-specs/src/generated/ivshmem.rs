@@ -30,6 +30,10 @@ pub use self::shared::Shared;
 pub mod regs {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100;
+    /// Alignment the block's base address needs, in bytes: the width of its
+    /// widest register (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, which divides this.
+    pub const ALIGN: usize = 4;
 
     /// Interrupt mask; plain storage, no effect in revision 1.
     ///
@@ -222,15 +226,10 @@ pub mod regs {
         /// Size of the block in bytes.
         pub const SIZE: usize = SIZE;
 
-        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes.
+        /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes
+        /// and that its base address is a multiple of [`ALIGN`].
         pub fn new(io: &'r mut I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
-            if io.len() < SIZE {
-                return Err(::hal_core::BlockError::TooSmall {
-                    block: "ivshmem.regs",
-                    need: SIZE,
-                    have: io.len(),
-                });
-            }
+            ::hal_core::check_block(io, "ivshmem.regs", SIZE, ALIGN)?;
             Ok(Self { io })
         }
 
@@ -246,7 +245,7 @@ pub mod regs {
         /// Offset `0x0`, 32-bit, `rw`, reset `0x0`.
         #[inline(always)]
         pub fn intr_mask(&self) -> ::hal_core::Reg<'r, I, u32, INTR_MASK::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `INTR_MASK` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `INTR_MASK` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, INTR_MASK::OFFSET, INTR_MASK::RESET) }.with_write_rule(INTR_MASK::WRITE_KEEP, INTR_MASK::WRITE_BASE)
         }
 
@@ -258,7 +257,7 @@ pub mod regs {
         /// Reading changes device state, so this takes `&mut self`.
         #[inline(always)]
         pub fn intr_status(&mut self) -> ::hal_core::Reg<'_, I, u32, INTR_STATUS::Register, ::hal_core::access::Rw> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `INTR_STATUS` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `INTR_STATUS` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, INTR_STATUS::OFFSET, INTR_STATUS::RESET) }.with_write_rule(INTR_STATUS::WRITE_KEEP, INTR_STATUS::WRITE_BASE)
         }
 
@@ -267,7 +266,7 @@ pub mod regs {
         /// Offset `0x8`, 32-bit, `ro`, reset `0x0`.
         #[inline(always)]
         pub fn iv_position(&self) -> ::hal_core::Reg<'r, I, u32, IV_POSITION::Register, ::hal_core::access::Ro> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `IV_POSITION` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `IV_POSITION` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, IV_POSITION::OFFSET, IV_POSITION::RESET) }
         }
 
@@ -276,7 +275,7 @@ pub mod regs {
         /// Offset `0xc`, 32-bit, `wo`, writes start an action.
         #[inline(always)]
         pub fn doorbell(&self) -> ::hal_core::Reg<'r, I, u32, DOORBELL::Register, ::hal_core::access::Wo> {
-            // SAFETY: `new` checked that the backend holds SIZE bytes, and the layout check on `DOORBELL` proves OFFSET + 4 <= SIZE with OFFSET 4-aligned.
+            // SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `DOORBELL` proves OFFSET + 4 <= SIZE and OFFSET a multiple of 4, which divides ALIGN, so base + OFFSET is 4-aligned.
             unsafe { ::hal_core::Reg::new(self.io, DOORBELL::OFFSET, DOORBELL::RESET) }.with_write_rule(DOORBELL::WRITE_KEEP, DOORBELL::WRITE_BASE)
         }
     }
@@ -293,6 +292,10 @@ pub mod regs {
 pub mod shared {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100000;
+    /// Alignment the block's base address needs, in bytes: the width of its
+    /// widest register (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, which divides this.
+    pub const ALIGN: usize = 1;
 
     /// BAR2, the shared memory (64-bit prefetchable). Its size is set on the
     /// QEMU command line (a power of two); 1 MiB is the smallest this map
@@ -325,15 +328,10 @@ pub mod shared {
         /// Size of the block in bytes.
         pub const SIZE: usize = SIZE;
 
-        /// Builds the handle, checking that the backend holds at least [`SIZE`](Shared::SIZE) bytes.
+        /// Builds the handle, checking that the backend holds at least [`SIZE`](Shared::SIZE) bytes
+        /// and that its base address is a multiple of [`ALIGN`].
         pub fn new(io: &'r I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
-            if io.len() < SIZE {
-                return Err(::hal_core::BlockError::TooSmall {
-                    block: "ivshmem.shared",
-                    need: SIZE,
-                    have: io.len(),
-                });
-            }
+            ::hal_core::check_block(io, "ivshmem.shared", SIZE, ALIGN)?;
             Ok(Self { io })
         }
 

@@ -617,7 +617,7 @@ impl Out {
 fn doc(o: &mut Out, text: Option<&str>) {
     if let Some(t) = text {
         for l in t.trim().lines() {
-            let l = l.trim_end();
+            let l = doc_text(l);
             if l.is_empty() {
                 o.line("///");
             } else {
@@ -627,6 +627,61 @@ fn doc(o: &mut Out, text: Option<&str>) {
     }
 }
 
+/// One line of a YAML description as rustdoc Markdown that shows the text
+/// as written and makes rustdoc warn about nothing: `RESP[0]` is not an
+/// intra-doc link, `<T>` not an HTML tag, an indented line not a doctest,
+/// a bare URL a link. Balanced `code spans` are kept as they are.
+pub(crate) fn doc_text(line: &str) -> String {
+    let line = line.trim();
+    let mut out = String::with_capacity(line.len() + 8);
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '`' => match chars[i + 1..].iter().position(|&d| d == '`') {
+                Some(len) if len > 0 => {
+                    out.extend(&chars[i..=i + 1 + len]);
+                    i += len + 2;
+                    continue;
+                }
+                _ => out.push_str("\\`"),
+            },
+            'h' if starts_url(&chars[i..]) => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|d| d.is_whitespace() || matches!(d, '<' | '>' | '`' | '"'))
+                    .map_or(chars.len(), |n| i + n);
+                // Trailing sentence punctuation is not part of the URL.
+                let mut url_end = end;
+                while url_end > i && matches!(chars[url_end - 1], '.' | ',' | ';' | ':' | ')') {
+                    url_end -= 1;
+                }
+                out.push('<');
+                out.extend(&chars[i..url_end]);
+                out.push('>');
+                i = url_end;
+                continue;
+            }
+            '\\' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn starts_url(chars: &[char]) -> bool {
+    let s: String = chars.iter().take(8).collect();
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +689,24 @@ mod tests {
     fn gen(yaml: &str) -> Result<String, CodegenError> {
         let d = register_spec::parse(yaml, "t.yaml").map_err(CodegenError::Spec)?;
         generate(&d, "t.yaml")
+    }
+
+    #[test]
+    fn descriptions_are_escaped_for_rustdoc() {
+        assert_eq!(
+            doc_text("  RESP[0] of Vec<T>"),
+            "RESP\\[0\\] of Vec&lt;T&gt;"
+        );
+        assert_eq!(
+            doc_text("keep `a[0] <b>` as code"),
+            "keep `a[0] <b>` as code"
+        );
+        assert_eq!(doc_text("a lone ` tick"), "a lone \\` tick");
+        assert_eq!(
+            doc_text("see https://x.invalid/a.html."),
+            "see <https://x.invalid/a.html>."
+        );
+        assert_eq!(doc_text("R&D \\ | ok"), "R&amp;D \\\\ | ok");
     }
 
     #[test]

@@ -39,6 +39,33 @@ fn downstream_crate_builds_its_blocks_from_yaml_via_build_rs() {
     );
 }
 
+/// Descriptions are copied into rustdoc comments: brackets, `<T>`, stray
+/// backticks, indented lines and bare URLs in them must not become broken
+/// links, HTML tags, doctests or warnings in the user's crate, which is
+/// documented here with rustdoc warnings denied.
+#[test]
+fn downstream_crate_documents_with_warnings_denied() {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let manifest = workspace.join("fixtures/downstream-crate/Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["doc", "--no-deps", "--manifest-path"])
+        .arg(&manifest)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace.join("target/downstream-crate"),
+        )
+        .output()
+        .expect("run cargo doc on the fixture");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "cargo doc failed:\n{stderr}");
+    assert!(!stderr.contains("warning"), "rustdoc warned:\n{stderr}");
+}
+
 #[test]
 fn build_script_errors_name_the_file_line_and_column() {
     let dir = std::env::temp_dir().join(format!("codegen-bad-{}", std::process::id()));

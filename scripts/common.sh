@@ -43,3 +43,11 @@ need_build_packages() {
         apt_install "${missing[@]}"
     fi
 }
+
+# man-db: regpoke's install test renders the installed man page with
+# `man -l` (man-db depends on groff-base, which does the rendering).
+need_test_packages() {
+    if ! dpkg-query -W -f='${Status}' man-db 2>/dev/null | grep -q 'ok installed'; then
+        apt_install man-db
+    fi
+}

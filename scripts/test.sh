@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 need_rust
 need_build_packages
+need_test_packages
 
 if is_root; then
     # QEMU, busybox and the Debian guest kernel (cached under .cache/vm).

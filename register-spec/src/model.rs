@@ -9,6 +9,7 @@ use std::fmt;
 
 /// A position in a YAML file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Span {
     /// 1-based line.
     pub line: usize,
@@ -24,6 +25,7 @@ impl fmt::Display for Span {
 
 /// One device: the top of a register-map file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Device {
     /// Device name (an identifier, e.g. `edu`).
     pub name: String,
@@ -37,6 +39,7 @@ pub struct Device {
 
 /// How to recognise the device on a PCI bus, and where its blocks live.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PciIdentity {
     /// PCI vendor ID.
     pub vendor: u16,
@@ -48,6 +51,7 @@ pub struct PciIdentity {
 
 /// One BAR → block assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BarBinding {
     /// BAR number, 0..=5.
     pub bar: u8,
@@ -62,6 +66,7 @@ pub struct BarBinding {
 /// A block with no registers is a plain memory window (for example
 /// ivshmem's shared memory in BAR2).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Block {
     /// Block name (an identifier).
     pub name: String,
@@ -77,6 +82,7 @@ pub struct Block {
 
 /// Register width in bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Width {
     /// 8 bits.
     W8,
@@ -123,6 +129,7 @@ impl Width {
 
 /// What software may do with a register or field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Access {
     /// `ro`: read-only; writes are refused.
     ReadOnly,
@@ -182,6 +189,7 @@ impl fmt::Display for Access {
 
 /// A register, or an array of identical registers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Register {
     /// Register name (an identifier, conventionally UPPER_CASE).
     pub name: String,
@@ -231,6 +239,7 @@ impl Register {
 /// How a write that names some fields of a register builds the value it
 /// stores (the YAML key `field_writes`). See [`WriteRule`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum FieldWrites {
     /// `read_modify_write`: read the register, keep the bits that hold
     /// state (`rw`, `ro` and bits in no field), replace the named fields,
@@ -277,6 +286,7 @@ impl fmt::Display for FieldWrites {
 
 /// Register-array shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Array {
     /// Number of elements (at least 1).
     pub count: u64,
@@ -286,6 +296,7 @@ pub struct Array {
 
 /// A bit field of a register.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Field {
     /// Field name (an identifier, conventionally UPPER_CASE).
     pub name: String,
@@ -332,6 +343,7 @@ impl Field {
 
 /// A named value of a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EnumValue {
     /// Value name (an identifier).
     pub name: String,
@@ -344,6 +356,24 @@ pub struct EnumValue {
 }
 
 impl Device {
+    /// Drops every description (device, blocks, registers, fields, values):
+    /// what a tool that never shows them keeps of a map.
+    pub fn strip_descriptions(&mut self) {
+        self.description = None;
+        for b in &mut self.blocks {
+            b.description = None;
+            for r in &mut b.registers {
+                r.description = None;
+                for f in &mut r.fields {
+                    f.description = None;
+                    for v in &mut f.values {
+                        v.description = None;
+                    }
+                }
+            }
+        }
+    }
+
     /// The block with this name.
     pub fn block(&self, name: &str) -> Option<&Block> {
         self.blocks.iter().find(|b| b.name == name)

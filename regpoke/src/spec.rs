@@ -7,15 +7,16 @@ use register_spec::{Access, Block, Device, Field, Register, Width};
 
 use crate::error::{Error, Result};
 
-/// The shipped maps, parsed and validated at build time (see build.rs).
+/// The shipped maps, parsed and validated at build time and embedded as
+/// serialized models (see build.rs).
 mod prebuilt {
-    // Which of these the generated code uses depends on the shipped maps.
-    #[allow(unused_imports)]
-    use register_spec::{
-        Access, Array, BarBinding, Block, Device, EnumValue, Field, FieldWrites, PciIdentity,
-        Register, Span, Width,
-    };
+    use register_spec::Device;
     include!(concat!(env!("OUT_DIR"), "/prebuilt_specs.rs"));
+
+    /// The model of the shipped map `name`, without descriptions.
+    pub fn prebuilt(name: &str) -> Option<Device> {
+        postcard::from_bytes(prebuilt_bytes(name)?).ok()
+    }
 }
 use crate::names::{near, or_list, short_list};
 use crate::num::{digits_for_bits, hex, looks_numeric, parse_u64};
@@ -937,19 +938,7 @@ mod tests {
 
     /// `d` without its descriptions (which the prebuilt models leave out).
     fn without_descriptions(mut d: Device) -> Device {
-        d.description = None;
-        for b in &mut d.blocks {
-            b.description = None;
-            for r in &mut b.registers {
-                r.description = None;
-                for f in &mut r.fields {
-                    f.description = None;
-                    for v in &mut f.values {
-                        v.description = None;
-                    }
-                }
-            }
-        }
+        d.strip_descriptions();
         d
     }
 

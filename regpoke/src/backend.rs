@@ -32,13 +32,13 @@ impl Log {
     /// Prints at `-v`.
     pub fn info(&self, msg: impl FnOnce() -> String) {
         if self.level >= 1 {
-            eprintln!("regpoke: {}", msg());
+            crate::output::err(&format!("regpoke: {}", msg()));
         }
     }
     /// Prints at `-vv`.
     pub fn trace(&self, msg: impl FnOnce() -> String) {
         if self.level >= 2 {
-            eprintln!("regpoke: {}", msg());
+            crate::output::err(&format!("regpoke: {}", msg()));
         }
     }
 }
@@ -177,6 +177,10 @@ pub fn select<'a>(
     if g.size.is_some() && !(g.file.is_some() || g.devmem.is_some()) {
         return Err(Error::usage("--size applies to --file and --devmem only")
             .hint("UIO maps and PCI BARs have their own size"));
+    }
+    if g.size == Some(0) {
+        return Err(Error::usage("--size 0: there is nothing to map")
+            .hint("give the number of bytes to map (--size 0x1000), or leave --size out to map the block's size"));
     }
     let explicit = match (&g.block, dev_spec) {
         (Some(name), Some(d)) => Some(spec::find_block(d, name)?),
@@ -322,10 +326,10 @@ pub fn select<'a>(
 fn warn_id_mismatch(d: &Device, id: pci_sysfs::PciId, what: &str) {
     if let Some(p) = &d.pci {
         if (p.vendor, p.device) != (id.vendor, id.device) {
-            eprintln!(
+            crate::output::err(&format!(
                 "regpoke: warning: spec {} is for PCI ID {:04x}:{:04x}, but {what} is {id}",
                 d.name, p.vendor, p.device
-            );
+            ));
         }
     }
 }

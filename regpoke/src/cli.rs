@@ -20,8 +20,10 @@ Device selection:
 
 Exit status:
   0  success
-  1  device, I/O or permission failure
-  2  usage error, unknown name, refused access, or invalid spec
+  1  device, I/O or permission failure; standard output could not be written
+     (a closed pipe is not an error: output stops quietly)
+  2  usage error, unknown name, refused access, invalid spec, nothing to map
+     (empty --file, --size 0), or a spec/batch file over 16 MiB
   3  a watch or interrupt wait timed out, or a batch `expect` did not hold
 
 Examples:
@@ -448,6 +450,29 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 /// Value parser (also used by the fast argument path).
 pub fn parse_index(s: &str) -> Result<usize, String> {
     parse_number(s).and_then(|v| usize::try_from(v).map_err(|_| "too large".to_string()))
+}
+
+/// The command a command line names (`read`, `irq wait`), as far as it
+/// can be told without parsing it (for the JSON document of a usage
+/// error); `None` if it names none.
+pub fn command_of_args(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let (i, cmd) = words
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| root.find_subcommand(w).map(|c| (i, c)))?;
+    let name = cmd.get_name().to_string();
+    let sub = words
+        .get(i + 1..)
+        .unwrap_or_default()
+        .iter()
+        .find_map(|w| cmd.find_subcommand(w));
+    Some(match sub {
+        Some(s) => format!("{name} {}", s.get_name()),
+        None => name,
+    })
 }
 
 /// Value parser (also used by the fast argument path).

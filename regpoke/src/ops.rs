@@ -1336,7 +1336,10 @@ impl<'a> Session<'a> {
                 }
             };
             if let Some(why) = &skipped {
-                eprintln!("regpoke: warning: {} not read back ({why})", p.label);
+                crate::output::err(&format!(
+                    "regpoke: warning: {} not read back ({why})",
+                    p.label
+                ));
             }
             out.push(WriteResult {
                 target: p.label.clone(),

@@ -154,10 +154,31 @@ pub fn error_json(e: &Error) -> Value {
     })
 }
 
+/// A clap error as one or two lines (message and tip), without the usage block.
+pub fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let mut joined = String::new();
+    for p in parts {
+        if !joined.is_empty() {
+            // "… were not provided:" introduces the next line.
+            joined.push_str(if joined.ends_with(':') { " " } else { "; " });
+        }
+        joined.push_str(p);
+    }
+    joined.trim_start_matches("error: ").to_string()
+}
+
 /// Prints a JSON document on stdout.
 pub fn print_json(doc: &Value) {
     match serde_json::to_string_pretty(doc) {
         Ok(s) => crate::out(&format!("{s}\n")),
-        Err(e) => eprintln!("regpoke: cannot format JSON: {e}"),
+        Err(e) => crate::output::err(&format!("regpoke: error: cannot format JSON: {e}")),
     }
 }

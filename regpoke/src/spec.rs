@@ -49,7 +49,7 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
         })
     };
     if is_pathish(arg) || is_file() {
-        return register_spec::load(path)
+        return crate::input::load_spec_file(path)?
             .map(|d| (d, arg.to_string()))
             .map_err(spec_error);
     }

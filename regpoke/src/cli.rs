@@ -126,7 +126,10 @@ pub struct Global {
     /// Do not take the advisory lock around read-modify-writes.
     #[arg(long, global = true)]
     pub no_lock: bool,
-    /// Directory for lock files (default: /run/lock, else /dev/shm, else /tmp).
+    /// Directory for lock files (default: /run/lock, else /dev/shm, else
+    /// /tmp). Lock files are owner-only (0600); to share locks between
+    /// users, use a directory of their common group that is group-writable
+    /// and not world-writable (mode 2770): files there are created 0660.
     #[arg(long, global = true, value_name = "DIR")]
     pub lock_dir: Option<PathBuf>,
     /// Root of the file-system tree with sys/ and dev/ (for tests on fake trees).

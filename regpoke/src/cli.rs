@@ -325,7 +325,16 @@ pub enum IrqCommand {
     Wait(IrqWaitArgs),
     /// Print the device's cumulative interrupt count (sysfs `event`).
     Count,
-    /// Acknowledge: perform the device's acknowledge write(s), then enable the interrupt again.
+    /// Acknowledge: the device's acknowledge read(s) and write(s), then enable the interrupt again.
+    ///
+    /// `irq ack REG.FIELD=1` writes the acknowledge (as `write`);
+    /// `irq ack --read ISR` reads a cause register whose read clears it
+    /// (read-to-clear: the read has that side effect, on purpose) and
+    /// prints its value. Both may be given: reads first, then writes, then
+    /// the unmask.
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu irq ack IRQ_ACK.FACT=1\n  regpoke --spec mydev.yaml irq ack --read INT_CAUSE\n  regpoke --spec mydev.yaml irq ack --read INT_CAUSE INT_MASK.SRC0=1"
+    )]
     Ack(IrqAckArgs),
 }
 
@@ -347,8 +356,21 @@ pub struct IrqWaitArgs {
 #[derive(Debug, Clone, Args)]
 pub struct IrqAckArgs {
     /// The acknowledge write(s), as for `write` (IRQ_ACK.FACT=1).
-    #[arg(required = true, value_name = "ASSIGNMENT")]
+    #[arg(value_name = "ASSIGNMENT", required_unless_present = "read")]
     pub assignments: Vec<String>,
+    /// Acknowledge by reading TARGET (repeatable), for a device whose
+    /// interrupt is cleared by reading a read-to-clear cause register: the
+    /// read has that side effect, which is the point. The value is printed
+    /// as by `read`. Reads are done first, then the writes, then the unmask.
+    #[arg(long = "read", value_name = "TARGET")]
+    pub read: Vec<String>,
+    /// Access width in bits for raw offsets (default 32).
+    #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
+    /// Allow a raw --read offset whose bytes overlap a register whose read
+    /// has side effects (naming the register needs no flag).
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `batch` arguments.

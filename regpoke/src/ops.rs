@@ -66,8 +66,11 @@ pub enum Step<'a> {
     },
     /// Print the interrupt count.
     IrqCount,
-    /// Acknowledge writes, then unmask.
+    /// Acknowledge: reads (a read-to-clear cause register), then writes,
+    /// then unmask.
     IrqAck {
+        /// The reads (a [`Step::Read`]), done first.
+        read: Option<Box<Step<'a>>>,
         /// The writes.
         plans: Vec<WritePlan<'a>>,
     },
@@ -123,7 +126,14 @@ impl Step<'_> {
             Step::Read { targets, .. } => targets
                 .iter()
                 .try_fold(0u64, |acc, t| Some(acc.max(end(t)?))),
-            Step::Write { plans, .. } | Step::IrqAck { plans } => plans_end(plans),
+            Step::Write { plans, .. } => plans_end(plans),
+            Step::IrqAck { read, plans } => {
+                let reads = match read {
+                    Some(r) => r.extent()?,
+                    None => 0,
+                };
+                Some(reads.max(plans_end(plans)?))
+            }
             Step::Watch { target, .. } | Step::Expect { target, .. } => end(target),
             Step::Dump { .. } => None,
             Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_) => Some(0),
@@ -221,11 +231,16 @@ impl WritePlan<'_> {
 /// it again) are served by one load: a second load of a read-to-clear
 /// register would see it cleared by the first.
 pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    compile_read_as(a, block, "read")
+}
+
+/// [`compile_read`] for `command` (named in errors).
+fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) -> Result<Step<'a>> {
     let mut targets = Vec::new();
     for t in &a.targets {
         let target = spec::parse_target(t, block, a.width)?;
         spec::check_readable(&target)?;
-        check_raw_read(&target, block, a.allow_side_effect_read, "read")?;
+        check_raw_read(&target, block, a.allow_side_effect_read, command)?;
         if target.is_whole_array() {
             let n = target.reg().map_or(1, Register::count);
             targets.extend((0..n).map(|i| target.with_index(i)));
@@ -379,9 +394,29 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
             since: w.since,
             enable: w.enable,
         },
-        IrqCommand::Ack(a) => Step::IrqAck {
-            plans: compile_assignments(&a.assignments, block, None, false, false)?,
-        },
+        IrqCommand::Ack(a) => {
+            if a.assignments.is_empty() && a.read.is_empty() {
+                return Err(Error::usage(
+                    "irq ack needs an acknowledge: a write (REG.FIELD=1) or --read REG",
+                )
+                .hint("e.g. regpoke --spec edu irq ack IRQ_ACK.FACT=1, or irq ack --read ISR for a read-to-clear cause register"));
+            }
+            let read = if a.read.is_empty() {
+                None
+            } else {
+                let r = ReadArgs {
+                    targets: a.read.clone(),
+                    width: a.width,
+                    decode: false,
+                    allow_side_effect_read: a.allow_side_effect_read,
+                };
+                Some(Box::new(compile_read_as(&r, block, "irq ack --read")?))
+            };
+            Step::IrqAck {
+                read,
+                plans: compile_assignments(&a.assignments, block, a.width, false, false)?,
+            }
+        }
     })
 }
 
@@ -982,6 +1017,9 @@ pub enum Output {
     },
     /// `write` and `irq ack`.
     Write {
+        /// `irq ack --read` only: the acknowledging reads, done first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reads: Option<Vec<ReadResult>>,
         /// One per register access.
         writes: Vec<WriteResult>,
         /// `irq ack` only: the interrupt was enabled again.
@@ -1246,6 +1284,7 @@ impl<'a> Session<'a> {
                 })
             }
             Step::Write { plans, readback } => Ok(Output::Write {
+                reads: None,
                 writes: self.write_plans(plans, *readback)?,
                 enabled: None,
             }),
@@ -1279,12 +1318,20 @@ impl<'a> Session<'a> {
                 since,
                 enable,
             } => self.irq_wait(*timeout, *since, *enable),
-            Step::IrqAck { plans } => {
+            Step::IrqAck { read, plans } => {
+                let reads = match read.as_deref() {
+                    Some(r) => match self.exec(r)? {
+                        Output::Read { reads, .. } => Some(reads),
+                        _ => None,
+                    },
+                    None => None,
+                };
                 let writes = self.write_plans(plans, false)?;
                 self.irq()?
                     .enable()
                     .map_err(|e| Error::device(e.to_string()))?;
                 Ok(Output::Write {
+                    reads,
                     writes,
                     enabled: Some(true),
                 })
@@ -1573,8 +1620,9 @@ pub fn describe(step: &Step) -> Vec<String> {
                 .unwrap_or_default(),
             timeout.map(show_duration).unwrap_or_else(|| "none".into())
         )],
-        Step::IrqAck { plans } => {
-            let mut v: Vec<String> = plans.iter().map(WritePlan::describe).collect();
+        Step::IrqAck { read, plans } => {
+            let mut v: Vec<String> = read.as_deref().map(describe).unwrap_or_default();
+            v.extend(plans.iter().map(WritePlan::describe));
             v.push("enable (unmask) the interrupt".into());
             v
         }

@@ -23,7 +23,10 @@ pub fn text(out: &Output) -> String {
                 }
             }
         }
-        Output::Write { writes, .. } => {
+        Output::Write { reads, writes, .. } => {
+            for r in reads.iter().flatten() {
+                let _ = writeln!(s, "{}", r.hex);
+            }
             for w in writes {
                 if let Some(h) = &w.readback_hex {
                     let _ = writeln!(s, "{h}");

@@ -997,6 +997,12 @@ pub struct WriteResult {
 pub struct Skipped {
     /// `NAME` or `NAME[i]`.
     pub target: String,
+    /// The register's name.
+    #[serde(skip)]
+    pub register: String,
+    /// The array index.
+    #[serde(skip)]
+    pub index: Option<u64>,
     /// Byte offset.
     pub offset: u64,
     /// `write-only` or `read side effects`.
@@ -1458,28 +1464,40 @@ impl<'a> Session<'a> {
         })?;
         let mut registers = Vec::new();
         let mut skipped = Vec::new();
-        for reg in &block.registers {
-            for i in 0..reg.count() {
-                let t = Target::Reg {
+        // Everything in address order: an array listed after the registers
+        // it sits among (or interleaved with them) is shown in its place.
+        let mut all: Vec<Target> = block
+            .registers
+            .iter()
+            .flat_map(|reg| {
+                (0..reg.count()).map(move |i| Target::Reg {
                     reg,
                     index: reg.array.map(|_| i),
                     field: None,
-                };
-                let reason = if !reg.access.can_read() {
-                    Some("write-only")
-                } else if reg.read_has_side_effects() && !include_side_effects {
-                    Some("read side effects")
-                } else {
-                    None
-                };
-                match reason {
-                    Some(reason) => skipped.push(Skipped {
-                        target: t.name(),
-                        offset: t.offset(),
-                        reason,
-                    }),
-                    None => registers.push(self.read_target(&t)?),
-                }
+                })
+            })
+            .collect();
+        all.sort_by_key(Target::offset);
+        for t in all {
+            let Target::Reg { reg, index, .. } = t else {
+                continue;
+            };
+            let reason = if !reg.access.can_read() {
+                Some("write-only")
+            } else if reg.read_has_side_effects() && !include_side_effects {
+                Some("read side effects")
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => skipped.push(Skipped {
+                    target: t.name(),
+                    register: reg.name.clone(),
+                    index,
+                    offset: t.offset(),
+                    reason,
+                }),
+                None => registers.push(self.read_target(&t)?),
             }
         }
         Ok(Output::Dump { registers, skipped })

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::ops::{Output, ReadResult};
+use crate::ops::{Output, ReadResult, Skipped};
 
 /// Version of the JSON document shapes (the `regpoke` key of every document).
 pub const JSON_VERSION: u32 = 1;
@@ -46,23 +46,28 @@ pub fn text(out: &Output) -> String {
                 .max()
                 .unwrap_or(0)
                 .max(8);
+            // The offset column is as wide as the largest offset (at least
+            // three digits), so it stays aligned past 0xfff.
+            let last = registers
+                .iter()
+                .map(|r| r.offset)
+                .chain(skipped.iter().map(|k| k.offset))
+                .max()
+                .unwrap_or(0);
+            let digits = (hex_digits(last) as usize).max(3);
             for r in registers {
                 let _ = writeln!(
                     s,
-                    "{:#05x}  {:<width$}  {:<3}  {}",
+                    "0x{:0digits$x}  {:<width$}  {:<3}  {}",
                     r.offset,
                     r.target,
                     r.access.unwrap_or(""),
                     r.hex
                 );
-                s.push_str(&field_lines(r, 7));
+                s.push_str(&field_lines(r, digits + 4));
             }
             if !skipped.is_empty() {
-                let list: Vec<String> = skipped
-                    .iter()
-                    .map(|k| format!("{} ({})", k.target, k.reason))
-                    .collect();
-                let _ = writeln!(s, "skipped: {}", list.join(", "));
+                let _ = writeln!(s, "skipped: {}", skipped_list(skipped).join(", "));
             }
         }
         Output::IrqWait {
@@ -84,6 +89,46 @@ pub fn text(out: &Output) -> String {
         }
     }
     s
+}
+
+/// Hex digits of `v` (1 for 0).
+fn hex_digits(v: u64) -> u32 {
+    (64 - v.leading_zeros()).div_ceil(4).max(1)
+}
+
+/// The skipped registers, with consecutive elements of one array skipped
+/// for the same reason collapsed into a range: `DB[0..129] (write-only)`
+/// (both ends included).
+fn skipped_list(skipped: &[Skipped]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(k) = skipped.get(i) {
+        let mut j = i;
+        if let Some(first) = k.index {
+            // Extend while the next entry is the next element of the same array.
+            while let Some(next) = skipped.get(j + 1) {
+                let prev = skipped.get(j).and_then(|p| p.index);
+                if next.register == k.register
+                    && next.reason == k.reason
+                    && next.index.is_some()
+                    && next.index == prev.and_then(|p| p.checked_add(1))
+                {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let last = skipped.get(j).and_then(|p| p.index).unwrap_or(first);
+            if last > first {
+                out.push(format!("{}[{first}..{last}] ({})", k.register, k.reason));
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(format!("{} ({})", k.target, k.reason));
+        i += 1;
+    }
+    out
 }
 
 fn decoded(r: &ReadResult) -> String {

@@ -513,8 +513,8 @@ pub fn compile_assignments<'a>(
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(Error::usage(format!(
-                    "{text:?}: a {}-bit store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
-                    width.bits()
+                    "{text:?}: {} store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
+                    crate::num::a_bits(width.bits())
                 ))
                 .hint(format!(
                     "write the register by name ({}=VALUE), or pass --allow-side-effect-write if the device expects this store",

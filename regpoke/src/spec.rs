@@ -303,8 +303,8 @@ pub fn parse_target<'a>(
         let width = width.unwrap_or(Width::W32);
         if offset % width.bytes() != 0 {
             return Err(Error::usage(format!(
-                "offset {offset:#x} is not aligned for a {}-bit access: it must be a multiple of {}",
-                width.bits(),
+                "offset {offset:#x} is not aligned for {} access: it must be a multiple of {}",
+                crate::num::a_bits(width.bits()),
                 width.bytes()
             )));
         }
@@ -374,10 +374,10 @@ pub fn parse_target<'a>(
     if let Some(w) = width {
         if w != reg.width {
             return Err(Error::usage(format!(
-                "--width {} does not apply to {}: it is a {}-bit register",
+                "--width {} does not apply to {}: it is {} register",
                 w.bits(),
                 reg.name,
-                reg.width.bits()
+                crate::num::a_bits(reg.width.bits())
             ))
             .hint(
                 "--width is for raw offsets; registers are always accessed with their own width",

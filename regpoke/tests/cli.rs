@@ -1171,3 +1171,14 @@ fn completions_and_man_page() {
             .and(contains("irq")),
     );
 }
+
+/// Messages about 8-bit accesses say "an 8-bit", not "a 8-bit".
+#[test]
+fn eight_bit_messages_use_the_right_article() {
+    let d = Dev::kinds();
+    d.kinds_cmd()
+        .args(["read", "BYTE", "--width", "32"])
+        .assert()
+        .code(2)
+        .stderr(contains("it is an 8-bit register"));
+}

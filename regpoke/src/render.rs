@@ -223,9 +223,58 @@ pub fn clap_message(e: &clap::Error) -> String {
     joined.trim_start_matches("error: ").to_string()
 }
 
+/// Numbers that are register values or addresses and may exceed 2^53
+/// (where JavaScript's numbers lose precision), and the key of the exact
+/// hex string added beside each (`hex`, `readback_hex` are built in).
+const HEX_SIBLINGS: [(&str, &str); 5] = [
+    ("register_value", "register_hex"),
+    ("previous", "previous_hex"),
+    ("phys", "phys_hex"),
+    ("addr", "addr_hex"),
+    ("start", "start_hex"),
+];
+
+/// Adds a hex string beside every number listed in [`HEX_SIBLINGS`], in
+/// every object of `v`: padded to the register width where the object has
+/// a `width` (in bits), else unpadded.
+fn add_hex_siblings(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let digits = m
+                .get("width")
+                .and_then(Value::as_u64)
+                .map_or(1, |w| w.div_ceil(4).max(1) as usize);
+            let mut add = Vec::new();
+            for (key, sibling) in HEX_SIBLINGS {
+                if let Some(n) = m.get(key).and_then(Value::as_u64) {
+                    let pad = if key == "register_value" || key == "previous" {
+                        digits
+                    } else {
+                        1
+                    };
+                    add.push((sibling, format!("0x{n:0pad$x}")));
+                } else if m.get(key).is_some_and(Value::is_null) {
+                    add.push((sibling, String::new()));
+                }
+            }
+            for (k, h) in add {
+                let value = if h.is_empty() { Value::Null } else { json!(h) };
+                m.insert(k.to_string(), value);
+            }
+            for (_, child) in m.iter_mut() {
+                add_hex_siblings(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(add_hex_siblings),
+        _ => {}
+    }
+}
+
 /// Prints a JSON document on stdout.
 pub fn print_json(doc: &Value) {
-    match serde_json::to_string_pretty(doc) {
+    let mut doc = doc.clone();
+    add_hex_siblings(&mut doc);
+    match serde_json::to_string_pretty(&doc) {
         Ok(s) => crate::out(&format!("{s}\n")),
         Err(e) => crate::output::err(&format!("regpoke: error: cannot format JSON: {e}")),
     }

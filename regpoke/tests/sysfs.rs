@@ -452,3 +452,20 @@ fn verbose_says_why_uio_was_not_used() {
         .success()
         .stderr(contains("not using UIO: uio1 has no map of BAR2"));
 }
+
+/// Addresses in `list --json` have exact hex strings beside them.
+#[test]
+fn list_json_addresses_have_hex_siblings() {
+    let f = tree();
+    let (v, code) = json_of(cmd(&f).args(["--json", "list"]));
+    assert_eq!(code, 0);
+    assert_eq!(v["uio"][0]["maps"][0]["addr_hex"], "0xfea00000");
+    let edu = v["pci"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["address"] == EDU)
+        .unwrap();
+    assert_eq!(edu["bars"][0]["start_hex"], "0xfea00000");
+    assert_eq!(edu["blocks"][0]["backend"]["phys_hex"], "0xfea00000");
+}

@@ -50,7 +50,7 @@ pub enum AccessError {
         base_skew: usize,
     },
     /// The value does not fit in the access width.
-    #[error("value {value:#x} does not fit in a {width} access (maximum {max:#x})", max = width.max_value())]
+    #[error("value {value:#x} does not fit in {a} {width} access (maximum {max:#x})", a = if width.bits() == 8 { "an" } else { "a" }, max = width.max_value())]
     ValueTooWide {
         /// The value that was asked for.
         value: u64,

@@ -495,7 +495,7 @@ mod tests {
         ));
         assert_eq!(
             r.try_write(0, Width::W8, 0x100).unwrap_err().to_string(),
-            "value 0x100 does not fit in a 8-bit access (maximum 0xff)"
+            "value 0x100 does not fit in an 8-bit access (maximum 0xff)"
         );
     }
 

@@ -32,13 +32,13 @@ impl Log {
     /// Prints at `-v`.
     pub fn info(&self, msg: impl FnOnce() -> String) {
         if self.level >= 1 {
-            eprintln!("regpoke: {}", msg());
+            crate::output::err(&format!("regpoke: {}", msg()));
         }
     }
     /// Prints at `-vv`.
     pub fn trace(&self, msg: impl FnOnce() -> String) {
         if self.level >= 2 {
-            eprintln!("regpoke: {}", msg());
+            crate::output::err(&format!("regpoke: {}", msg()));
         }
     }
 }
@@ -177,6 +177,10 @@ pub fn select<'a>(
     if g.size.is_some() && !(g.file.is_some() || g.devmem.is_some()) {
         return Err(Error::usage("--size applies to --file and --devmem only")
             .hint("UIO maps and PCI BARs have their own size"));
+    }
+    if g.size == Some(0) {
+        return Err(Error::usage("--size 0: there is nothing to map")
+            .hint("give the number of bytes to map (--size 0x1000), or leave --size out to map the block's size"));
     }
     let explicit = match (&g.block, dev_spec) {
         (Some(name), Some(d)) => Some(spec::find_block(d, name)?),
@@ -322,10 +326,10 @@ pub fn select<'a>(
 fn warn_id_mismatch(d: &Device, id: pci_sysfs::PciId, what: &str) {
     if let Some(p) = &d.pci {
         if (p.vendor, p.device) != (id.vendor, id.device) {
-            eprintln!(
+            crate::output::err(&format!(
                 "regpoke: warning: spec {} is for PCI ID {:04x}:{:04x}, but {what} is {id}",
                 d.name, p.vendor, p.device
-            );
+            ));
         }
     }
 }
@@ -621,6 +625,31 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                     dev.bar_summary()
                 )));
             }
+            // Why UIO is not among the candidates, for -v.
+            let uio_skipped = if plan.iter().any(|p| p.kind == "uio") {
+                None
+            } else {
+                Some(match &uio {
+                    Some(info) => format!(
+                        "{} has no map of BAR{bar} ({}): uio_pci_generic maps only 32-bit non-prefetchable memory BARs",
+                        info.device_name(),
+                        dev.bar(*bar as usize)
+                            .map(|r| r.flags.to_string())
+                            .unwrap_or_else(|| "unknown kind".into())
+                    ),
+                    None => match dev.driver() {
+                        Some(d) if d == pci_sysfs::UIO_PCI_GENERIC => format!(
+                            "{} is bound to {d}, but no UIO device of it was found",
+                            dev.address()
+                        ),
+                        Some(d) => format!("{} is bound to {d}, not to uio_pci_generic", dev.address()),
+                        None => format!("{} is not bound to any driver (not to uio_pci_generic)", dev.address()),
+                    },
+                })
+            };
+            if let Some(why) = &uio_skipped {
+                log.info(|| format!("not using UIO: {why}"));
+            }
             let mut failures = Vec::new();
             for p in &plan {
                 let attempt = match p.kind {
@@ -649,9 +678,14 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                     Ok(m) => {
                         log.info(|| {
                             let why = match p.kind {
-                                "uio" => "bound to uio_pci_generic and the BAR is a UIO map",
-                                "sysfs" => "sysfs resource file",
-                                _ => "no UIO map or resource file usable",
+                                "uio" => {
+                                    "bound to uio_pci_generic and the BAR is a UIO map".to_string()
+                                }
+                                "sysfs" => match &uio_skipped {
+                                    Some(w) => format!("sysfs resource file; not UIO: {w}"),
+                                    None => "sysfs resource file; UIO failed".to_string(),
+                                },
+                                _ => "no UIO map or resource file usable".to_string(),
                             };
                             format!("backend {} via {} ({why})", p.kind, p.path)
                         });
@@ -692,7 +726,12 @@ fn map_uio(
         Some(l) => dev.map_prefix(map, l),
         None => dev.map(map),
     }
-    .map_err(uio_err)?;
+    .map_err(|e| match e {
+        uio_backend::UioError::NoSuchMap {
+            device, available, ..
+        } => no_such_map(&device, map, &available, info, pci),
+        other => uio_err(other),
+    })?;
     let m = info
         .map(map)
         .ok_or_else(|| Error::device(format!("{} has no map{map}", info.device_name())))?;
@@ -717,6 +756,38 @@ fn map_uio(
         lock_base: LockBase::Phys(m.start()),
         uio: Some(dev),
     })
+}
+
+/// `--uio N --map M` where the device has no map M: which maps there
+/// are, and for a PCI device the BARs that are not UIO maps and the
+/// regpoke options that reach them (sysfs `resourceN`).
+fn no_such_map(
+    device: &str,
+    map: usize,
+    available: &str,
+    info: &UioInfo,
+    pci: Option<&PciDevice>,
+) -> Error {
+    let e = Error::device(format!("{device} has no map{map}: {available}"));
+    let Some(addr) = info.pci_address() else {
+        return e.hint("give --map with one of the maps listed");
+    };
+    let others: Vec<String> = pci
+        .map(|p| {
+            p.bars()
+                .filter(|b| b.flags.is_mem() && !info.maps().iter().any(|m| m.start() == b.start))
+                .map(|b| format!("BAR{}", b.index))
+                .collect()
+        })
+        .unwrap_or_default();
+    let which = match others.as_slice() {
+        [] => "a BAR that is not a UIO map".to_string(),
+        [one] => format!("{one}, which is not a UIO map"),
+        many => format!("{}, which are not UIO maps", many.join(" or ")),
+    };
+    e.hint(format!(
+        "map numbers are not BAR numbers; uio_pci_generic maps only 32-bit non-prefetchable memory BARs. For {which}, use --pci {addr} --bar N instead of --uio (or --spec alone, which maps such a BAR through sysfs)"
+    ))
 }
 
 fn map_sysfs(dev: &PciDevice, bar: u8, limit: Option<usize>, log: Log) -> Result<Mapped> {

@@ -8,8 +8,6 @@
 //! Every line is parsed and checked against the spec before the first one
 //! runs.
 
-use std::io::Read;
-
 use clap::Parser;
 use serde_json::{json, Value};
 
@@ -45,22 +43,9 @@ fn lines(source: &str) -> Vec<Line> {
         .collect()
 }
 
-/// A clap error as one or two lines (message and tip), without the usage block.
-fn clap_message(e: &clap::Error) -> String {
-    let rendered = e.render().to_string();
-    let parts: Vec<&str> = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
-        })
-        .collect();
-    parts.join("; ").trim_start_matches("error: ").to_string()
-}
-
 fn compile_line<'a>(line: &Line, block: Option<&'a register_spec::Block>) -> Result<Step<'a>> {
     let parsed = BatchLine::try_parse_from(&line.words).map_err(|e| {
-        Error::usage(clap_message(&e)).hint(
+        Error::usage(render::clap_message(&e)).hint(
             "a batch line is one of: read, write, watch, dump, irq enable|wait|count|ack, expect TARGET COND, sleep DURATION",
         )
     })?;
@@ -103,12 +88,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
     } else {
         file_name.clone()
     };
-    let source = if from_stdin {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(&a.script)
-    };
+    let source = crate::input::read_text(&a.script, "batch file");
     let head = |spec, block, session: Option<&Session>| {
         let mut d = doc_head("batch", spec, block, session);
         d.insert("file".into(), json!(shown));
@@ -127,13 +107,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
     };
     let source = match source {
         Ok(s) => s,
-        Err(e) => {
-            return fail_early(
-                None,
-                None,
-                Error::device(format!("reading batch file {shown}: {e}")),
-            )
-        }
+        Err(e) => return fail_early(None, None, e),
     };
     let spec_loaded = match load_spec(g) {
         Ok(s) => s,
@@ -197,6 +171,10 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
         ) || pending.len() > 64 * 1024
         {
             flush(&mut pending);
+        }
+        // Standard output failed (disk full): stop; the error is reported at exit.
+        if crate::output::failure().is_some() {
+            break;
         }
         let output = if a.dry_run {
             let plan = ops::describe(step);

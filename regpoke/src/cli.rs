@@ -20,8 +20,10 @@ Device selection:
 
 Exit status:
   0  success
-  1  device, I/O or permission failure
-  2  usage error, unknown name, refused access, or invalid spec
+  1  device, I/O or permission failure; standard output could not be written
+     (a closed pipe is not an error: output stops quietly)
+  2  usage error, unknown name, refused access, invalid spec, nothing to map
+     (empty --file, --size 0), or a spec/batch file over 16 MiB
   3  a watch or interrupt wait timed out, or a batch `expect` did not hold
 
 Examples:
@@ -124,7 +126,10 @@ pub struct Global {
     /// Do not take the advisory lock around read-modify-writes.
     #[arg(long, global = true)]
     pub no_lock: bool,
-    /// Directory for lock files (default: /run/lock, else /dev/shm, else /tmp).
+    /// Directory for lock files (default: /run/lock, else /dev/shm, else
+    /// /tmp). Lock files are owner-only (0600); to share locks between
+    /// users, use a directory of their common group that is group-writable
+    /// and not world-writable (mode 2770): files there are created 0660.
     #[arg(long, global = true, value_name = "DIR")]
     pub lock_dir: Option<PathBuf>,
     /// Root of the file-system tree with sys/ and dev/ (for tests on fake trees).
@@ -320,7 +325,16 @@ pub enum IrqCommand {
     Wait(IrqWaitArgs),
     /// Print the device's cumulative interrupt count (sysfs `event`).
     Count,
-    /// Acknowledge: perform the device's acknowledge write(s), then enable the interrupt again.
+    /// Acknowledge: the device's acknowledge read(s) and write(s), then enable the interrupt again.
+    ///
+    /// `irq ack REG.FIELD=1` writes the acknowledge (as `write`);
+    /// `irq ack --read ISR` reads a cause register whose read clears it
+    /// (read-to-clear: the read has that side effect, on purpose) and
+    /// prints its value. Both may be given: reads first, then writes, then
+    /// the unmask.
+    #[command(
+        after_help = "Examples:\n  regpoke --spec edu irq ack IRQ_ACK.FACT=1\n  regpoke --spec mydev.yaml irq ack --read INT_CAUSE\n  regpoke --spec mydev.yaml irq ack --read INT_CAUSE INT_MASK.SRC0=1"
+    )]
     Ack(IrqAckArgs),
 }
 
@@ -342,8 +356,21 @@ pub struct IrqWaitArgs {
 #[derive(Debug, Clone, Args)]
 pub struct IrqAckArgs {
     /// The acknowledge write(s), as for `write` (IRQ_ACK.FACT=1).
-    #[arg(required = true, value_name = "ASSIGNMENT")]
+    #[arg(value_name = "ASSIGNMENT", required_unless_present = "read")]
     pub assignments: Vec<String>,
+    /// Acknowledge by reading TARGET (repeatable), for a device whose
+    /// interrupt is cleared by reading a read-to-clear cause register: the
+    /// read has that side effect, which is the point. The value is printed
+    /// as by `read`. Reads are done first, then the writes, then the unmask.
+    #[arg(long = "read", value_name = "TARGET")]
+    pub read: Vec<String>,
+    /// Access width in bits for raw offsets (default 32).
+    #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
+    pub width: Option<Width>,
+    /// Allow a raw --read offset whose bytes overlap a register whose read
+    /// has side effects (naming the register needs no flag).
+    #[arg(long)]
+    pub allow_side_effect_read: bool,
 }
 
 /// `batch` arguments.
@@ -448,6 +475,29 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 /// Value parser (also used by the fast argument path).
 pub fn parse_index(s: &str) -> Result<usize, String> {
     parse_number(s).and_then(|v| usize::try_from(v).map_err(|_| "too large".to_string()))
+}
+
+/// The command a command line names (`read`, `irq wait`), as far as it
+/// can be told without parsing it (for the JSON document of a usage
+/// error); `None` if it names none.
+pub fn command_of_args(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let (i, cmd) = words
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| root.find_subcommand(w).map(|c| (i, c)))?;
+    let name = cmd.get_name().to_string();
+    let sub = words
+        .get(i + 1..)
+        .unwrap_or_default()
+        .iter()
+        .find_map(|w| cmd.find_subcommand(w));
+    Some(match sub {
+        Some(s) => format!("{name} {}", s.get_name()),
+        None => name,
+    })
 }
 
 /// Value parser (also used by the fast argument path).

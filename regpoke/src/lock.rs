@@ -7,13 +7,22 @@
 //! address when there is one (so UIO, sysfs and /dev/mem accesses to the
 //! same register share the lock), else the backing file's device and inode
 //! plus the offset.
+//!
+//! The names are predictable and the default directories are world
+//! writable, so a lock file is opened with `O_NOFOLLOW` (a symbolic link
+//! planted at its path is refused, never followed), `O_NONBLOCK` (a FIFO
+//! planted there cannot block the open) and `O_CLOEXEC`, must turn out to
+//! be a regular file, and is created owner-only (0600), or 0660 in a lock
+//! directory that is group-writable and not world-writable (a directory
+//! set up for a group of users to share locks). No directory is created.
 
-use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result};
 
@@ -53,7 +62,7 @@ impl LockBase {
 pub struct Locker {
     enabled: bool,
     explicit: Option<PathBuf>,
-    resolved: std::sync::OnceLock<PathBuf>,
+    resolved: std::sync::OnceLock<Option<PathBuf>>,
 }
 
 /// A held lock; released when dropped.
@@ -72,14 +81,22 @@ impl Locker {
         }
     }
 
-    /// The lock directory, if locking is on.
-    pub fn dir(&self) -> Option<&Path> {
+    /// The lock directory, if locking is on; an error when no default
+    /// directory exists.
+    pub fn dir(&self) -> Option<Result<&Path>> {
         if !self.enabled {
             return None;
         }
         Some(match &self.explicit {
-            Some(d) => d.as_path(),
-            None => self.resolved.get_or_init(default_dir).as_path(),
+            Some(d) => Ok(d.as_path()),
+            None => match self.resolved.get_or_init(default_dir) {
+                Some(d) => Ok(d.as_path()),
+                None => Err(Error::device(format!(
+                    "no lock directory: none of {} is a directory",
+                    DEFAULT_DIRS.join(", ")
+                ))
+                .hint("pass --lock-dir DIR with a directory only you (or your group) can write, or --no-lock if no other process writes this register")),
+            },
         })
     }
 
@@ -88,56 +105,89 @@ impl Locker {
         let Some(dir) = self.dir() else {
             return Ok(Guard { _lock: None });
         };
+        let dir = dir?;
         let path = dir.join(key);
-        let file = open_lock_file(&path).map_err(|e| {
-            Error::device(format!("opening lock file {}: {e}", path.display())).hint(
-                "pass --lock-dir DIR with a writable directory, or --no-lock if no other process writes this register",
-            )
-        })?;
+        let file = open_lock_file(&path, shared_dir(dir))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
-            Error::device(format!("locking {}: {e}", path.display()))
+            Error::device(format!("locking {}: {}", path.display(), e.desc()))
                 .hint("pass --no-lock if no other process writes this register")
         })?;
         Ok(Guard { _lock: Some(lock) })
     }
 }
 
-/// `/run/lock` (created if `/run` exists and it is missing), else
-/// `/dev/shm`, else `/tmp`: the first that is a directory. Every regpoke
-/// process makes the same choice, so they meet on the same files.
-fn default_dir() -> PathBuf {
-    let run_lock = Path::new("/run/lock");
-    if !run_lock.is_dir() && Path::new("/run").is_dir() {
-        let _ = std::fs::create_dir(run_lock);
-        // World-writable and sticky, like the distributions make it.
-        let _ = std::fs::set_permissions(run_lock, std::fs::Permissions::from_mode(0o1777));
-    }
-    for d in ["/run/lock", "/dev/shm", "/tmp"] {
-        if Path::new(d).is_dir() {
-            return PathBuf::from(d);
-        }
-    }
-    // A bare initramfs: make /run/lock.
-    let _ = std::fs::create_dir_all(run_lock);
-    run_lock.to_path_buf()
+/// The default lock directories, in order of preference.
+const DEFAULT_DIRS: [&str; 3] = ["/run/lock", "/dev/shm", "/tmp"];
+
+/// `/run/lock`, else `/dev/shm`, else `/tmp`: the first that is a
+/// directory (none is created). Every regpoke process makes the same
+/// choice, so they meet on the same files.
+fn default_dir() -> Option<PathBuf> {
+    DEFAULT_DIRS.iter().map(PathBuf::from).find(|d| d.is_dir())
 }
 
-/// Opens (creating, mode 0666 before umask) a lock file. A read-only
-/// descriptor is enough for `flock`, and lets users share a file another
-/// user created.
-fn open_lock_file(path: &Path) -> io::Result<File> {
-    match File::open(path) {
-        Ok(f) => Ok(f),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o666)
-            .open(path)
-            .or_else(|_| File::open(path)),
-        Err(e) => Err(e),
+/// Whether `dir` is set up for a group to share locks: group-writable and
+/// not world-writable. Lock files created there are 0660, else 0600.
+fn shared_dir(dir: &Path) -> bool {
+    std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o020 != 0 && m.mode() & 0o002 == 0)
+}
+
+/// Opens (creating if need be) a lock file: never through a symbolic
+/// link, never blocking on a FIFO, and only if it is a regular file. A
+/// read-only descriptor is enough for `flock`.
+fn open_lock_file(path: &Path, group: bool) -> Result<File> {
+    let mode = if group {
+        Mode::from_bits_truncate(0o660)
+    } else {
+        Mode::from_bits_truncate(0o600)
+    };
+    let flags =
+        OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let unusable = |why: String| {
+        Error::device(format!("lock file {}: {why}", path.display())).hint(
+            "remove it if it is not yours, or pass --lock-dir DIR with a directory only you (or your group) can write; --no-lock if no other process writes this register",
+        )
+    };
+    let fd = match nix::fcntl::open(path, flags, mode) {
+        Ok(fd) => fd,
+        Err(Errno::ELOOP) if is_symlink(path) => {
+            return Err(unusable(
+                "it is a symbolic link, which regpoke refuses to follow (a link planted at a predictable lock path could make it create or lock another file)".into(),
+            ))
+        }
+        Err(Errno::EACCES) => {
+            return Err(unusable(
+                "permission denied: it belongs to another user (lock files are created owner-only)".into(),
+            ))
+        }
+        Err(e) => return Err(unusable(format!("cannot open it: {}", e.desc()))),
+    };
+    let file = File::from(fd);
+    let kind = file
+        .metadata()
+        .map_err(|e| unusable(format!("cannot stat it: {e}")))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(unusable(format!(
+            "it is {}, not a regular file",
+            if kind.is_dir() {
+                "a directory"
+            } else if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_socket() {
+                "a socket"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else {
+                "something else"
+            }
+        )));
     }
+    Ok(file)
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 #[cfg(test)]

@@ -29,16 +29,16 @@ mod batch;
 mod cli;
 mod error;
 mod fastargs;
+mod input;
 mod list;
 mod lock;
 mod names;
 mod num;
 mod ops;
+mod output;
 mod render;
 mod spec;
 mod specdoc;
-
-use std::io::Write;
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
@@ -57,7 +57,7 @@ use crate::ops::{Session, Step};
 /// a fifth of a `regpoke read` under emulation. What of that matters is
 /// done here: descriptors 0-2 are made valid (so a device file can never
 /// be opened as descriptor 1 and receive the output) and SIGPIPE is
-/// ignored (a closed pipe is a write error, ignored by [`out`]). A stack
+/// ignored (a closed pipe is a write error, handled by [`output`]). A stack
 /// overflow ends in SIGSEGV instead of a message; a panic still exits 101.
 #[cfg(not(test))]
 mod entry {
@@ -132,25 +132,59 @@ fn run_main(args: Vec<std::ffi::OsString>) -> i32 {
         Some(c) => c,
         None => match Cli::try_parse_from(&args) {
             Ok(c) => c,
-            // clap prints help/version (exit 0) or the usage error with its
-            // suggestions (exit 2).
-            Err(e) => e.exit(),
+            Err(e) => return output::finish(clap_failure(&args, &e)),
         },
     };
     let code = run(&cli);
-    let _ = std::io::stdout().flush();
+    output::finish(code)
+}
+
+/// Handles what clap returns instead of a command line: help and version
+/// (printed on stdout, exit 0) or a usage error (on stderr with clap's
+/// suggestions, exit 2; with `--json` also as a JSON error document).
+fn clap_failure(args: &[std::ffi::OsString], e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    let code = e.exit_code();
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) && code == 0
+    {
+        out(&e.render().to_string());
+        return code;
+    }
+    output::err(e.render().to_string().trim_end());
+    let json = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let mut doc = Map::new();
+        doc.insert("regpoke".into(), json!(render::JSON_VERSION));
+        doc.insert("command".into(), json!(cli::command_of_args(args)));
+        doc.insert("spec".into(), Value::Null);
+        doc.insert("block".into(), Value::Null);
+        doc.insert("backend".into(), Value::Null);
+        let err = Error::usage(render::clap_message(e))
+            .hint("`regpoke --help` lists the commands and options; `regpoke COMMAND --help` describes one");
+        let mut ej = render::error_json(&err);
+        if let Value::Object(m) = &mut ej {
+            m.insert("exit_code".into(), json!(code));
+        }
+        doc.insert("error".into(), ej);
+        render::print_json(&Value::Object(doc));
+    }
     code
 }
 
-/// Writes to stdout, ignoring a closed pipe (`regpoke dump | head`).
-pub fn out(s: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes());
-}
+pub use output::out;
 
 /// Reports an error on stderr and returns its exit status.
 pub fn report(e: &Error) -> i32 {
-    eprintln!("regpoke: error: {e}");
+    output::err(&format!("regpoke: error: {e}"));
     e.kind.exit_code()
 }
 

@@ -105,9 +105,24 @@ pub fn show_duration(d: Duration) -> String {
     }
 }
 
+/// `a 16-bit`, `an 8-bit`: the width in bits with its article.
+pub fn a_bits(bits: u32) -> String {
+    // "an" before a vowel sound: 8, 11, 18, 80-89 (only 8 is a width).
+    let an = bits == 8 || bits == 11 || bits == 18 || (80..90).contains(&bits);
+    format!("{} {bits}-bit", if an { "an" } else { "a" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn width_articles() {
+        assert_eq!(a_bits(8), "an 8-bit");
+        assert_eq!(a_bits(16), "a 16-bit");
+        assert_eq!(a_bits(32), "a 32-bit");
+        assert_eq!(a_bits(64), "a 64-bit");
+    }
 
     #[test]
     fn numbers() {

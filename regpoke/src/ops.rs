@@ -66,8 +66,11 @@ pub enum Step<'a> {
     },
     /// Print the interrupt count.
     IrqCount,
-    /// Acknowledge writes, then unmask.
+    /// Acknowledge: reads (a read-to-clear cause register), then writes,
+    /// then unmask.
     IrqAck {
+        /// The reads (a [`Step::Read`]), done first.
+        read: Option<Box<Step<'a>>>,
         /// The writes.
         plans: Vec<WritePlan<'a>>,
     },
@@ -123,7 +126,14 @@ impl Step<'_> {
             Step::Read { targets, .. } => targets
                 .iter()
                 .try_fold(0u64, |acc, t| Some(acc.max(end(t)?))),
-            Step::Write { plans, .. } | Step::IrqAck { plans } => plans_end(plans),
+            Step::Write { plans, .. } => plans_end(plans),
+            Step::IrqAck { read, plans } => {
+                let reads = match read {
+                    Some(r) => r.extent()?,
+                    None => 0,
+                };
+                Some(reads.max(plans_end(plans)?))
+            }
             Step::Watch { target, .. } | Step::Expect { target, .. } => end(target),
             Step::Dump { .. } => None,
             Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_) => Some(0),
@@ -221,11 +231,16 @@ impl WritePlan<'_> {
 /// it again) are served by one load: a second load of a read-to-clear
 /// register would see it cleared by the first.
 pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+    compile_read_as(a, block, "read")
+}
+
+/// [`compile_read`] for `command` (named in errors).
+fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) -> Result<Step<'a>> {
     let mut targets = Vec::new();
     for t in &a.targets {
         let target = spec::parse_target(t, block, a.width)?;
         spec::check_readable(&target)?;
-        check_raw_read(&target, block, a.allow_side_effect_read, "read")?;
+        check_raw_read(&target, block, a.allow_side_effect_read, command)?;
         if target.is_whole_array() {
             let n = target.reg().map_or(1, Register::count);
             targets.extend((0..n).map(|i| target.with_index(i)));
@@ -379,9 +394,29 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
             since: w.since,
             enable: w.enable,
         },
-        IrqCommand::Ack(a) => Step::IrqAck {
-            plans: compile_assignments(&a.assignments, block, None, false, false)?,
-        },
+        IrqCommand::Ack(a) => {
+            if a.assignments.is_empty() && a.read.is_empty() {
+                return Err(Error::usage(
+                    "irq ack needs an acknowledge: a write (REG.FIELD=1) or --read REG",
+                )
+                .hint("e.g. regpoke --spec edu irq ack IRQ_ACK.FACT=1, or irq ack --read ISR for a read-to-clear cause register"));
+            }
+            let read = if a.read.is_empty() {
+                None
+            } else {
+                let r = ReadArgs {
+                    targets: a.read.clone(),
+                    width: a.width,
+                    decode: false,
+                    allow_side_effect_read: a.allow_side_effect_read,
+                };
+                Some(Box::new(compile_read_as(&r, block, "irq ack --read")?))
+            };
+            Step::IrqAck {
+                read,
+                plans: compile_assignments(&a.assignments, block, a.width, false, false)?,
+            }
+        }
     })
 }
 
@@ -478,8 +513,8 @@ pub fn compile_assignments<'a>(
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(Error::usage(format!(
-                    "{text:?}: a {}-bit store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
-                    width.bits()
+                    "{text:?}: {} store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
+                    crate::num::a_bits(width.bits())
                 ))
                 .hint(format!(
                     "write the register by name ({}=VALUE), or pass --allow-side-effect-write if the device expects this store",
@@ -962,6 +997,12 @@ pub struct WriteResult {
 pub struct Skipped {
     /// `NAME` or `NAME[i]`.
     pub target: String,
+    /// The register's name.
+    #[serde(skip)]
+    pub register: String,
+    /// The array index.
+    #[serde(skip)]
+    pub index: Option<u64>,
     /// Byte offset.
     pub offset: u64,
     /// `write-only` or `read side effects`.
@@ -982,6 +1023,9 @@ pub enum Output {
     },
     /// `write` and `irq ack`.
     Write {
+        /// `irq ack --read` only: the acknowledging reads, done first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reads: Option<Vec<ReadResult>>,
         /// One per register access.
         writes: Vec<WriteResult>,
         /// `irq ack` only: the interrupt was enabled again.
@@ -1246,6 +1290,7 @@ impl<'a> Session<'a> {
                 })
             }
             Step::Write { plans, readback } => Ok(Output::Write {
+                reads: None,
                 writes: self.write_plans(plans, *readback)?,
                 enabled: None,
             }),
@@ -1279,12 +1324,20 @@ impl<'a> Session<'a> {
                 since,
                 enable,
             } => self.irq_wait(*timeout, *since, *enable),
-            Step::IrqAck { plans } => {
+            Step::IrqAck { read, plans } => {
+                let reads = match read.as_deref() {
+                    Some(r) => match self.exec(r)? {
+                        Output::Read { reads, .. } => Some(reads),
+                        _ => None,
+                    },
+                    None => None,
+                };
                 let writes = self.write_plans(plans, false)?;
                 self.irq()?
                     .enable()
                     .map_err(|e| Error::device(e.to_string()))?;
                 Ok(Output::Write {
+                    reads,
                     writes,
                     enabled: Some(true),
                 })
@@ -1336,7 +1389,10 @@ impl<'a> Session<'a> {
                 }
             };
             if let Some(why) = &skipped {
-                eprintln!("regpoke: warning: {} not read back ({why})", p.label);
+                crate::output::err(&format!(
+                    "regpoke: warning: {} not read back ({why})",
+                    p.label
+                ));
             }
             out.push(WriteResult {
                 target: p.label.clone(),
@@ -1408,28 +1464,40 @@ impl<'a> Session<'a> {
         })?;
         let mut registers = Vec::new();
         let mut skipped = Vec::new();
-        for reg in &block.registers {
-            for i in 0..reg.count() {
-                let t = Target::Reg {
+        // Everything in address order: an array listed after the registers
+        // it sits among (or interleaved with them) is shown in its place.
+        let mut all: Vec<Target> = block
+            .registers
+            .iter()
+            .flat_map(|reg| {
+                (0..reg.count()).map(move |i| Target::Reg {
                     reg,
                     index: reg.array.map(|_| i),
                     field: None,
-                };
-                let reason = if !reg.access.can_read() {
-                    Some("write-only")
-                } else if reg.read_has_side_effects() && !include_side_effects {
-                    Some("read side effects")
-                } else {
-                    None
-                };
-                match reason {
-                    Some(reason) => skipped.push(Skipped {
-                        target: t.name(),
-                        offset: t.offset(),
-                        reason,
-                    }),
-                    None => registers.push(self.read_target(&t)?),
-                }
+                })
+            })
+            .collect();
+        all.sort_by_key(Target::offset);
+        for t in all {
+            let Target::Reg { reg, index, .. } = t else {
+                continue;
+            };
+            let reason = if !reg.access.can_read() {
+                Some("write-only")
+            } else if reg.read_has_side_effects() && !include_side_effects {
+                Some("read side effects")
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => skipped.push(Skipped {
+                    target: t.name(),
+                    register: reg.name.clone(),
+                    index,
+                    offset: t.offset(),
+                    reason,
+                }),
+                None => registers.push(self.read_target(&t)?),
             }
         }
         Ok(Output::Dump { registers, skipped })
@@ -1570,8 +1638,9 @@ pub fn describe(step: &Step) -> Vec<String> {
                 .unwrap_or_default(),
             timeout.map(show_duration).unwrap_or_else(|| "none".into())
         )],
-        Step::IrqAck { plans } => {
-            let mut v: Vec<String> = plans.iter().map(WritePlan::describe).collect();
+        Step::IrqAck { read, plans } => {
+            let mut v: Vec<String> = read.as_deref().map(describe).unwrap_or_default();
+            v.extend(plans.iter().map(WritePlan::describe));
             v.push("enable (unmask) the interrupt".into());
             v
         }

@@ -50,7 +50,7 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
         })
     };
     if is_pathish(arg) || is_file() {
-        return register_spec::load(path)
+        return crate::input::load_spec_file(path)?
             .map(|d| (d, arg.to_string()))
             .map_err(spec_error);
     }
@@ -304,8 +304,8 @@ pub fn parse_target<'a>(
         let width = width.unwrap_or(Width::W32);
         if offset % width.bytes() != 0 {
             return Err(Error::usage(format!(
-                "offset {offset:#x} is not aligned for a {}-bit access: it must be a multiple of {}",
-                width.bits(),
+                "offset {offset:#x} is not aligned for {} access: it must be a multiple of {}",
+                crate::num::a_bits(width.bits()),
                 width.bytes()
             )));
         }
@@ -375,10 +375,10 @@ pub fn parse_target<'a>(
     if let Some(w) = width {
         if w != reg.width {
             return Err(Error::usage(format!(
-                "--width {} does not apply to {}: it is a {}-bit register",
+                "--width {} does not apply to {}: it is {} register",
                 w.bits(),
                 reg.name,
-                reg.width.bits()
+                crate::num::a_bits(reg.width.bits())
             ))
             .hint(
                 "--width is for raw offsets; registers are always accessed with their own width",

@@ -48,7 +48,7 @@ pub fn run(c: &SpecCommand, json_out: bool) -> i32 {
 fn load_checked(arg: &str) -> Result<Result<Device, Diagnostics>, Error> {
     let path = Path::new(arg);
     if path.exists() || spec::is_pathish(arg) {
-        return Ok(register_spec::load(path));
+        return crate::input::load_spec_file(path);
     }
     match device_specs::spec(arg) {
         Some(s) => Ok(register_spec::parse(s.yaml, s.file)),
@@ -83,14 +83,14 @@ fn check(files: &[String], json_out: bool) -> i32 {
             Ok(Err(diags)) => {
                 worst = 2;
                 for d in &diags {
-                    eprintln!("{d}");
+                    crate::output::err(&format!("{d}"));
                 }
                 if !json_out {
-                    eprintln!(
+                    crate::output::err(&format!(
                         "{f}: {} error{}",
                         diags.len(),
                         if diags.len() == 1 { "" } else { "s" }
-                    );
+                    ));
                 }
                 let errors: Vec<Value> = diags
                     .iter()
@@ -100,7 +100,7 @@ fn check(files: &[String], json_out: bool) -> i32 {
             }
             Err(e) => {
                 worst = 2;
-                eprintln!("regpoke: error: {e}");
+                crate::output::err(&format!("regpoke: error: {e}"));
                 entries.push(json!({ "file": f, "ok": false, "device": null,
                     "errors": [{ "file": f, "line": null, "column": null, "message": e.message }] }));
             }

@@ -1171,3 +1171,31 @@ fn completions_and_man_page() {
             .and(contains("irq")),
     );
 }
+
+/// Messages about 8-bit accesses say "an 8-bit", not "a 8-bit".
+#[test]
+fn eight_bit_messages_use_the_right_article() {
+    let d = Dev::kinds();
+    d.kinds_cmd()
+        .args(["read", "BYTE", "--width", "32"])
+        .assert()
+        .code(2)
+        .stderr(contains("it is an 8-bit register"));
+}
+
+/// Every register value and address in JSON has an exact hex string
+/// beside it (JavaScript readers lose precision above 2^53).
+#[test]
+fn json_numbers_above_2_pow_53_have_exact_hex_siblings() {
+    let d = Dev::kinds();
+    d.poke(0x20, &u64::MAX.to_le_bytes());
+    let (v, code) = json_of(d.kinds_cmd().args(["--json", "read", "COUNTER"]));
+    assert_eq!(code, 0);
+    assert_eq!(v["reads"][0]["hex"], "0xffffffffffffffff");
+    assert_eq!(v["reads"][0]["register_hex"], "0xffffffffffffffff");
+    let (v, code) = json_of(d.kinds_cmd().args(["--json", "write", "COUNTER=1:1"]));
+    assert_eq!(code, 0);
+    assert_eq!(v["writes"][0]["previous_hex"], "0xffffffffffffffff");
+    assert_eq!(v["writes"][0]["hex"], "0xffffffffffffffff");
+    assert_eq!(v["backend"]["phys_hex"], serde_json::Value::Null);
+}

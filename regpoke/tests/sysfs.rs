@@ -384,3 +384,88 @@ fn closed_stdout_is_not_reused_for_the_device_node() {
         "the output went into the device node"
     );
 }
+
+/// `--uio N --map M` for a map the device lacks (here ivshmem's BAR2,
+/// which uio_pci_generic does not map): the message is the CLI's, naming
+/// the regpoke options that reach the BAR, not a library function.
+#[test]
+fn uio_without_the_map_points_to_the_pci_option() {
+    let f = tree();
+    f.add_pci(&FakePci::ivshmem_plain(IVSHMEM).with_driver("uio_pci_generic"))
+        .unwrap();
+    f.add_uio(&FakeUio::pci_generic(
+        1,
+        IVSHMEM,
+        &[(0xfebf_1000, 0x1000, 0)],
+        4096,
+    ))
+    .unwrap();
+    for spec in [&["--spec", "ivshmem"][..], &[][..]] {
+        cmd(&f)
+            .args(spec)
+            .args(["--uio", "1", "--map", "2", "read", "0x0"])
+            .assert()
+            .code(1)
+            .stderr(
+                contains("uio1 has no map2: its maps: map0")
+                    .and(contains("use --pci 0000:00:05.0 --bar N instead of --uio"))
+                    .and(contains("devmem_backend").not())
+                    .and(contains("is not UIO maps").not()),
+            );
+    }
+    cmd(&f)
+        .args([
+            "--spec", "ivshmem", "--uio", "1", "--map", "2", "read", "0x0",
+        ])
+        .assert()
+        .stderr(contains("For BAR2, which is not a UIO map"));
+}
+
+/// `-v` on the automatic path says why UIO was passed over.
+#[test]
+fn verbose_says_why_uio_was_not_used() {
+    // ivshmem bound to no driver.
+    let f = tree();
+    cmd(&f)
+        .args(["--spec", "ivshmem", "-v", "read", "IV_POSITION"])
+        .assert()
+        .success()
+        .stderr(
+            contains("not using UIO: 0000:00:05.0 is not bound to any driver")
+                .and(contains("backend sysfs via").and(contains("not UIO:"))),
+        );
+    // Bound to uio_pci_generic, but BAR2 is no UIO map.
+    f.add_pci(&FakePci::ivshmem_plain(IVSHMEM).with_driver("uio_pci_generic"))
+        .unwrap();
+    f.add_uio(&FakeUio::pci_generic(
+        1,
+        IVSHMEM,
+        &[(0xfebf_1000, 0x1000, 0)],
+        4096,
+    ))
+    .unwrap();
+    cmd(&f)
+        .args([
+            "--spec", "ivshmem", "--block", "shared", "-v", "read", "0x0",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("not using UIO: uio1 has no map of BAR2"));
+}
+
+/// Addresses in `list --json` have exact hex strings beside them.
+#[test]
+fn list_json_addresses_have_hex_siblings() {
+    let f = tree();
+    let (v, code) = json_of(cmd(&f).args(["--json", "list"]));
+    assert_eq!(code, 0);
+    assert_eq!(v["uio"][0]["maps"][0]["addr_hex"], "0xfea00000");
+    let edu = v["pci"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["address"] == EDU)
+        .unwrap();
+    assert_eq!(edu["bars"][0]["start_hex"], "0xfea00000");
+    assert_eq!(edu["blocks"][0]["backend"]["phys_hex"], "0xfea00000");
+}

@@ -298,10 +298,10 @@ impl UioDevice {
                 .collect();
             if !others.is_empty() {
                 hint = format!(
-                    "; map numbers are not BAR numbers, and {} of {} {} not UIO maps (uio_pci_generic exposes only 32-bit non-prefetchable memory BARs): map BARs through sysfs resourceN instead (devmem_backend::map_bar)",
+                    "; map numbers are not BAR numbers, and {} of {} {} (uio_pci_generic exposes only 32-bit non-prefetchable memory BARs): map BARs through sysfs resourceN instead (devmem_backend::map_bar)",
                     others.join(", "),
                     pci.address(),
-                    if others.len() == 1 { "is" } else { "are" }
+                    if others.len() == 1 { "is not a UIO map" } else { "are not UIO maps" }
                 );
             }
         }

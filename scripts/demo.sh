@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 need_rust
 need_build_packages
 if ! is_root; then
-    echo "error: the demo boots a VM and binds PCI devices inside it: run it as root (sudo scripts/demo.sh)" >&2
+    echo "error: the demo boots a VM and binds PCI devices inside it: run it as root (for example from `su -`)" >&2
     exit 1
 fi
 cargo run -q -p qemu -- provision

@@ -2,7 +2,7 @@
 # Sets up what is missing and runs every test: the host tests (no root, no
 # VM) and, as root, the tests inside QEMU VMs against edu and ivshmem.
 #
-#   sudo scripts/test.sh        # everything
+#   scripts/test.sh             # as root: everything
 #   scripts/test.sh             # as a normal user: host tests only, VM tests
 #                               # are skipped with a message saying why
 set -euo pipefail

@@ -173,6 +173,102 @@ mod tests {
         }
     }
 
+    /// Command lines derived from clap's own definition of regpoke: every
+    /// option of the top level and of `read`/`write`, long and short, with
+    /// valid and invalid values, before and after the subcommand, alone and
+    /// repeated. Whenever the fast path answers, clap must accept the line
+    /// and build the same value; otherwise the line goes to clap anyway.
+    #[test]
+    fn agrees_with_clap_on_every_option_of_its_definition() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        let values = [
+            "edu",
+            "0",
+            "2",
+            "9",
+            "0x10",
+            "0x1_0",
+            "0x_10",
+            "10_",
+            "16",
+            "32",
+            "12",
+            "00:04.0",
+            "uio0",
+            "/tmp/x",
+            "-1",
+            "",
+            "abc",
+            "=",
+            "99999999999999999999999",
+        ];
+        let spellings = |arg: &clap::Arg| {
+            let mut v: Vec<String> = Vec::new();
+            if let Some(l) = arg.get_long() {
+                v.push(format!("--{l}"));
+            }
+            if let Some(s) = arg.get_short() {
+                v.push(format!("-{s}"));
+            }
+            v
+        };
+        let mut options: Vec<(String, bool, bool)> = Vec::new(); // (spelling, takes value, global)
+        for a in cmd.get_arguments() {
+            for sp in spellings(a) {
+                options.push((sp, a.get_action().takes_values(), true));
+            }
+        }
+        for sub in ["read", "write"] {
+            let sc = cmd.find_subcommand(sub).expect("subcommand");
+            for a in sc.get_arguments() {
+                for sp in spellings(a) {
+                    options.push((sp, a.get_action().takes_values(), false));
+                }
+            }
+        }
+        let mut lines: Vec<String> = Vec::new();
+        for sub in [
+            "read ID",
+            "write ID=1",
+            "read 0x0 STATUS.A",
+            "write 0x0=1:0xff B=2",
+        ] {
+            for (sp, takes, global) in &options {
+                let forms: Vec<String> = if *takes {
+                    values.iter().map(|v| format!("{sp} {v}")).collect()
+                } else {
+                    vec![sp.clone()]
+                };
+                for f in forms {
+                    if *global {
+                        lines.push(format!("{f} --spec edu {sub}"));
+                    }
+                    lines.push(format!("--spec edu {sub} {f}"));
+                    lines.push(format!("--spec edu {sub} {f} {f}"));
+                    lines.push(format!("{sub} {f}"));
+                }
+            }
+        }
+        let mut fast_taken = 0;
+        for l in &lines {
+            let words: Vec<OsString> = l.split(' ').map(OsString::from).collect();
+            let Some(fast) = parse(&words) else { continue };
+            fast_taken += 1;
+            let mut full = vec![OsString::from("regpoke")];
+            full.extend(words);
+            match Cli::try_parse_from(full) {
+                Ok(slow) => assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{l:?}"),
+                Err(e) => panic!("{l:?}: the fast path accepted what clap refuses: {e}"),
+            }
+        }
+        assert!(
+            fast_taken > 100,
+            "the fast path answered only {fast_taken} of {} lines",
+            lines.len()
+        );
+    }
+
     #[test]
     fn leaves_the_rest_to_clap() {
         for l in [

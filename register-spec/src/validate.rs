@@ -474,19 +474,20 @@ fn check_values(path: &str, f: &DField, errors: &mut Errors) {
         let Some(value) = &v.value else { continue };
         let vname = display_name(&v.name);
         if let Some(bits) = &f.bits {
+            // msb >= lsb, but either may be any u64: `msb - lsb + 1` could
+            // overflow, so the width is only formed once it is below 64.
             let (msb, lsb) = bits.value;
-            let width = msb - lsb + 1;
-            let max = if width >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << width) - 1
+            let max = match msb - lsb {
+                top @ 0..=62 => (1u64 << (top + 1)) - 1,
+                _ => u64::MAX,
             };
             if value.value > max {
                 errors.push(
                     value.span,
                     format!(
-                        "value `{path}.{vname}` = {} does not fit in {width}-bit field `{path}` (at most {})",
+                        "value `{path}.{vname}` = {} does not fit in {}-bit field `{path}` (at most {})",
                         show(value.value),
+                        max.count_ones(),
                         show(max)
                     ),
                 );

@@ -1,6 +1,7 @@
 //! Errors with their location: what [`parse`](crate::parse) and
 //! [`load`](crate::load) return when a file is not a valid register map.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 
@@ -29,8 +30,9 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// Every error found in one file, sorted by position (line, then column;
-/// errors at the same position keep the order in which they were found).
+/// Every error found in one file, each once, sorted by position (line, then
+/// column; errors at the same position keep the order in which they were
+/// found).
 ///
 /// Never empty when returned by [`parse`](crate::parse) or
 /// [`load`](crate::load). Displays as one line per error, separated by
@@ -40,9 +42,17 @@ impl std::error::Error for Diagnostic {}
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
-    /// Sorts `errors` by position.
+    /// Sorts `errors` by position and drops repeats (the same file,
+    /// position and message as an earlier error).
     pub fn new(mut errors: Vec<Diagnostic>) -> Diagnostics {
         errors.sort_by_key(|d| d.span);
+        let mut seen = HashSet::new();
+        let keep: Vec<bool> = errors
+            .iter()
+            .map(|d| seen.insert((&d.file, d.span, &d.message)))
+            .collect();
+        let mut keep = keep.into_iter();
+        errors.retain(|_| keep.next().unwrap_or(true));
         Diagnostics(errors)
     }
     /// The errors, sorted by position.

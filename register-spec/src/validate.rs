@@ -1,7 +1,7 @@
 //! Cross-checks on the draft (names, layout, bits, values, access kinds),
 //! and the conversion of a clean draft into the model.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::Errors;
 use crate::model::{
@@ -526,6 +526,10 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
     placed.sort_by_key(|p| (p.2, p.0));
     // Sweep by lsb, remembering the field that reaches highest so far.
     let mut reach: Option<&(usize, u64, u64, Span, String)> = None;
+    // (later field, earlier field's name and bits) pairs already reported:
+    // a wide field that overlaps two fields of the same name and bits (a
+    // duplicate, reported as such) would otherwise repeat the same error.
+    let mut reported = HashSet::new();
     for cur in &placed {
         if let Some(prev) = reach {
             if cur.2 <= prev.1 {
@@ -534,16 +538,18 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
                 } else {
                     (prev, cur)
                 };
-                errors.push(
-                    later.3,
-                    format!(
-                        "field `{rname}.{}` ({}) overlaps field `{rname}.{}` ({})",
-                        later.4,
-                        bit_range(later.1, later.2),
-                        earlier.4,
-                        bit_range(earlier.1, earlier.2)
-                    ),
-                );
+                if reported.insert((later.0, &earlier.4, earlier.1, earlier.2)) {
+                    errors.push(
+                        later.3,
+                        format!(
+                            "field `{rname}.{}` ({}) overlaps field `{rname}.{}` ({})",
+                            later.4,
+                            bit_range(later.1, later.2),
+                            earlier.4,
+                            bit_range(earlier.1, earlier.2)
+                        ),
+                    );
+                }
             }
         }
         if reach.is_none_or(|r| cur.1 > r.1) {

@@ -96,3 +96,54 @@ fn model_helpers_do_not_overflow_on_any_value() {
     assert_eq!(reg.offset_of(u64::MAX), u64::MAX);
     assert_eq!(reg.offset_of(u64::MAX / 4), u64::MAX);
 }
+
+// 2. Each error once.
+
+/// A wide field overlapping two fields of the same name and bits printed
+/// the same line twice.
+#[test]
+fn a_field_overlapping_two_same_named_fields_is_reported_once() {
+    let src = fields(&[
+        "{ name: F, bits: 3 }",
+        "{ name: F, bits: 3 }",
+        "{ name: G, bits: 7:0 }",
+    ]);
+    assert_eq!(
+        errors(&src),
+        [
+            "t.yaml:10:21: error: duplicate field name `F` in register `R` (first declared at 9:21)",
+            "t.yaml:11:30: error: field `R.G` (bits 7:0) overlaps field `R.F` (bit 3)",
+        ]
+    );
+    // Distinct fields under one wide field are still each named.
+    let src = fields(&[
+        "{ name: F, bits: 3 }",
+        "{ name: H, bits: 3 }",
+        "{ name: G, bits: 7:0 }",
+    ]);
+    assert_eq!(
+        errors(&src),
+        [
+            "t.yaml:11:30: error: field `R.G` (bits 7:0) overlaps field `R.F` (bit 3)",
+            "t.yaml:11:30: error: field `R.G` (bits 7:0) overlaps field `R.H` (bit 3)",
+        ]
+    );
+}
+
+/// Whatever path produces them, identical errors are listed once.
+#[test]
+fn identical_diagnostics_are_listed_once() {
+    let d = |line: usize, message: &str| register_spec::Diagnostic {
+        file: "t.yaml".into(),
+        span: register_spec::Span { line, column: 1 },
+        message: message.into(),
+    };
+    let all = register_spec::Diagnostics::new(vec![
+        d(2, "b"),
+        d(1, "a"),
+        d(2, "c"),
+        d(2, "b"),
+        d(1, "a"),
+    ]);
+    assert_eq!(all.to_string(), "t.yaml:1:1: error: a\nt.yaml:2:1: error: b\nt.yaml:2:1: error: c");
+}

@@ -107,8 +107,20 @@ impl std::error::Error for Diagnostics {}
 pub(crate) struct Errors(pub(crate) Vec<(Span, String)>);
 
 impl Errors {
+    /// Records an error. Quoted user text is already escaped and shortened
+    /// ([`shorten`](crate::yaml::shorten)); any line break left (from text
+    /// that is not the user's own, such as the YAML parser's) is escaped
+    /// here too, so that every error stays on one line.
     pub(crate) fn push(&mut self, span: Span, message: impl Into<String>) {
-        self.0.push((span, message.into()));
+        let mut message = message.into();
+        if message.contains(|c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}') {
+            let mut escaped = String::with_capacity(message.len());
+            message
+                .chars()
+                .for_each(|c| crate::yaml::push_escaped(&mut escaped, c));
+            message = escaped;
+        }
+        self.0.push((span, message));
     }
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -94,15 +94,16 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                 None => "a `pci.bars` entry".to_string(),
             };
             let hint = match suggest(&block.value, &names) {
-                Some(s) => format!("did you mean `{s}`? "),
+                Some(s) => format!("did you mean `{}`? ", shorten(s)),
                 None => String::new(),
             };
+            let listed: Vec<String> = names.iter().map(|n| shorten(n)).collect();
             errors.push(
                 block.span,
                 format!(
                     "{which} names block `{}`, which is not a block of this device; {hint}blocks: {}",
                     shorten(&block.value),
-                    names.join(", ")
+                    listed.join(", ")
                 ),
             );
         }

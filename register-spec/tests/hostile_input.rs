@@ -147,3 +147,70 @@ fn identical_diagnostics_are_listed_once() {
     ]);
     assert_eq!(all.to_string(), "t.yaml:1:1: error: a\nt.yaml:2:1: error: b\nt.yaml:2:1: error: c");
 }
+
+// 3. One short line per error.
+
+/// A name written as a block scalar contains line breaks, which split the
+/// error messages quoting it.
+#[test]
+fn a_block_scalar_name_is_quoted_on_one_line() {
+    let src = "name: d\nblocks:\n  - name: |\n      b\n      c\n    size: 4\n    registers:\n      - name: R\n        offset: 0\n      - name: R\n        offset: 4\n";
+    assert_eq!(
+        errors(src),
+        [
+            "t.yaml:4:7: error: `b\\nc\\n` is not a valid block name: names must start with an ASCII letter or `_` and contain only ASCII letters, digits and `_`",
+            "t.yaml:10:9: error: register `R` (bytes 0x4..=0x7) extends past the end of block `b\\nc\\n` (size 0x4)",
+            "t.yaml:10:15: error: duplicate register name `R` in block `b\\nc\\n` (first declared at 8:15)",
+        ]
+    );
+}
+
+/// Control characters other than line breaks are escaped too, and the
+/// list of block names in a BAR error is quoted the same way.
+#[test]
+fn control_characters_and_listed_names_are_escaped() {
+    let src = "name: d\npci: { vendor: 1, device: 2, bars: [{ bar: 0, block: \"x\\ty\" }] }\nblocks:\n  - name: \"b\\r\\nc\\u0007\"\n    size: 4\n";
+    assert_eq!(
+        errors(src),
+        [
+            "t.yaml:2:54: error: BAR 0 names block `x\\ty`, which is not a block of this device; blocks: b\\r\\nc\\u{7}",
+            "t.yaml:4:11: error: `b\\r\\nc\\u{7}` is not a valid block name: names must start with an ASCII letter or `_` and contain only ASCII letters, digits and `_`",
+        ]
+    );
+}
+
+/// A huge name is cut to 40 characters and `…` wherever it is quoted, so a
+/// 100 KB name cannot flood the terminal.
+#[test]
+fn a_huge_name_is_shortened_everywhere() {
+    let long = "n".repeat(100_000);
+    let src = format!(
+        "name: d\npci: {{ vendor: 1, device: 2, bars: [{{ bar: 0, block: nnn }}] }}\nblocks:\n  - name: {long}\n    size: 4\n    registers:\n      - name: {long}\n        offset: 4\n        fields:\n          - {{ name: {long}, bits: 40, values: [{{ name: {long}, value: 1 }}, {{ name: {long}, value: 1 }}] }}\n      - name: {long}\n        offset: 0\n  - name: {long}\n    size: 1\n"
+    );
+    let shown = format!("{}…", "n".repeat(40));
+    let errors = errors(&src);
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+    for e in &errors {
+        assert!(e.len() < 400, "{e}");
+        assert!(e.contains(&shown), "{e}");
+    }
+    assert_eq!(
+        errors[0],
+        format!("t.yaml:2:54: error: BAR 0 names block `nnn`, which is not a block of this device; did you mean `{shown}`? blocks: {shown}")
+    );
+}
+
+/// A tag's text is quoted shortened like any other user text.
+#[test]
+fn a_huge_tag_is_shortened() {
+    let src = format!("name: !{} d\n", "t".repeat(100_000));
+    let errors = errors(&src);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(
+        errors[1],
+        format!(
+            "t.yaml:1:7: error: YAML tags (`!{}…`) are not supported in register maps; quote a value to make it a string",
+            "t".repeat(39)
+        )
+    );
+}

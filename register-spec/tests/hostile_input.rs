@@ -41,7 +41,8 @@ fn an_msb_at_the_top_of_u64_is_reported_as_beyond_the_width() {
         assert_eq!(errors(&src), expected, "{src}");
     }
     // The same field unquoted, and one bit at the very top.
-    let src = fields(&["{ name: F, bits: 0xffff_ffff_ffff_ffff, values: [{ name: A, value: 1 }] }"]);
+    let src =
+        fields(&["{ name: F, bits: 0xffff_ffff_ffff_ffff, values: [{ name: A, value: 1 }] }"]);
     assert_eq!(
         errors(&src),
         ["t.yaml:9:30: error: field `R.F` (bit 18446744073709551615) does not fit in 32-bit register `R` (bits 31:0)"]
@@ -57,8 +58,14 @@ fn values_of_the_widest_fields_are_checked_without_overflow() {
             "name: d\nblocks:\n  - name: b\n    size: 8\n    registers:\n      - name: R\n        offset: 0\n        width: 64\n        fields:\n          - {{ name: F, bits: \"{bits}\", values: [{{ name: A, value: {value} }}] }}\n"
         )
     };
-    assert_eq!(errors(&reg("63:0", "0xffff_ffff_ffff_ffff")), [] as [&str; 0]);
-    assert_eq!(errors(&reg("62:0", "0x7fff_ffff_ffff_ffff")), [] as [&str; 0]);
+    assert_eq!(
+        errors(&reg("63:0", "0xffff_ffff_ffff_ffff")),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        errors(&reg("62:0", "0x7fff_ffff_ffff_ffff")),
+        [] as [&str; 0]
+    );
     assert_eq!(
         errors(&reg("62:0", "0x8000_0000_0000_0000")),
         ["t.yaml:10:65: error: value `R.F.A` = 0x8000000000000000 does not fit in 63-bit field `R.F` (at most 0x7fffffffffffffff)"]
@@ -145,7 +152,10 @@ fn identical_diagnostics_are_listed_once() {
         d(2, "b"),
         d(1, "a"),
     ]);
-    assert_eq!(all.to_string(), "t.yaml:1:1: error: a\nt.yaml:2:1: error: b\nt.yaml:2:1: error: c");
+    assert_eq!(
+        all.to_string(),
+        "t.yaml:1:1: error: a\nt.yaml:2:1: error: b\nt.yaml:2:1: error: c"
+    );
 }
 
 // 3. One short line per error.

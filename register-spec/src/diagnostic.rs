@@ -138,3 +138,24 @@ impl Errors {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages that do not quote user text through `shorten` (the YAML
+    /// parser's, say) still cannot break the one-line-per-error format.
+    #[test]
+    fn a_pushed_message_is_one_line() {
+        let mut errors = Errors::default();
+        errors.push(Span::default(), "a\nb\r\tc\u{7}\u{2028}");
+        errors.push(Span::default(), "plain `text` … kept");
+        assert_eq!(
+            errors.0,
+            [
+                (Span::default(), "a\\nb\\r\\tc\\u{7}\\u{2028}".to_string()),
+                (Span::default(), "plain `text` … kept".to_string()),
+            ]
+        );
+    }
+}

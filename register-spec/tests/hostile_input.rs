@@ -224,3 +224,18 @@ fn a_huge_tag_is_shortened() {
         )
     );
 }
+
+/// Found by the fuzz target: a plain scalar continued over a blank line
+/// holds a line break, and the list of block names in a BAR error quoted
+/// it raw, splitting the error over two lines.
+#[test]
+fn fuzz_crash_block_list_with_a_multi_line_plain_name() {
+    let src = "name: d\npci:\n  vendor: 1\n  device: 2\n  bars:\n    - bar: 0\n      block: cxtrl\nblocks:\n  - name: ctrl\n    size: 4\n  - name: window\n\n      - { $memory window.\n    size: 4\n";
+    assert_eq!(
+        errors(src),
+        [
+            "t.yaml:7:14: error: BAR 0 names block `cxtrl`, which is not a block of this device; did you mean `ctrl`? blocks: ctrl, window\\n- { $memory window.",
+            "t.yaml:11:11: error: `window\\n- { $memory window.` is not a valid block name: names must start with an ASCII letter or `_` and contain only ASCII letters, digits and `_`",
+        ]
+    );
+}

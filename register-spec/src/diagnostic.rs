@@ -1,6 +1,7 @@
 //! Errors with their location: what [`parse`](crate::parse) and
 //! [`load`](crate::load) return when a file is not a valid register map.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 
@@ -29,8 +30,9 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// Every error found in one file, sorted by position (line, then column;
-/// errors at the same position keep the order in which they were found).
+/// Every error found in one file, each once, sorted by position (line, then
+/// column; errors at the same position keep the order in which they were
+/// found).
 ///
 /// Never empty when returned by [`parse`](crate::parse) or
 /// [`load`](crate::load). Displays as one line per error, separated by
@@ -40,9 +42,17 @@ impl std::error::Error for Diagnostic {}
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
-    /// Sorts `errors` by position.
+    /// Sorts `errors` by position and drops repeats (the same file,
+    /// position and message as an earlier error).
     pub fn new(mut errors: Vec<Diagnostic>) -> Diagnostics {
         errors.sort_by_key(|d| d.span);
+        let mut seen = HashSet::new();
+        let keep: Vec<bool> = errors
+            .iter()
+            .map(|d| seen.insert((&d.file, d.span, &d.message)))
+            .collect();
+        let mut keep = keep.into_iter();
+        errors.retain(|_| keep.next().unwrap_or(true));
         Diagnostics(errors)
     }
     /// The errors, sorted by position.
@@ -97,8 +107,20 @@ impl std::error::Error for Diagnostics {}
 pub(crate) struct Errors(pub(crate) Vec<(Span, String)>);
 
 impl Errors {
+    /// Records an error. Quoted user text is already escaped and shortened
+    /// ([`shorten`](crate::yaml::shorten)); any line break left (from text
+    /// that is not the user's own, such as the YAML parser's) is escaped
+    /// here too, so that every error stays on one line.
     pub(crate) fn push(&mut self, span: Span, message: impl Into<String>) {
-        self.0.push((span, message.into()));
+        let mut message = message.into();
+        if message.contains(|c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}') {
+            let mut escaped = String::with_capacity(message.len());
+            message
+                .chars()
+                .for_each(|c| crate::yaml::push_escaped(&mut escaped, c));
+            message = escaped;
+        }
+        self.0.push((span, message));
     }
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -114,5 +136,26 @@ impl Errors {
                 })
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages that do not quote user text through `shorten` (the YAML
+    /// parser's, say) still cannot break the one-line-per-error format.
+    #[test]
+    fn a_pushed_message_is_one_line() {
+        let mut errors = Errors::default();
+        errors.push(Span::default(), "a\nb\r\tc\u{7}\u{2028}");
+        errors.push(Span::default(), "plain `text` … kept");
+        assert_eq!(
+            errors.0,
+            [
+                (Span::default(), "a\\nb\\r\\tc\\u{7}\\u{2028}".to_string()),
+                (Span::default(), "plain `text` … kept".to_string()),
+            ]
+        );
     }
 }

@@ -226,9 +226,11 @@ impl Register {
     pub fn count(&self) -> u64 {
         self.array.map_or(1, |a| a.count)
     }
-    /// Byte offset of element `i` (no bounds check).
+    /// Byte offset of element `i` (no bounds check; an index so far past
+    /// the end that the offset would not fit in 64 bits gives `u64::MAX`).
     pub fn offset_of(&self, i: u64) -> u64 {
-        self.offset + self.array.map_or(0, |a| a.stride * i)
+        let step = self.array.map_or(0, |a| a.stride.saturating_mul(i));
+        self.offset.saturating_add(step)
     }
     /// Whether reading needs exclusive access (a read has side effects).
     pub fn read_has_side_effects(&self) -> bool {
@@ -319,9 +321,11 @@ pub struct Field {
 }
 
 impl Field {
-    /// Width in bits.
+    /// Width in bits. A parsed field has `lsb <= msb < 64`; for a field
+    /// built by hand without that, the result saturates instead of
+    /// overflowing (`msb < lsb` counts as one bit).
     pub fn bits(&self) -> u32 {
-        self.msb - self.lsb + 1
+        self.msb.saturating_sub(self.lsb).saturating_add(1)
     }
     /// Unshifted mask (`bits` ones).
     pub fn mask(&self) -> u64 {
@@ -331,9 +335,9 @@ impl Field {
             (1u64 << self.bits()) - 1
         }
     }
-    /// Mask shifted into place.
+    /// Mask shifted into place (bits shifted past bit 63 are dropped).
     pub fn shifted_mask(&self) -> u64 {
-        self.mask() << self.lsb
+        self.mask().checked_shl(self.lsb).unwrap_or(0)
     }
     /// Effective access kind given the register's.
     pub fn access_in(&self, register: &Register) -> Access {

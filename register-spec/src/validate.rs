@@ -1,7 +1,7 @@
 //! Cross-checks on the draft (names, layout, bits, values, access kinds),
 //! and the conversion of a clean draft into the model.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::Errors;
 use crate::model::{
@@ -95,15 +95,16 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                 None => "a `pci.bars` entry".to_string(),
             };
             let hint = match suggest(&block.value, &names) {
-                Some(s) => format!("did you mean `{s}`? "),
+                Some(s) => format!("did you mean `{}`? ", shorten(s)),
                 None => String::new(),
             };
+            let listed: Vec<String> = names.iter().map(|n| shorten(n)).collect();
             errors.push(
                 block.span,
                 format!(
                     "{which} names block `{}`, which is not a block of this device; {hint}blocks: {}",
                     shorten(&block.value),
-                    names.join(", ")
+                    listed.join(", ")
                 ),
             );
         }
@@ -559,19 +560,20 @@ fn check_values(path: &str, f: &DField, errors: &mut Errors) {
         let Some(value) = &v.value else { continue };
         let vname = display_name(&v.name);
         if let Some(bits) = &f.bits {
+            // msb >= lsb, but either may be any u64: `msb - lsb + 1` could
+            // overflow, so the width is only formed once it is below 64.
             let (msb, lsb) = bits.value;
-            let width = msb - lsb + 1;
-            let max = if width >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << width) - 1
+            let max = match msb - lsb {
+                top @ 0..=62 => (1u64 << (top + 1)) - 1,
+                _ => u64::MAX,
             };
             if value.value > max {
                 errors.push(
                     value.span,
                     format!(
-                        "value `{path}.{vname}` = {} does not fit in {width}-bit field `{path}` (at most {})",
+                        "value `{path}.{vname}` = {} does not fit in {}-bit field `{path}` (at most {})",
                         show(value.value),
+                        max.count_ones(),
                         show(max)
                     ),
                 );
@@ -610,6 +612,10 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
     placed.sort_by_key(|p| (p.2, p.0));
     // Sweep by lsb, remembering the field that reaches highest so far.
     let mut reach: Option<&(usize, u64, u64, Span, String)> = None;
+    // (later field, earlier field's name and bits) pairs already reported:
+    // a wide field that overlaps two fields of the same name and bits (a
+    // duplicate, reported as such) would otherwise repeat the same error.
+    let mut reported = HashSet::new();
     for cur in &placed {
         if let Some(prev) = reach {
             if cur.2 <= prev.1 {
@@ -618,16 +624,18 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
                 } else {
                     (prev, cur)
                 };
-                errors.push(
-                    later.3,
-                    format!(
-                        "field `{rname}.{}` ({}) overlaps field `{rname}.{}` ({})",
-                        later.4,
-                        bit_range(later.1, later.2),
-                        earlier.4,
-                        bit_range(earlier.1, earlier.2)
-                    ),
-                );
+                if reported.insert((later.0, &earlier.4, earlier.1, earlier.2)) {
+                    errors.push(
+                        later.3,
+                        format!(
+                            "field `{rname}.{}` ({}) overlaps field `{rname}.{}` ({})",
+                            later.4,
+                            bit_range(later.1, later.2),
+                            earlier.4,
+                            bit_range(earlier.1, earlier.2)
+                        ),
+                    );
+                }
             }
         }
         if reach.is_none_or(|r| cur.1 > r.1) {

@@ -99,15 +99,34 @@ impl Node {
     }
 }
 
-/// Cuts long text for messages.
+/// User text (a name, key, value or tag) as quoted in a message: on one
+/// line and short. Control characters and line or paragraph separators are
+/// escaped (a line break shows as `\n`), and text longer than 40 characters
+/// is cut there and ends in `…`. Every message quotes user text through
+/// this one function.
 pub(crate) fn shorten(text: &str) -> String {
     const MAX: usize = 40;
-    let one_line = text.lines().next().unwrap_or("");
-    if one_line.chars().count() > MAX || one_line.len() < text.len() {
-        let cut: String = one_line.chars().take(MAX).collect();
-        format!("{cut}...")
-    } else {
-        one_line.to_string()
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
+/// Appends `c`, escaped if it would break a message's line.
+pub(crate) fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        c => out.push(c),
     }
 }
 
@@ -131,13 +150,14 @@ pub(crate) fn span_of(m: &Marker) -> Span {
 }
 
 fn tag_text(tag: &Tag) -> String {
-    if tag.is_yaml_core_schema() {
+    let text = if tag.is_yaml_core_schema() {
         format!("!!{}", tag.suffix)
     } else if tag.handle == "!" {
         format!("!{}", tag.suffix)
     } else {
         format!("!<{}{}>", tag.handle, tag.suffix)
-    }
+    };
+    shorten(&text)
 }
 
 /// A collection being built.

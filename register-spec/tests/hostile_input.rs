@@ -86,6 +86,7 @@ fn model_helpers_do_not_overflow_on_any_value() {
         lsb,
         msb,
         access: None,
+        self_clearing: false,
         values: Vec::new(),
         span: register_spec::Span::default(),
     };

@@ -132,7 +132,8 @@ impl UioDevice {
         Ok(dev)
     }
 
-    /// Finds (with libudev) and opens the first device `selector` picks.
+    /// Finds (with [`UioScan::system`]: `/sys/class/uio`) and opens the
+    /// first device `selector` picks.
     pub fn find(selector: &UioSelector) -> Result<UioDevice, UioError> {
         UioDevice::open(&UioScan::system().find(selector)?)
     }

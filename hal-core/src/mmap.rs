@@ -88,7 +88,7 @@ impl Mapping {
             len: rounded,
             offset,
             hint: mmap_hint(e),
-            source: e,
+            errno: e,
         })?;
         Ok(Mapping { ptr, len: rounded })
     }
@@ -118,7 +118,7 @@ impl Mapping {
             len: rounded,
             offset: 0,
             hint: String::new(),
-            source: e,
+            errno: e,
         })?;
         Ok(Mapping { ptr, len: rounded })
     }

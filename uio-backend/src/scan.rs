@@ -173,7 +173,7 @@ impl UioScan {
                         return Err(UioError::Io {
                             op: "listing",
                             path: class,
-                            source: e,
+                            error: e,
                         })
                     }
                 };
@@ -182,7 +182,7 @@ impl UioScan {
                     let entry = entry.map_err(|e| UioError::Io {
                         op: "listing",
                         path: class.clone(),
-                        source: e,
+                        error: e,
                     })?;
                     if entry.file_name().to_str().and_then(uio_number).is_some() {
                         out.push((entry.path(), None));
@@ -256,15 +256,15 @@ impl UioScan {
 fn udev_dirs() -> Result<Vec<(PathBuf, Option<PathBuf>)>, UioError> {
     let mut en = udev::Enumerator::new().map_err(|e| UioError::Udev {
         op: "udev_enumerate_new",
-        source: e,
+        error: e,
     })?;
     en.match_subsystem("uio").map_err(|e| UioError::Udev {
         op: "match_subsystem(\"uio\")",
-        source: e,
+        error: e,
     })?;
     let devices = en.scan_devices().map_err(|e| UioError::Udev {
         op: "scan_devices",
-        source: e,
+        error: e,
     })?;
     Ok(devices
         .map(|d| {

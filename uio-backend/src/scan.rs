@@ -13,7 +13,7 @@ use crate::info::{uio_number, UioInfo};
 
 /// How a [`UioScan`] enumerates devices.
 ///
-/// Non-exhaustive: [`ScanMethod::Udev`] exists only with the `udev` feature.
+/// Non-exhaustive: `ScanMethod::Udev` exists only with the `udev` feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ScanMethod {

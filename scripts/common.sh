@@ -28,7 +28,9 @@ need_rust() {
     fi
 }
 
-# libudev-dev and pkg-config: the udev crate links the system libudev.
+# libudev-dev and pkg-config: the udev crate links the system libudev. Only
+# uio-backend's `udev` feature uses it (off by default; scripts/test.sh
+# turns it on for the tests of libudev enumeration).
 # libudev-dev is pinned to the installed libudev1 so that installing it
 # does not upgrade systemd packages.
 need_build_packages() {

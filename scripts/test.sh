@@ -21,4 +21,16 @@ else
     echo "note: not root: the VM tests will be skipped (they need QEMU, the guest kernel and /dev/shm; run as root to provision and run them)"
 fi
 
-cargo test --workspace --no-fail-fast
+status=0
+cargo test --workspace --no-fail-fast || status=$?
+
+# uio-backend's `udev` feature (enumeration with libudev) is off in the
+# workspace build above, so that no crate links libudev by feature
+# unification (regpoke's tests check its binary). Its code is tested here:
+# on the host, and in the VM against the real UIO devices (the VM case
+# compares libudev's list with the sysfs scan).
+cargo test -p uio-backend --features udev --no-fail-fast || status=$?
+if is_root; then
+    cargo test -p vm-tests --features udev --test vm -- uio_devices_listed_through_udev || status=$?
+fi
+exit "$status"

@@ -22,10 +22,10 @@ fn open_hint(e: nix::Error) -> String {
 }
 
 fn mmap_hint(e: &MapError) -> String {
-    let MapError::Mmap { source, .. } = e else {
+    let MapError::Mmap { errno, .. } = e else {
         return String::new();
     };
-    match *source {
+    match *errno {
         nix::Error::EINVAL => "; the kernel refused: a kernel driver has claimed this BAR \
             (IORESOURCE_BUSY under CONFIG_IO_STRICT_DEVMEM: unbind it, e.g. bind the device to \
             uio_pci_generic, or boot with iomem=relaxed), or the length exceeds the BAR"
@@ -84,7 +84,7 @@ fn map(
     let fd = sys::open_rw(&path, false).map_err(|e| DevMemError::Open {
         hint: open_hint(e),
         path: path.clone(),
-        source: e,
+        errno: e,
     })?;
     let what = format!("BAR{bar} of {} via {}", dev.address(), path.display());
     let len = usize::try_from(res.len()).map_err(|_| DevMemError::Overflow {
@@ -98,7 +98,7 @@ fn map(
     let sub = res.page_offset(page_size() as u64) as usize;
     Region::map_shared(fd.as_fd(), 0, sub, len, what).map_err(|e| DevMemError::Mmap {
         hint: mmap_hint(&e),
-        source: Box::new(e),
+        error: Box::new(e),
     })
 }
 

@@ -38,11 +38,11 @@ fn open_hint(e: nix::Error) -> String {
 }
 
 fn mmap_hint(e: &MapError, start: u64, len: u64) -> String {
-    let MapError::Mmap { source, .. } = e else {
+    let MapError::Mmap { errno, .. } = e else {
         return String::new();
     };
     let end = start.saturating_add(len);
-    match *source {
+    match *errno {
         nix::Error::EPERM => format!(
             "; with CONFIG_STRICT_DEVMEM the kernel refuses {start:#x}..{end:#x} if any page of it is \
              System RAM (never mappable) or claimed by a kernel driver (IORESOURCE_BUSY: unbind \
@@ -68,7 +68,7 @@ impl DevMem {
         let fd = sys::open_rw(&path, true).map_err(|e| DevMemError::Open {
             hint: open_hint(e),
             path: path.clone(),
-            source: e,
+            errno: e,
         })?;
         Ok(DevMem { fd, path })
     }
@@ -93,7 +93,7 @@ impl DevMem {
         Region::map_shared(self.fd.as_fd(), file_offset, sub, len, what).map_err(|e| {
             DevMemError::Mmap {
                 hint: mmap_hint(&e, addr, len64),
-                source: Box::new(e),
+                error: Box::new(e),
             }
         })
     }

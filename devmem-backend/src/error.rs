@@ -28,24 +28,24 @@ pub enum DevMemError {
         len: u64,
     },
     /// Opening the file or device node failed.
-    #[error("opening {path}: {source}{hint}")]
+    #[error("opening {path}: {errno}{hint}")]
     Open {
         /// The file.
         path: PathBuf,
         /// Why, and what to do (starts with "; ", may be empty).
         hint: String,
-        /// The errno.
-        #[source]
-        source: nix::Error,
+        /// The errno (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
     /// `fstat` failed.
-    #[error("reading the size of {path}: {source}")]
+    #[error("reading the size of {path}: {errno}")]
     Stat {
         /// The file.
         path: PathBuf,
-        /// The errno.
-        #[source]
-        source: nix::Error,
+        /// The errno (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
     /// The range goes past the end of a regular file (accesses there would SIGBUS).
     #[error("mapping {path}: bytes {offset:#x}..{end:#x} go past the end of the file ({size:#x} bytes); make the file larger first (e.g. `truncate -s`)")]
@@ -60,13 +60,14 @@ pub enum DevMemError {
         size: u64,
     },
     /// `mmap` failed.
-    #[error("{source}{hint}")]
+    #[error("{error}{hint}")]
     Mmap {
         /// Why, and what to do (starts with "; ", may be empty).
         hint: String,
-        /// The mapping error (names what was mapped, the length and offset; boxed: it is large).
-        #[source]
-        source: Box<hal_core::MapError>,
+        /// The mapping error (names what was mapped, the length and offset;
+        /// boxed: it is large) (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: Box<hal_core::MapError>,
     },
     /// The device has no such (non-empty) BAR.
     #[error("{device} has no BAR{bar}; {bars}")]
@@ -109,6 +110,7 @@ pub enum DevMemError {
         path: PathBuf,
     },
     /// A PCI sysfs lookup failed (device not found, sysfs not mounted, ...).
+    /// Transparent: the message and the (absent) source are the PCI error's.
     #[error(transparent)]
     Pci(#[from] PciError),
 }

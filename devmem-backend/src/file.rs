@@ -23,7 +23,7 @@ pub fn map_file(path: impl AsRef<Path>, offset: u64, len: usize) -> Result<Regio
             _ => String::new(),
         },
         path: path.to_path_buf(),
-        source: e,
+        errno: e,
     })?;
     map_fd(fd, offset, len, path)
 }
@@ -52,7 +52,7 @@ pub fn map_fd(
     })?;
     let size = sys::regular_file_size(fd.as_fd()).map_err(|e| DevMemError::Stat {
         path: path.to_path_buf(),
-        source: e,
+        errno: e,
     })?;
     if let Some(size) = size {
         if end > size {
@@ -70,6 +70,6 @@ pub fn map_fd(
     let sub = (offset - file_offset) as usize;
     Region::map_shared(fd.as_fd(), file_offset, sub, len, what).map_err(|e| DevMemError::Mmap {
         hint: String::new(),
-        source: Box::new(e),
+        error: Box::new(e),
     })
 }

@@ -26,7 +26,7 @@ pub(crate) fn check_access<I: Io + ?Sized>(
     // Alignment is a property of the address, so only the low bits matter:
     // wrapping arithmetic gives the right remainder even if the sum overflows.
     let address = base.wrapping_add(offset);
-    if address % bytes != 0 {
+    if !address.is_multiple_of(bytes) {
         let base_skew = base % bytes;
         if base_skew == 0 {
             return Err(AccessError::Misaligned {
@@ -86,7 +86,7 @@ pub fn check_block<I: Io + ?Sized>(
     }
     // An alignment of 0 would make the remainder panic; treat it as 1.
     let address = io.base_addr();
-    if align > 1 && address % align != 0 {
+    if align > 1 && !address.is_multiple_of(align) {
         return Err(BlockError::Misaligned {
             block,
             address,

@@ -111,13 +111,13 @@ pub enum MapError {
     },
     /// `fstat` or `fstatfs` on the file failed, so whether it maps device
     /// memory or RAM could not be decided.
-    #[error("mapping {what}: cannot tell whether it is device memory or RAM: {source}")]
+    #[error("mapping {what}: cannot tell whether it is device memory or RAM: {errno}")]
     Inspect {
         /// What was being mapped.
         what: String,
-        /// The errno of `fstat` or `fstatfs`.
-        #[source]
-        source: nix::Error,
+        /// The errno of `fstat` or `fstatfs` (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
     /// The file offset is not a multiple of the page size.
     #[error(
@@ -133,7 +133,7 @@ pub enum MapError {
     },
     /// The `mmap` system call failed.
     #[error(
-        "mapping {what}: mmap of {len:#x} bytes at file offset {offset:#x} failed: {source}{hint}"
+        "mapping {what}: mmap of {len:#x} bytes at file offset {offset:#x} failed: {errno}{hint}"
     )]
     Mmap {
         /// What was being mapped.
@@ -144,9 +144,9 @@ pub enum MapError {
         offset: u64,
         /// Extra advice for the user (may be empty).
         hint: String,
-        /// The errno.
-        #[source]
-        source: nix::Error,
+        /// The errno (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
 }
 

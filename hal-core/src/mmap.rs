@@ -50,7 +50,7 @@ impl Mapping {
         what: &str,
     ) -> Result<Mapping, MapError> {
         let page = page_size();
-        if offset % page as u64 != 0 {
+        if !offset.is_multiple_of(page as u64) {
             return Err(MapError::UnalignedOffset {
                 what: what.to_string(),
                 offset,
@@ -88,7 +88,7 @@ impl Mapping {
             len: rounded,
             offset,
             hint: mmap_hint(e),
-            source: e,
+            errno: e,
         })?;
         Ok(Mapping { ptr, len: rounded })
     }
@@ -118,7 +118,7 @@ impl Mapping {
             len: rounded,
             offset: 0,
             hint: String::new(),
-            source: e,
+            errno: e,
         })?;
         Ok(Mapping { ptr, len: rounded })
     }

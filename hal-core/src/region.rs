@@ -157,9 +157,9 @@ impl Region {
         label: impl Into<String>,
     ) -> Result<Region, MapError> {
         let label = label.into();
-        let kind = MemoryKind::of_file(fd.as_fd()).map_err(|source| MapError::Inspect {
+        let kind = MemoryKind::of_file(fd.as_fd()).map_err(|errno| MapError::Inspect {
             what: label.clone(),
-            source,
+            errno,
         })?;
         Region::map_shared_as(kind, fd, file_offset, sub_offset, len, label)
     }

@@ -131,7 +131,7 @@ impl ConfigSpace {
                 size: self.size,
             });
         }
-        if offset % width as u64 != 0 {
+        if !offset.is_multiple_of(width as u64) {
             return Err(PciError::ConfigMisaligned {
                 op,
                 path: self.path.clone(),

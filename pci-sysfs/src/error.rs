@@ -42,7 +42,7 @@ pub enum PciError {
         input: String,
     },
     /// A file or directory operation failed.
-    #[error("{op} {path}: {source}{hint}")]
+    #[error("{op} {path}: {error}{hint}")]
     Io {
         /// What was being done ("reading", "writing", "opening", ...).
         op: &'static str,
@@ -50,9 +50,9 @@ pub enum PciError {
         path: PathBuf,
         /// Advice for the user, starting with "; " (may be empty).
         hint: String,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The underlying error (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: io::Error,
     },
     /// A sysfs attribute did not have the expected format.
     #[error("parsing {path}: {content:?} is not {expected}")]
@@ -166,8 +166,8 @@ pub enum PciError {
 
 impl PciError {
     /// An I/O error with a hint derived from the error kind.
-    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> PciError {
-        let hint = match source.kind() {
+    pub(crate) fn io(op: &'static str, path: &Path, error: io::Error) -> PciError {
+        let hint = match error.kind() {
             io::ErrorKind::PermissionDenied if op != "reading" && op != "listing" => {
                 "; changing sysfs files needs root".to_string()
             }
@@ -178,7 +178,7 @@ impl PciError {
             op,
             path: path.to_path_buf(),
             hint,
-            source,
+            error,
         }
     }
 
@@ -186,7 +186,7 @@ impl PciError {
     pub(crate) fn io_hint(
         op: &'static str,
         path: &Path,
-        source: io::Error,
+        error: io::Error,
         hint: impl AsRef<str>,
     ) -> PciError {
         let hint = hint.as_ref();
@@ -198,7 +198,7 @@ impl PciError {
             } else {
                 format!("; {hint}")
             },
-            source,
+            error,
         }
     }
 

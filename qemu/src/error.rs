@@ -136,30 +136,30 @@ pub enum VmError {
     NotRunning(String),
 
     /// An I/O error on the host.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What the harness was doing.
         context: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: std::io::Error,
     },
 }
 
 impl VmError {
     /// Wraps an I/O error with context.
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, error: std::io::Error) -> Self {
         VmError::Io {
             context: context.into(),
-            source,
+            error,
         }
     }
 
     /// Wraps an I/O error about a path.
-    pub(crate) fn io_path(what: &str, path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io_path(what: &str, path: &std::path::Path, error: std::io::Error) -> Self {
         VmError::Io {
             context: format!("{what} {}", path.display()),
-            source,
+            error,
         }
     }
 

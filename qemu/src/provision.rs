@@ -1,5 +1,6 @@
-//! Host provisioning: the Debian packages the harness (and the workspace's
-//! udev crate) needs, and the guest kernel from Debian's archive.
+//! Host provisioning: the Debian packages the harness (and the udev crate,
+//! which `vm-tests --features udev` builds) needs, and the guest kernel
+//! from Debian's archive.
 //!
 //! * Host packages: `qemu-system-x86` (for `qemu-system-x86_64`),
 //!   `busybox-static` (a static `/bin/busybox` for the initramfs),

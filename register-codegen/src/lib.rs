@@ -45,17 +45,18 @@ pub use gen::generate;
 /// Code generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
-    /// The YAML did not parse or validate.
-    #[error("{0}")]
+    /// The YAML did not parse or validate. Transparent: the message is the
+    /// diagnostics' (every error with its line and column).
+    #[error(transparent)]
     Spec(#[from] register_spec::Diagnostics),
     /// Writing the output failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}: {error}")]
     Write {
         /// The output path.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: std::io::Error,
     },
 }
 
@@ -90,9 +91,9 @@ pub fn compile(
             .map(|s| s.to_string_lossy().replace('-', "_"))
             .unwrap_or_else(|| "registers".into());
         let out = out_dir.as_ref().join(format!("{stem}.rs"));
-        std::fs::write(&out, code).map_err(|source| CodegenError::Write {
+        std::fs::write(&out, code).map_err(|error| CodegenError::Write {
             path: out.clone(),
-            source,
+            error,
         })?;
         written.push(out);
     }

@@ -282,13 +282,41 @@ pub fn edu_dma_abort() -> Outcome {
     Err("QEMU is still running 5 s after the fatal DMA".into())
 }
 
-/// UIO discovery through udev: both devices are listed with their PCI
-/// identity and maps (edu: one 1 MiB map; ivshmem: BAR0 only, 256 bytes in
-/// a page; its BAR2 is not a UIO map).
+/// UIO discovery through sysfs (`/sys/class/uio`): both devices are listed
+/// with their PCI identity and maps (edu: one 1 MiB map; ivshmem: BAR0
+/// only, 256 bytes in a page; its BAR2 is not a UIO map).
 pub fn uio_list() -> Outcome {
     let list = uio_backend::UioScan::system()
         .list()
         .map_err(|e| e.to_string())?;
+    check_uio_list(&list)
+}
+
+/// UIO discovery through libudev: the same checks as [`uio_list`], and the
+/// same devices with the same device nodes as the direct sysfs scan.
+#[cfg(feature = "udev")]
+pub fn uio_list_udev() -> Outcome {
+    let scan = uio_backend::UioScan::udev();
+    let list = scan.list().map_err(|e| e.to_string())?;
+    let direct = uio_backend::UioScan::system()
+        .list()
+        .map_err(|e| e.to_string())?;
+    let key = |v: &[uio_backend::UioInfo]| {
+        v.iter()
+            .map(|i| (i.number(), i.devnode().to_path_buf()))
+            .collect::<Vec<_>>()
+    };
+    if key(&list) != key(&direct) {
+        return Err(format!(
+            "libudev found {:?}, the sysfs scan {:?}",
+            key(&list),
+            key(&direct)
+        ));
+    }
+    Ok(format!("{:?}: {}", scan.method(), check_uio_list(&list)?))
+}
+
+fn check_uio_list(list: &[uio_backend::UioInfo]) -> Outcome {
     let mut report = Vec::new();
     for (id, want_size, want_maps) in [(EDU_ID, 0x10_0000u64, 1usize), (IVSHMEM_ID, 0x1000, 1)] {
         let info = list

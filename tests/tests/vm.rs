@@ -182,7 +182,8 @@ fn main() {
     args.test_threads = Some(1);
     let enabled = std::env::var("VM_TESTS").is_ok_and(|v| v == "1");
 
-    let names = [
+    #[allow(unused_mut)]
+    let mut names = vec![
         "edu_typed_api_over_uio",
         "edu_typed_api_over_sysfs_resource0",
         "edu_typed_api_over_devmem",
@@ -205,6 +206,8 @@ fn main() {
         "vm_boots_within_10_seconds",
         "harness_reports_qemu_abort",
     ];
+    #[cfg(feature = "udev")]
+    names.push("uio_devices_listed_through_udev");
     if !enabled || args.list {
         if !enabled && !args.list {
             eprintln!("VM tests skipped: set VM_TESTS=1 as root (the README's test command does) to boot QEMU and run them");
@@ -228,7 +231,8 @@ fn main() {
     eprintln!("VM boot: {boot:?} (to the first guest command: {boot_time:?})");
 
     let s = &shared;
-    let trials = vec![
+    #[allow(unused_mut)]
+    let mut trials = vec![
         guest_case("edu_typed_api_over_uio", "edu-basics uio", s),
         guest_case("edu_typed_api_over_sysfs_resource0", "edu-basics sysfs", s),
         guest_case("edu_typed_api_over_devmem", "edu-basics devmem", s),
@@ -290,6 +294,13 @@ fn main() {
         },
         harness_reports_qemu_abort(),
     ];
+    // With the `udev` feature only (scripts/test.sh runs it in a pass of
+    // its own); before the harness case, which boots a VM of its own.
+    #[cfg(feature = "udev")]
+    trials.insert(
+        trials.len() - 1,
+        guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
+    );
     let conclusion = libtest_mimic::run(&args, trials);
     // Shut the VM down before exiting (statics would not be dropped).
     drop(shared);

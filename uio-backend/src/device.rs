@@ -71,7 +71,7 @@ impl Inner {
             .map_err(|e| UioError::Pci {
                 op: "reading the parent PCI device",
                 device: self.name(),
-                source: e,
+                error: e,
             })?;
         Ok(self.pci.get_or_init(|| dev))
     }
@@ -99,7 +99,7 @@ impl UioDevice {
         let fd = sys::open_node(info.devnode()).map_err(|e| UioError::Open {
             path: info.devnode().to_path_buf(),
             hint: open_hint(e),
-            source: e,
+            errno: e,
         })?;
         Ok(UioDevice {
             inner: Arc::new(Inner {
@@ -132,7 +132,8 @@ impl UioDevice {
         Ok(dev)
     }
 
-    /// Finds (with libudev) and opens the first device `selector` picks.
+    /// Finds (with [`UioScan::system`]: `/sys/class/uio`) and opens the
+    /// first device `selector` picks.
     pub fn find(selector: &UioSelector) -> Result<UioDevice, UioError> {
         UioDevice::open(&UioScan::system().find(selector)?)
     }
@@ -266,7 +267,7 @@ impl UioDevice {
             UioError::Map {
                 device: self.name(),
                 map: n,
-                source: Box::new(e),
+                error: Box::new(e),
             }
         })
     }

@@ -21,24 +21,24 @@ pub enum UioError {
         path: PathBuf,
     },
     /// libudev failed.
-    #[error("enumerating UIO devices with libudev ({op}): {source}")]
+    #[error("enumerating UIO devices with libudev ({op}): {error}")]
     Udev {
         /// Which libudev call failed.
         op: &'static str,
-        /// The error libudev returned.
-        #[source]
-        source: io::Error,
+        /// The error libudev returned (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: io::Error,
     },
     /// A sysfs file or directory could not be read.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}: {error}")]
     Io {
         /// What was being done.
         op: &'static str,
         /// The file or directory.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The underlying error (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: io::Error,
     },
     /// A sysfs attribute did not have the expected format.
     #[error("parsing {path}: {content:?} is not {expected}")]
@@ -64,15 +64,15 @@ pub enum UioError {
         hint: String,
     },
     /// Opening the device node failed.
-    #[error("opening {path} read-write: {source}{hint}")]
+    #[error("opening {path} read-write: {errno}{hint}")]
     Open {
         /// The device node.
         path: PathBuf,
         /// Advice starting with "; " (may be empty).
         hint: String,
-        /// The errno.
-        #[source]
-        source: nix::Error,
+        /// The errno (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
     /// The device has no map with this index.
     #[error("{device} has no map{map}: {available}{hint}")]
@@ -99,15 +99,15 @@ pub enum UioError {
         size: u64,
     },
     /// `mmap` of the map failed.
-    #[error("mapping {device} map{map}: {source}")]
+    #[error("mapping {device} map{map}: {error}")]
     Map {
         /// `uioN`.
         device: String,
         /// The map index.
         map: usize,
-        /// The mapping error (boxed: it is large).
-        #[source]
-        source: Box<hal_core::MapError>,
+        /// The mapping error (boxed: it is large) (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: Box<hal_core::MapError>,
     },
     /// The device has no interrupt; waiting on it would spin.
     #[error("{device} has no interrupt ({detail}): interrupts cannot be waited for or re-enabled; poll the device's registers instead (ivshmem has no INTx, and its MSI-X doorbells cannot reach uio_pci_generic)")]
@@ -126,15 +126,15 @@ pub enum UioError {
         timeout: Duration,
     },
     /// A system call on the device node failed.
-    #[error("{op} {device}: {source}")]
+    #[error("{op} {device}: {errno}")]
     Syscall {
         /// What was being done.
         op: &'static str,
         /// `/dev/uioN`.
         device: String,
-        /// The errno.
-        #[source]
-        source: nix::Error,
+        /// The errno (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        errno: nix::Error,
     },
     /// `read`/`write` on the device node transferred the wrong number of bytes.
     #[error(
@@ -163,15 +163,15 @@ pub enum UioError {
         driver: String,
     },
     /// A PCI sysfs operation failed.
-    #[error("{op} for {device}: {source}")]
+    #[error("{op} for {device}: {error}")]
     Pci {
         /// What was being done.
         op: &'static str,
         /// `uioN`.
         device: String,
-        /// The PCI error.
-        #[source]
-        source: PciError,
+        /// The PCI error (part of the message, not a
+        /// [`source`](std::error::Error::source)).
+        error: PciError,
     },
 }
 

@@ -79,11 +79,11 @@ pub struct UioInfo {
     sysfs: Sysfs,
 }
 
-fn io_err(op: &'static str, path: &Path, source: io::Error) -> UioError {
+fn io_err(op: &'static str, path: &Path, error: io::Error) -> UioError {
     UioError::Io {
         op,
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

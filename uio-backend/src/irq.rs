@@ -131,7 +131,7 @@ impl Irq {
             if pci.irq().map_err(|e| UioError::Pci {
                 op: "reading the IRQ of the parent PCI device",
                 device: inner.name(),
-                source: e,
+                error: e,
             })? == 0
             {
                 return Err(UioError::NoInterrupt {
@@ -149,7 +149,7 @@ impl Irq {
             Err(e) => Err(UioError::Syscall {
                 op: "polling",
                 device: inner.node_name(),
-                source: e,
+                errno: e,
             }),
         }
     }
@@ -192,7 +192,7 @@ impl Irq {
                     IrqcontrolOutcome::Unsupported => Err(UioError::Syscall {
                         op: "writing 1 (irqcontrol) to",
                         device: self.inner.node_name(),
-                        source: Errno::ENOSYS,
+                        errno: Errno::ENOSYS,
                     }),
                     IrqcontrolOutcome::NoInterrupt => Err(UioError::NoInterrupt {
                         device: self.inner.name(),
@@ -206,7 +206,7 @@ impl Irq {
                     IrqcontrolOutcome::Failed(e) => Err(UioError::Syscall {
                         op: "writing 1 (irqcontrol) to",
                         device: self.inner.node_name(),
-                        source: e,
+                        errno: e,
                     }),
                 }
             }
@@ -224,7 +224,7 @@ impl Irq {
                 let cfg = pci.config_rw().map_err(|e| UioError::Pci {
                     op: "opening config space to re-enable interrupts",
                     device: self.inner.name(),
-                    source: e,
+                    error: e,
                 })?;
                 st.config.insert(cfg)
             }
@@ -232,7 +232,7 @@ impl Irq {
         cfg.set_intx_disabled(false).map_err(|e| UioError::Pci {
             op: "clearing INTx Disable (COMMAND bit 10) to re-enable interrupts",
             device: self.inner.name(),
-            source: e,
+            error: e,
         })
     }
 
@@ -277,7 +277,7 @@ impl Irq {
                     return Err(UioError::Syscall {
                         op: "polling",
                         device: self.inner.node_name(),
-                        source: e,
+                        errno: e,
                     })
                 }
                 Ok(Ready::TimedOut) => {
@@ -325,7 +325,7 @@ impl Irq {
                     return Err(UioError::Syscall {
                         op: "reading the interrupt count from",
                         device: self.inner.node_name(),
-                        source: e,
+                        errno: e,
                     })
                 }
             }

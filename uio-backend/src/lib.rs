@@ -19,17 +19,19 @@
 //!
 //! # Finding devices
 //!
-//! [`UioScan::system`] enumerates subsystem `uio` with libudev (no udevd
-//! needed; it scans `/sys`, and an unmounted `/sys` is reported as
-//! [`UioError::SysfsNotMounted`] rather than as "nothing found").
-//! [`UioScan::sysfs`] reads `<root>/sys/class/uio` directly instead, which
-//! is what host tests use on a fake tree (see [`pci_sysfs::fake`]) and a
-//! fallback where libudev is not wanted. Either way, each device is
-//! described by [`UioInfo::from_sysfs_dir`] from its sysfs directory.
+//! [`UioScan::system`] reads `/sys/class/uio` of the running system
+//! directly; [`UioScan::sysfs`] does the same under another root, which is
+//! what host tests use on a fake tree (see [`pci_sysfs::fake`]). An
+//! unmounted `/sys` is reported as [`UioError::SysfsNotMounted`] rather
+//! than as "nothing found". Either way, each device is described by
+//! [`UioInfo::from_sysfs_dir`] from its sysfs directory.
 //!
-//! The `udev` cargo feature (on by default) links the system's libudev,
-//! so binaries cannot be fully static; built without it,
-//! [`UioScan::system`] reads `/sys/class/uio` directly.
+//! With the `udev` cargo feature (off by default), `UioScan::udev`
+//! enumerates subsystem `uio` with libudev instead (no udevd needed: it
+//! scans `/sys` too). The feature links the system's `libudev.so.1`, so
+//! binaries that use it cannot be fully static, and building it needs
+//! libudev's development files (Debian: `libudev-dev`). Turning it on
+//! changes nothing else: [`UioScan::system`] never uses libudev.
 //!
 //! # Maps are not BARs
 //!

@@ -1,5 +1,5 @@
-//! Finding UIO devices: with libudev on the running system, or by reading a
-//! sysfs tree directly (fake trees, or systems without libudev).
+//! Finding UIO devices: by reading a sysfs tree directly (the running
+//! system's, or a fake one), or, with the `udev` feature, with libudev.
 
 use std::fmt;
 use std::io;
@@ -12,10 +12,13 @@ use crate::error::{UioError, UioList};
 use crate::info::{uio_number, UioInfo};
 
 /// How a [`UioScan`] enumerates devices.
+///
+/// Non-exhaustive: `ScanMethod::Udev` exists only with the `udev` feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ScanMethod {
     /// libudev, subsystem `uio` (it reads the real `/sys`; no udevd needed).
-    /// Without the crate's `udev` feature this reads `/sys/class/uio` directly.
+    #[cfg(feature = "udev")]
     Udev,
     /// Read `<root>/sys/class/uio/*` directly.
     SysfsDirect,
@@ -103,16 +106,21 @@ impl Default for UioScan {
 }
 
 impl UioScan {
-    /// The running system, enumerated with libudev (or, when this crate is
-    /// built without its `udev` feature, by reading `/sys/class/uio`).
+    /// The running system, by reading `/sys/class/uio` directly. The same
+    /// with or without the `udev` feature (so a program's behaviour does not
+    /// depend on which features another crate in its build turns on).
     pub fn system() -> UioScan {
+        UioScan::sysfs(Sysfs::system())
+    }
+
+    /// The running system, enumerated with libudev (subsystem `uio`; it
+    /// scans `/sys` itself, no udevd is needed). Needs the `udev` feature,
+    /// which links the system's `libudev.so.1`.
+    #[cfg(feature = "udev")]
+    pub fn udev() -> UioScan {
         UioScan {
             sysfs: Sysfs::system(),
-            method: if cfg!(feature = "udev") {
-                ScanMethod::Udev
-            } else {
-                ScanMethod::SysfsDirect
-            },
+            method: ScanMethod::Udev,
         }
     }
 
@@ -155,8 +163,6 @@ impl UioScan {
         match self.method {
             #[cfg(feature = "udev")]
             ScanMethod::Udev => udev_dirs(),
-            #[cfg(not(feature = "udev"))]
-            ScanMethod::Udev => UioScan::sysfs(Sysfs::system()).device_dirs(),
             ScanMethod::SysfsDirect => {
                 let class = self.sysfs.uio_class_dir();
                 let entries = match std::fs::read_dir(&class) {
@@ -167,7 +173,7 @@ impl UioScan {
                         return Err(UioError::Io {
                             op: "listing",
                             path: class,
-                            source: e,
+                            error: e,
                         })
                     }
                 };
@@ -176,7 +182,7 @@ impl UioScan {
                     let entry = entry.map_err(|e| UioError::Io {
                         op: "listing",
                         path: class.clone(),
-                        source: e,
+                        error: e,
                     })?;
                     if entry.file_name().to_str().and_then(uio_number).is_some() {
                         out.push((entry.path(), None));
@@ -243,22 +249,22 @@ impl UioScan {
 }
 
 /// Enumerates subsystem `uio` with libudev.
-#[cfg(feature = "udev")]
 ///
 /// No `match_is_initialized()`: without udevd running nothing is
 /// "initialized", yet the scan of /sys still finds every device.
+#[cfg(feature = "udev")]
 fn udev_dirs() -> Result<Vec<(PathBuf, Option<PathBuf>)>, UioError> {
     let mut en = udev::Enumerator::new().map_err(|e| UioError::Udev {
         op: "udev_enumerate_new",
-        source: e,
+        error: e,
     })?;
     en.match_subsystem("uio").map_err(|e| UioError::Udev {
         op: "match_subsystem(\"uio\")",
-        source: e,
+        error: e,
     })?;
     let devices = en.scan_devices().map_err(|e| UioError::Udev {
         op: "scan_devices",
-        source: e,
+        error: e,
     })?;
     Ok(devices
         .map(|d| {

@@ -425,11 +425,24 @@ fn hang_up_is_no_interrupt_not_a_busy_loop() {
     assert!(t.elapsed() >= Duration::from_millis(30));
 }
 
-/// The real system through libudev: must work (and find nothing here, or
-/// whatever UIO devices the machine has) without udevd.
+/// The running system is read through sysfs whatever the features: what a
+/// program finds must not depend on another crate turning on `udev`.
+#[test]
+fn system_scan_reads_sysfs_directly() {
+    let s = UioScan::system();
+    assert_eq!(s.method(), ScanMethod::SysfsDirect);
+    assert_eq!(s.sysfs_root(), &pci_sysfs::Sysfs::system());
+    assert_eq!(UioScan::default().method(), ScanMethod::SysfsDirect);
+}
+
+/// The real system through libudev (`--features udev`): must work (and find
+/// nothing here, or whatever UIO devices the machine has) without udevd,
+/// and find what the direct sysfs scan finds.
+#[cfg(feature = "udev")]
 #[test]
 fn udev_scan_of_the_real_system() {
-    let s = UioScan::system();
+    let s = UioScan::udev();
+    assert_eq!(s.method(), ScanMethod::Udev);
     if pci_sysfs::Sysfs::system().check_sys_mounted().is_err() {
         assert!(matches!(s.list(), Err(UioError::SysfsNotMounted { .. })));
         return;

@@ -16,7 +16,8 @@ cases:
   ivshmem-uio-no-irq                  ivshmem registers over UIO; irq wait refused
   ivshmem-exchange uio|sysfs|devmem SEED REPLY OFFSET LEN
                                       check the host's bytes, write a reply
-  uio-list                            UIO devices with their maps (udev)
+  uio-list                            UIO devices with their maps (sysfs scan)
+  uio-list-udev                       the same through libudev (`udev` feature)
   pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
@@ -49,6 +50,8 @@ fn run(args: &[String]) -> Result<String, String> {
             num(args, 5)?,
         ),
         Some("uio-list") => guest::uio_list(),
+        #[cfg(feature = "udev")]
+        Some("uio-list-udev") => guest::uio_list_udev(),
         Some("pci-helpers") => guest::pci_helpers(),
         Some("edu-dma-abort") => guest::edu_dma_abort(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),

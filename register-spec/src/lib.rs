@@ -76,6 +76,7 @@
 mod diagnostic;
 pub mod model;
 pub mod names;
+pub mod number;
 mod rule;
 pub mod rust;
 mod schema;

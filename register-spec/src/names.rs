@@ -38,50 +38,40 @@ pub fn identifier_problem(name: &str) -> Option<&'static str> {
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent
-/// transpositions), counted in characters. Tools use it for "did you mean"
-/// hints, so a typo is judged the same way everywhere.
+/// transpositions), counted in characters (strsim's `osa_distance`). Tools
+/// use it for "did you mean" hints, so a typo is judged the same way
+/// everywhere.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Three rolling rows: i-2, i-1, i.
-    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur: Vec<usize> = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(prev2[j - 2] + 1);
-            }
-            cur[j] = d;
-        }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    strsim::osa_distance(a, b)
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely
-/// typo: at most one edit per three characters (at least one edit), or
-/// `word` is a prefix of the candidate (three characters or more), or they
-/// differ only in case.
-pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+/// The one "did you mean" policy of the project (register maps and the
+/// command line): up to three candidates close to `word`, closest first.
+/// Close means, ignoring ASCII case: within one edit per three characters
+/// (at least two), or one contains the other (three characters or more).
+/// Words over 64 characters get no suggestion.
+pub fn near<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     if word.chars().count() > 64 {
-        return None;
+        return Vec::new();
     }
     let lower = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
-    let mut best: Option<(usize, &'a str)> = None;
-    for &c in candidates {
-        let d = edit_distance(&lower, c);
-        let close = d <= limit || (lower.len() >= 3 && c.starts_with(&lower));
-        if close && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
+    let limit = (word.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &'a str)> = Vec::new();
+    for c in candidates {
+        let cl = c.to_ascii_lowercase();
+        let d = edit_distance(&lower, &cl);
+        let related = lower.len() >= 3 && (cl.contains(&lower) || lower.contains(&cl));
+        if (d <= limit || related) && !scored.iter().any(|(_, s)| *s == c) {
+            scored.push((if related { d.min(limit) } else { d }, c));
         }
     }
-    best.map(|(_, c)| c)
+    scored.sort_by_key(|&(d, _)| d);
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// The closest of [`near`]'s candidates, for one-suggestion messages.
+pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    near(word, candidates.iter().copied()).first().copied()
 }
 
 #[cfg(test)]

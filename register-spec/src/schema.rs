@@ -137,54 +137,8 @@ const FIELD_KEYS: &[&str] = &[
 const VALUE_KEYS: &[&str] = &["name", "value", "description"];
 
 /// What a number must look like, for messages.
-pub(crate) const NUMBER: &str =
-    "a non-negative integer (decimal, or hex/octal/binary with 0x/0o/0b; `_` may separate digits)";
-
-/// Why a plain scalar is not a number.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NumberError {
-    NotANumber,
-    TooLarge,
-}
-
-/// Parses `123`, `0x7f`, `0o17`, `0b101` (prefix in either case), with `_`
-/// allowed between digits (not first in a decimal number).
-pub(crate) fn parse_number(text: &str) -> Result<u64, NumberError> {
-    let lower_prefix = text.get(..2).map(str::to_ascii_lowercase);
-    let (digits, radix) = match lower_prefix.as_deref() {
-        Some("0x") => (&text[2..], 16),
-        Some("0o") => (&text[2..], 8),
-        Some("0b") => (&text[2..], 2),
-        _ => (text, 10),
-    };
-    if radix == 10 && !digits.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(NumberError::NotANumber);
-    }
-    let mut value: u64 = 0;
-    let mut any_digit = false;
-    let mut overflow = false;
-    for c in digits.chars() {
-        if c == '_' {
-            continue;
-        }
-        let d = c.to_digit(radix).ok_or(NumberError::NotANumber)?;
-        any_digit = true;
-        match value
-            .checked_mul(u64::from(radix))
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-    }
-    if !any_digit {
-        Err(NumberError::NotANumber)
-    } else if overflow {
-        Err(NumberError::TooLarge)
-    } else {
-        Ok(value)
-    }
-}
+pub(crate) use crate::number::SYNTAX as NUMBER;
+pub(crate) use crate::number::{parse as parse_number, NumberError};
 
 /// A number for messages: decimal below 10, hex above.
 pub(crate) fn show(v: u64) -> String {
@@ -789,31 +743,4 @@ pub(crate) fn empty_file_message() -> String {
         "the file is empty; a register map is a mapping with keys {} (`name` and `blocks` required)",
         quote_list(DEVICE_KEYS)
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_number("0"), Ok(0));
-        assert_eq!(parse_number("42"), Ok(42));
-        assert_eq!(parse_number("0x0100_00ed"), Ok(0x0100_00ed));
-        assert_eq!(parse_number("0XFF"), Ok(255));
-        assert_eq!(parse_number("0o17"), Ok(15));
-        assert_eq!(parse_number("0b1010"), Ok(10));
-        assert_eq!(parse_number("1_000"), Ok(1000));
-        assert_eq!(parse_number("0xffff_ffff_ffff_ffff"), Ok(u64::MAX));
-        assert_eq!(
-            parse_number("0x1_0000_0000_0000_0000"),
-            Err(NumberError::TooLarge)
-        );
-        assert_eq!(parse_number(&"9".repeat(1000)), Err(NumberError::TooLarge));
-        for bad in [
-            "", "0x", "0x_", "_1", "-1", "+1", "1.5", "1e3", "0xg", "abc", "0b2", "é", "0é",
-        ] {
-            assert_eq!(parse_number(bad), Err(NumberError::NotANumber), "{bad}");
-        }
-    }
 }

@@ -463,8 +463,11 @@ pub fn parse_width(s: &str) -> Result<Width, String> {
 
 /// Value parser (also used by the fast argument path).
 pub fn parse_number(s: &str) -> Result<u64, String> {
-    crate::num::parse_u64(s).ok_or_else(|| {
-        "not a number (decimal 16, hex 0x10, binary 0b10000, octal 0o20)".to_string()
+    register_spec::number::parse(s).map_err(|e| match e {
+        register_spec::number::NumberError::NotANumber => {
+            "not a number (decimal 16, hex 0x10, binary 0b10000, octal 0o20)".to_string()
+        }
+        too_large => too_large.to_string(),
     })
 }
 

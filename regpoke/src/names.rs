@@ -1,32 +1,6 @@
 //! "Did you mean" suggestions for names typed on the command line.
 
-/// Optimal-string-alignment distance (Levenshtein plus adjacent
-/// transpositions), case-insensitive, in characters.
-pub fn distance(a: &str, b: &str) -> usize {
-    register_spec::names::edit_distance(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
-}
-
-/// Up to three candidates close to `word`, closest first: within one edit
-/// per three characters (at least two), or sharing a prefix or substring
-/// of three characters or more, or differing only in case.
-pub fn near<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    if word.chars().count() > 64 {
-        return Vec::new();
-    }
-    let lower = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, &'a str)> = Vec::new();
-    for c in candidates {
-        let cl = c.to_ascii_lowercase();
-        let d = distance(&lower, &cl);
-        let related = lower.len() >= 3 && (cl.contains(&lower) || lower.contains(&cl));
-        if (d <= limit || related) && !scored.iter().any(|(_, s)| *s == c) {
-            scored.push((if related { d.min(limit) } else { d }, c));
-        }
-    }
-    scored.sort_by_key(|&(d, _)| d);
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
-}
+pub use register_spec::names::near;
 
 /// `" or "`-joined list for a "did you mean" hint: `A`, `A or B`, `A, B or C`.
 pub fn or_list(items: &[String]) -> String {

@@ -4,24 +4,12 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Parses an unsigned integer: decimal, `0x` hex, `0b` binary or `0o`
-/// octal, with `_` allowed between digits. `None` if `s` is not a number.
+/// Parses an unsigned integer with the project's one number syntax
+/// ([`register_spec::number`], the same as in register maps): decimal,
+/// `0x` hex, `0b` binary or `0o` octal, with `_` allowed between digits.
+/// `None` if `s` is not a number or is wider than 64 bits.
 pub fn parse_u64(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let (digits, radix) = match t.get(..2).map(str::to_ascii_lowercase).as_deref() {
-        Some("0x") => (&t[2..], 16),
-        Some("0b") => (&t[2..], 2),
-        Some("0o") => (&t[2..], 8),
-        _ => (t, 10),
-    };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    if clean.is_empty() || !clean.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(&clean, radix).ok()
+    register_spec::number::parse(s).ok()
 }
 
 /// Whether `s` looks like a number (starts with a digit), so that an
@@ -30,10 +18,10 @@ pub fn looks_numeric(s: &str) -> bool {
     s.trim().starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// [`parse_u64`] with an error naming `what`.
+/// [`parse_u64`] with an error naming `what` and saying why.
 pub fn parse_u64_for(s: &str, what: &str) -> Result<u64> {
-    parse_u64(s).ok_or_else(|| {
-        Error::usage(format!("invalid {what} {s:?}: not a number")).hint(
+    register_spec::number::parse(s).map_err(|e| {
+        Error::usage(format!("invalid {what} {s:?}: {e}")).hint(
             "numbers are decimal (16), hex (0x10), binary (0b1_0000) or octal (0o20); `_` may separate digits",
         )
     })

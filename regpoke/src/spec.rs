@@ -297,8 +297,8 @@ pub fn parse_target<'a>(
         ));
     }
     if looks_numeric(t) {
-        let offset = parse_u64(t).ok_or_else(|| {
-            Error::usage(format!("invalid offset {t:?}: not a number"))
+        let offset = register_spec::number::parse(t).map_err(|e| {
+            Error::usage(format!("invalid offset {t:?}: {e}"))
                 .hint("offsets are decimal (16) or hex (0x10); names start with a letter")
         })?;
         let width = width.unwrap_or(Width::W32);
@@ -483,16 +483,15 @@ pub fn find_field<'a>(reg: &'a Register, name: &str) -> Result<&'a Field> {
 /// when the target is a field with named values. Checks that it fits.
 pub fn parse_value(text: &str, target: &Target) -> Result<u64> {
     let t = text.trim();
-    let v = match parse_u64(t) {
-        Some(v) => v,
-        None if looks_numeric(t) || t.is_empty() => {
-            return Err(Error::usage(format!(
-                "invalid value {t:?} for {}: not a number",
-                target.name()
-            ))
-            .hint("numbers are decimal (16), hex (0x10), binary (0b10000) or octal (0o20)"))
+    let v = match register_spec::number::parse(t) {
+        Ok(v) => v,
+        Err(e) if looks_numeric(t) || t.is_empty() => {
+            return Err(
+                Error::usage(format!("invalid value {t:?} for {}: {e}", target.name()))
+                    .hint("numbers are decimal (16), hex (0x10), binary (0b10000) or octal (0o20)"),
+            )
         }
-        None => enum_value(t, target)?,
+        Err(_) => enum_value(t, target)?,
     };
     if v > target.max_value() {
         let what = match target.field() {

@@ -84,7 +84,7 @@ mod yaml;
 
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{use_color, Diagnostic, Diagnostics, Note};
 pub use model::*;
 pub use rule::WriteRule;
 
@@ -133,13 +133,8 @@ pub fn parse(source: &str, file: &str) -> Result<Device, Diagnostics> {
 pub fn load(path: impl AsRef<Path>) -> Result<Device, Diagnostics> {
     let path = path.as_ref();
     let file = path.display().to_string();
-    let one = |span: Span, message: String| {
-        Diagnostics::new(vec![Diagnostic {
-            file: file.clone(),
-            span,
-            message,
-        }])
-    };
+    let one =
+        |span: Span, message: String| Diagnostics::new(vec![Diagnostic::new(&file, span, message)]);
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {

@@ -100,11 +100,7 @@ fn position(bytes: &[u8], at: usize) -> (usize, usize) {
 pub fn load_spec_file(path: &Path) -> Result<std::result::Result<Device, Diagnostics>> {
     let file = path.display().to_string();
     let one = |span: Span, message: String| {
-        Err(Diagnostics::new(vec![Diagnostic {
-            file: file.clone(),
-            span,
-            message,
-        }]))
+        Err(Diagnostics::new(vec![Diagnostic::new(&file, span, message)]))
     };
     let bytes = match read_limited(path) {
         Ok(b) => b,

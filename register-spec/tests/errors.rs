@@ -695,11 +695,11 @@ fn read_side_effects_contradictions() {
 fn yaml_syntax_errors() {
     assert_errors(
         &y(&["name: \"dev", "blocks: []"]),
-        &["t.yaml:1:7: error: YAML syntax error: invalid indentation in quoted scalar"],
+        &["t.yaml:1:7: error: YAML syntax error: unterminated quoted string; end it with `\"`"],
     );
     assert_errors(
         "name: \"dev",
-        &["t.yaml:1:7: error: YAML syntax error: while scanning a quoted scalar, found unexpected end of stream"],
+        &["t.yaml:1:7: error: YAML syntax error: unterminated quoted string; end it with `\"`"],
     );
     assert_errors(
         &y(&["name: dev", "blocks:", "  - name: regs", "     size: 0x10"]),
@@ -707,7 +707,7 @@ fn yaml_syntax_errors() {
     );
     assert_errors(
         &y(&["name: dev", "blocks:", "\t- name: regs"]),
-        &["t.yaml:3:2: error: YAML syntax error: tabs disallowed within this context (block indentation)"],
+        &["t.yaml:3:1: error: YAML syntax error: a tab where YAML allows only spaces; indent with spaces (the YAML parser stopped at 3:2: tabs disallowed within this context (block indentation))"],
     );
 }
 
@@ -717,7 +717,7 @@ fn syntax_error_is_reported_with_earlier_yaml_errors() {
         &y(&["name: dev", "name: again", "blocks: [", ""]),
         &[
             "t.yaml:2:1: error: duplicate key `name` (first given at 1:1)",
-            "t.yaml:5:1: error: YAML syntax error: while parsing a node, did not find expected node content",
+            "t.yaml:3:9: error: YAML syntax error: unclosed `[` opened here; end the list with `]` (the YAML parser stopped at 5:1: while parsing a node, did not find expected node content)",
         ],
     );
 }

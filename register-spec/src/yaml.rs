@@ -219,12 +219,14 @@ fn deliver(stack: &mut [Frame], root: &mut Option<Node>, node: Node, errors: &mu
                 *pending = Some(match node.kind {
                     Kind::Scalar { text, .. } => {
                         if let Some(first) = seen.get(&text) {
-                            errors.push(
+                            errors.push_with_note(
                                 node.span,
                                 format!(
                                     "duplicate key `{}` (first given at {first})",
                                     shorten(&text)
                                 ),
+                                *first,
+                                "first given here",
                             );
                             None
                         } else {

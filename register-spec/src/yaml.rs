@@ -477,7 +477,8 @@ fn syntax_error(
     }
     if info.contains("quoted scalar") {
         if let Some((open, quote)) = open_quote(lines, at) {
-            let message = format!("YAML syntax error: unterminated quoted string; end it with `{quote}`");
+            let message =
+                format!("YAML syntax error: unterminated quoted string; end it with `{quote}`");
             if open == at {
                 errors.push(open, message);
             } else {

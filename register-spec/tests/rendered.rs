@@ -359,7 +359,11 @@ error: `width` of register `ÉTAT` must be 8, 16, 32 or 64, found `12`
 /// unclosed bracket.
 #[test]
 fn deep_flow_nesting_is_the_documented_error() {
-    for source in ["[".repeat(100_000), "{a: ".repeat(100_000), format!("x: {}", "[".repeat(300))] {
+    for source in [
+        "[".repeat(100_000),
+        "{a: ".repeat(100_000),
+        format!("x: {}", "[".repeat(300)),
+    ] {
         let errors = register_spec::parse(&source, "t.yaml").unwrap_err();
         assert_eq!(errors.len(), 1, "{errors}");
         assert!(

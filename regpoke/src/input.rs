@@ -103,12 +103,12 @@ pub fn load_spec_file(path: &Path) -> Result<std::result::Result<Device, Diagnos
 
 /// [`load_spec_file`], also returning the text read (empty when the file
 /// could not be read or is not UTF-8), to show the errors in.
-pub fn load_spec_source(
-    path: &Path,
-) -> Result<(String, std::result::Result<Device, Diagnostics>)> {
+pub fn load_spec_source(path: &Path) -> Result<(String, std::result::Result<Device, Diagnostics>)> {
     let file = path.display().to_string();
     let one = |span: Span, message: String| {
-        Err(Diagnostics::new(vec![Diagnostic::new(&file, span, message)]))
+        Err(Diagnostics::new(vec![Diagnostic::new(
+            &file, span, message,
+        )]))
     };
     let bytes = match read_limited(path) {
         Ok(b) => b,

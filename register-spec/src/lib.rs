@@ -29,6 +29,11 @@
 //! );
 //! ```
 //!
+//! [`Diagnostics::render`] shows the same errors the way rustc shows compile
+//! errors: each with its source line, the place underlined and, where a
+//! check has one, a labelled note at a second place (a duplicate's first
+//! declaration, the register an overlapping one overlaps).
+//!
 //! # How a file is read
 //!
 //! 1. **YAML.** [`saphyr-parser`](https://docs.rs/saphyr-parser) (YAML 1.2,

@@ -100,12 +100,27 @@ pub fn compile(
     Ok(written)
 }
 
+/// Diagnostics as [`Diagnostics::render`](register_spec::Diagnostics::render)
+/// shows them, each with its source line (read again from the file they
+/// name), coloured only when stderr is a terminal and `NO_COLOR` is unset.
+pub fn render(diagnostics: &register_spec::Diagnostics) -> String {
+    use std::io::IsTerminal as _;
+    let source = diagnostics
+        .first()
+        .and_then(|d| std::fs::read_to_string(&d.file).ok())
+        .unwrap_or_default();
+    let color = register_spec::use_color(std::io::stderr().is_terminal());
+    diagnostics.render(&source, color)
+}
+
 /// The one-line build-script entry point.
 ///
 /// Generates `$OUT_DIR/<stem>.rs` for each YAML file (a `-` in the stem
 /// becomes `_`), tells Cargo to re-run when a file changes, and on any
-/// error prints every diagnostic (with `file:line:column`) and fails the
-/// build with exit status 1 instead of panicking.
+/// error prints every diagnostic (on stderr in rustc's form, with the
+/// source line and the place underlined; as `cargo:warning` lines in the
+/// one-line `file:line:column: error: message` form) and fails the build
+/// with exit status 1 instead of panicking.
 pub fn build(yamls: &[impl AsRef<Path>]) {
     for y in yamls {
         println!("cargo:rerun-if-changed={}", y.as_ref().display());
@@ -120,7 +135,14 @@ pub fn build(yamls: &[impl AsRef<Path>]) {
         }
     };
     if let Err(e) = compile(yamls, &out_dir) {
-        eprintln!("{e}");
+        // Cargo shows a failed build script's stderr: the errors there in
+        // rustc's form, with the source lines; the warnings (one line per
+        // error) are what `cargo build` shows first.
+        let full = match &e {
+            CodegenError::Spec(d) => render(d),
+            other => other.to_string(),
+        };
+        eprintln!("{full}");
         for line in e.to_string().lines() {
             println!("cargo:warning={line}");
         }

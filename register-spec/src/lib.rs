@@ -29,6 +29,11 @@
 //! );
 //! ```
 //!
+//! [`Diagnostics::render`] shows the same errors the way rustc shows compile
+//! errors: each with its source line, the place underlined and, where a
+//! check has one, a labelled note at a second place (a duplicate's first
+//! declaration, the register an overlapping one overlaps).
+//!
 //! # How a file is read
 //!
 //! 1. **YAML.** [`saphyr-parser`](https://docs.rs/saphyr-parser) (YAML 1.2,
@@ -85,7 +90,7 @@ mod yaml;
 
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{use_color, Diagnostic, Diagnostics, Note};
 pub use model::*;
 pub use rule::WriteRule;
 
@@ -134,13 +139,8 @@ pub fn parse(source: &str, file: &str) -> Result<Device, Diagnostics> {
 pub fn load(path: impl AsRef<Path>) -> Result<Device, Diagnostics> {
     let path = path.as_ref();
     let file = path.display().to_string();
-    let one = |span: Span, message: String| {
-        Diagnostics::new(vec![Diagnostic {
-            file: file.clone(),
-            span,
-            message,
-        }])
-    };
+    let one =
+        |span: Span, message: String| Diagnostics::new(vec![Diagnostic::new(&file, span, message)]);
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {

@@ -239,7 +239,7 @@ impl Register {
 }
 
 /// How a write that names some fields of a register builds the value it
-/// stores (the YAML key `field_writes`). See [`WriteRule`].
+/// stores (the YAML key `field_writes`). See [`WriteRule`](crate::WriteRule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum FieldWrites {

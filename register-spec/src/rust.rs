@@ -2,7 +2,7 @@
 //! items they become do not collide.
 //!
 //! `register-codegen` names every generated item through these functions,
-//! and validation runs [`check`] on every map, so a map that parses also
+//! and validation checks every map for clashes, so a map that parses also
 //! generates: `regpoke spec check` and the generator accept exactly the same
 //! maps, and every clash is reported with the other errors of the file.
 
@@ -124,13 +124,15 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
         };
         let ty = camel(&bname);
         match block_types.get(&ty) {
-            Some((other, first)) if *other != bname => errors.push(
+            Some((other, first)) if *other != bname => errors.push_with_note(
                 bspan,
                 format!(
                     "blocks `{}` and `{}` would both generate the type `{ty}` (first at {first}); rename one",
                     shorten(other),
                     shorten(&bname)
                 ),
+                *first,
+                format!("block `{}` is declared here", shorten(other)),
             ),
             Some(_) => {}
             None => {
@@ -173,11 +175,13 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                 match accessors.get(&m) {
                     // The same name twice is reported as a duplicate.
                     Some((other, Some(_))) if *other == rname => {}
-                    Some((other, Some(first))) => errors.push(
+                    Some((other, Some(first))) => errors.push_with_note(
                         rspan,
                         format!(
                             "registers `{other}` and `{rname}` would both generate the accessor `{m}()` (first at {first}); rename one"
                         ),
+                        *first,
+                        format!("register `{other}` is declared here"),
                     ),
                     Some((what, None)) => errors.push(
                         rspan,

@@ -152,6 +152,10 @@ pub(crate) fn show(v: u64) -> String {
 /// The extractor: walks the tree and collects errors.
 struct Ex<'e> {
     errors: &'e mut Errors,
+    /// Unknown keys reported with a suggestion (their position and the key
+    /// suggested): a required key misspelt is reported once, as unknown,
+    /// not also as missing.
+    suggested: Vec<(Span, &'static str)>,
 }
 
 fn get<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Node> {
@@ -183,13 +187,17 @@ impl Ex<'_> {
     }
 
     /// Reports every key of `entries` not in `allowed`.
-    fn check_keys(&mut self, entries: &[Entry], ctx: &str, allowed: &[&str]) {
+    fn check_keys(&mut self, entries: &[Entry], ctx: &str, allowed: &[&'static str]) {
         for e in entries {
             if allowed.contains(&e.key.as_str()) {
                 continue;
             }
             let key = crate::yaml::shorten(&e.key);
-            let message = match suggest(&e.key, allowed) {
+            let suggestion = suggest(&e.key, allowed);
+            if let Some(s) = suggestion {
+                self.suggested.push((e.key_span, s));
+            }
+            let message = match suggestion {
                 Some(s) => format!(
                     "unknown key `{key}` in {ctx}; did you mean `{s}`? allowed keys: {}",
                     quote_list(allowed)
@@ -212,7 +220,12 @@ impl Ex<'_> {
         ctx: &str,
     ) -> Option<&'a Node> {
         let node = get(entries, key);
-        if node.is_none() {
+        let misspelt = || {
+            entries
+                .iter()
+                .any(|e| self.suggested.contains(&(e.key_span, key)))
+        };
+        if node.is_none() && !misspelt() {
             self.err(map_span, format!("missing required key `{key}` in {ctx}"));
         }
         node
@@ -699,7 +712,17 @@ impl Ex<'_> {
                 value: v,
                 span: node.span,
             }),
-            Err(_) => {
+            Err(NumberError::TooLarge) => {
+                self.err(
+                    node.span,
+                    format!(
+                        "`bits` of {ctx} is too large: `{}` does not fit in 64 bits",
+                        crate::yaml::shorten(text)
+                    ),
+                );
+                None
+            }
+            Err(NumberError::NotANumber) => {
                 self.wrong(node, "bits", ctx, EXPECTED);
                 None
             }
@@ -734,7 +757,11 @@ impl Ex<'_> {
 
 /// Extracts the draft from the tree, reporting key and type errors.
 pub(crate) fn extract(root: &Node, errors: &mut Errors) -> Option<DDevice> {
-    Ex { errors }.device(root)
+    Ex {
+        errors,
+        suggested: Vec::new(),
+    }
+    .device(root)
 }
 
 /// The error for a file with no YAML document.

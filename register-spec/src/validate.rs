@@ -27,12 +27,14 @@ fn duplicates<'a>(
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for n in names {
         if let Some(first) = seen.get(n.value.as_str()) {
-            errors.push(
+            errors.push_with_note(
                 n.span,
                 format!(
                     "duplicate {what} name `{}`{scope} (first declared at {first})",
                     shorten(&n.value)
                 ),
+                *first,
+                "first declared here",
             );
         } else {
             seen.insert(&n.value, n.span);
@@ -66,12 +68,14 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
         for b in &pci.bars {
             let Some(bar) = &b.bar else { continue };
             if let Some(first) = seen.get(&bar.value) {
-                errors.push(
+                errors.push_with_note(
                     bar.span,
                     format!(
                         "BAR {} is bound twice in `pci.bars` (first at {first}); each BAR holds one block",
                         bar.value
                     ),
+                    *first,
+                    "first bound here",
                 );
             } else {
                 seen.insert(bar.value, bar.span);
@@ -208,7 +212,8 @@ fn check_block(block: &DBlock, errors: &mut Errors) {
     layouts.sort_by_key(|l| (l.start, l.index));
     let mut budget = OVERLAP_BUDGET;
     let mut active: Vec<&Layout> = Vec::new();
-    let mut found: Vec<(Span, String)> = Vec::new();
+    // (position, message, the other register's position, its label).
+    let mut found: Vec<(Span, String, Span, String)> = Vec::new();
     // Registers already reported: each is reported overlapping one other at
     // most, so a pile of registers at one offset gives one error each.
     let mut reported = vec![false; block.registers.len()];
@@ -237,6 +242,8 @@ fn check_block(block: &DBlock, errors: &mut Errors) {
                             earlier.element(j),
                             byte_range(earlier.element_start(j), earlier.bytes),
                         ),
+                        earlier.span,
+                        format!("register `{}` is here", earlier.element(j)),
                     ));
                 }
                 Err(()) => {
@@ -254,8 +261,8 @@ fn check_block(block: &DBlock, errors: &mut Errors) {
         }
         active.push(cur);
     }
-    for (span, message) in found {
-        errors.push(span, message);
+    for (span, message, other, label) in found {
+        errors.push_with_note(span, message, other, label);
     }
 }
 
@@ -326,6 +333,9 @@ fn check_register(
     let w = width?;
     let offset = reg.offset.as_ref()?;
     let bytes = w.bytes();
+    // A misaligned offset or stride is reported once: an overlap or an end
+    // past the block's computed from it would be follow-ons of the mistake.
+    let mut misplaced = false;
     let (count, stride) = match &reg.array {
         Given::Absent => (1, bytes),
         Given::Bad => return None,
@@ -343,6 +353,7 @@ fn check_register(
                 return None;
             }
             if stride.value % bytes != 0 {
+                misplaced = true;
                 errors.push(
                     stride.span,
                     format!(
@@ -357,6 +368,7 @@ fn check_register(
         }
     };
     if offset.value % bytes != 0 {
+        misplaced = true;
         errors.push(
             offset.span,
             format!(
@@ -377,6 +389,9 @@ fn check_register(
         stride: u128::from(stride),
         span: reg.span,
     };
+    if misplaced {
+        return None;
+    }
     if let Some(size) = &block.size {
         if layout.end() > u128::from(size.value) {
             let last = layout.count - 1;
@@ -582,7 +597,7 @@ fn check_values(path: &str, f: &DField, errors: &mut Errors) {
         }
         if let Some(first) = seen.get(&value.value) {
             let span = first.value.as_ref().map_or(first.span, |l| l.span);
-            errors.push(
+            errors.push_with_note(
                 value.span,
                 format!(
                     "value `{path}.{vname}` repeats the value {} of `{path}.{}` (declared at {span}); \
@@ -590,6 +605,8 @@ fn check_values(path: &str, f: &DField, errors: &mut Errors) {
                     show(value.value),
                     display_name(&first.name)
                 ),
+                span,
+                format!("`{path}.{}` has it here", display_name(&first.name)),
             );
         } else {
             seen.insert(value.value, v);
@@ -625,7 +642,7 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
                     (prev, cur)
                 };
                 if reported.insert((later.0, &earlier.4, earlier.1, earlier.2)) {
-                    errors.push(
+                    errors.push_with_note(
                         later.3,
                         format!(
                             "field `{rname}.{}` ({}) overlaps field `{rname}.{}` ({})",
@@ -634,6 +651,8 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
                             earlier.4,
                             bit_range(earlier.1, earlier.2)
                         ),
+                        earlier.3,
+                        format!("field `{rname}.{}` is here", earlier.4),
                     );
                 }
             }

@@ -164,10 +164,14 @@ fn tag_text(tag: &Tag) -> String {
 enum Frame {
     Seq {
         span: Span,
+        /// Whether it is a flow sequence (`[a, b]`).
+        flow: bool,
         items: Vec<Node>,
     },
     Map {
         span: Span,
+        /// Whether it is a flow mapping (`{a: b}`).
+        flow: bool,
         entries: Vec<Entry>,
         /// The key waiting for its value: `Some(Some(..))` a good key,
         /// `Some(None)` a key that was reported (its value is dropped).
@@ -177,9 +181,17 @@ enum Frame {
 }
 
 impl Frame {
+    /// Where it starts, and its opening bracket if it is a flow collection.
+    fn opener(&self) -> (Span, Option<char>) {
+        match self {
+            Frame::Seq { span, flow, .. } => (*span, flow.then_some('[')),
+            Frame::Map { span, flow, .. } => (*span, flow.then_some('{')),
+        }
+    }
+
     fn finish(self) -> Node {
         match self {
-            Frame::Seq { span, items } => Node {
+            Frame::Seq { span, items, .. } => Node {
                 span,
                 kind: Kind::Seq(items),
             },
@@ -207,12 +219,14 @@ fn deliver(stack: &mut [Frame], root: &mut Option<Node>, node: Node, errors: &mu
                 *pending = Some(match node.kind {
                     Kind::Scalar { text, .. } => {
                         if let Some(first) = seen.get(&text) {
-                            errors.push(
+                            errors.push_with_note(
                                 node.span,
                                 format!(
                                     "duplicate key `{}` (first given at {first})",
                                     shorten(&text)
                                 ),
+                                *first,
+                                "first given here",
                             );
                             None
                         } else {
@@ -245,22 +259,24 @@ fn deliver(stack: &mut [Frame], root: &mut Option<Node>, node: Node, errors: &mu
 
 /// Reads `source` into a located tree, reporting YAML-level errors.
 pub(crate) fn read(source: &str, errors: &mut Errors) -> Document {
+    let lines = Lines::new(source);
     let mut parser = Parser::new_from_str(source);
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
+    // Where the last event started: a syntax error is after it.
+    let mut last = Span { line: 1, column: 1 };
     while let Some(next) = parser.next_event() {
         let (event, span) = match next {
             Ok(x) => x,
             Err(e) => {
-                errors.push(
-                    span_of(e.marker()),
-                    format!("YAML syntax error: {}", e.info()),
-                );
+                syntax_error(&lines, &stack, last, span_of(e.marker()), e.info(), errors);
                 return Document::Failed;
             }
         };
         let at = span_of(&span.start);
+        let end = span_of(&span.end);
+        last = at;
         match event {
             Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
             Event::StreamEnd => break,
@@ -304,6 +320,7 @@ pub(crate) fn read(source: &str, errors: &mut Errors) -> Document {
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
                     ScalarStyle::Literal | ScalarStyle::Folded => Style::Block,
                 };
+                errors.extents.insert(at, lines.extent(at, end));
                 let node = Node {
                     span: at,
                     kind: Kind::Scalar {
@@ -324,22 +341,20 @@ pub(crate) fn read(source: &str, errors: &mut Errors) -> Document {
                     );
                 }
                 if stack.len() >= MAX_DEPTH {
-                    errors.push(
-                        at,
-                        format!(
-                            "YAML nested deeper than {MAX_DEPTH} levels; a register map needs at most 10"
-                        ),
-                    );
+                    errors.push(at, too_deep());
                     return Document::Failed;
                 }
+                let opener = lines.char_at(at);
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq {
                         span: at,
+                        flow: opener == Some('['),
                         items: Vec::new(),
                     }
                 } else {
                     Frame::Map {
                         span: at,
+                        flow: opener == Some('{'),
                         entries: Vec::new(),
                         pending: None,
                         seen: HashMap::new(),
@@ -349,6 +364,7 @@ pub(crate) fn read(source: &str, errors: &mut Errors) -> Document {
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(frame) => {
                     let node = frame.finish();
+                    record_extent(&node, end, errors);
                     deliver(&mut stack, &mut root, node, errors);
                 }
                 None => {
@@ -372,6 +388,335 @@ pub(crate) fn read(source: &str, errors: &mut Errors) -> Document {
     }
 }
 
+/// The lines of the source, to measure what a node covers and to look for
+/// the cause of a syntax error.
+struct Lines<'s> {
+    lines: Vec<&'s str>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(source: &'s str) -> Lines<'s> {
+        Lines {
+            lines: source
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .collect(),
+        }
+    }
+
+    fn line(&self, line: usize) -> &'s str {
+        self.lines
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The character at a position.
+    fn char_at(&self, at: Span) -> Option<char> {
+        self.line(at.line).chars().nth(at.column.wrapping_sub(1))
+    }
+
+    /// How many characters from `start` to `end` on `start`'s line (to the
+    /// end of that line if `end` is on a later one).
+    fn extent(&self, start: Span, end: Span) -> usize {
+        if end.line == start.line {
+            end.column.saturating_sub(start.column)
+        } else {
+            self.line(start.line)
+                .chars()
+                .count()
+                .saturating_sub(start.column - 1)
+        }
+    }
+}
+
+/// Records what a finished collection covers on its first line: all of it
+/// when it ends on that line (`{ name: A, bits: 0 }`), else its first entry
+/// when that is on the line (`name: CTRL` of a block mapping).
+fn record_extent(node: &Node, end: Span, errors: &mut Errors) {
+    let at = node.span;
+    let len = if end.line == at.line {
+        end.column.saturating_sub(at.column)
+    } else {
+        let Kind::Map(entries) = &node.kind else {
+            return;
+        };
+        match entries.first() {
+            Some(first) if first.key_span == at => {
+                let value = first.value.span;
+                match (&first.value.kind, errors.extents.get(&value)) {
+                    (Kind::Scalar { .. }, Some(len)) if value.line == at.line => {
+                        value.column - at.column + len
+                    }
+                    _ => return,
+                }
+            }
+            _ => return,
+        }
+    };
+    if len > 0 {
+        errors.extents.insert(at, len);
+    }
+}
+
+/// Reports the syntax error the parser stopped at (`info`, at `at`), naming
+/// its cause where it is a common one: an unclosed `{` or `[` (reported
+/// where it was opened), an unterminated quoted string (at its opening
+/// quote), or nesting beyond the parser's own limit.
+fn syntax_error(
+    lines: &Lines<'_>,
+    stack: &[Frame],
+    last: Span,
+    at: Span,
+    info: &str,
+    errors: &mut Errors,
+) {
+    if info == "recursion limit exceeded" {
+        errors.push(at, too_deep());
+        return;
+    }
+    if info.contains("quoted scalar") {
+        if let Some((open, quote)) = open_quote(lines, at) {
+            let message =
+                format!("YAML syntax error: unterminated quoted string; end it with `{quote}`");
+            if open == at {
+                errors.push(open, message);
+            } else {
+                errors.push_with_note(
+                    open,
+                    format!("{message} (the YAML parser stopped at {at}: {info})"),
+                    at,
+                    "the YAML parser stopped here",
+                );
+            }
+            return;
+        }
+    }
+    if info.contains("tab") {
+        if let Some(tab) = tab_near(lines, at) {
+            let note = (tab != at).then_some(at);
+            let message = format!(
+                "YAML syntax error: a tab where YAML allows only spaces; indent with spaces \
+                 (the YAML parser stopped at {at}: {info})"
+            );
+            match note {
+                Some(note) => {
+                    errors.push_with_note(tab, message, note, "the YAML parser stopped here")
+                }
+                None => errors.push(tab, message),
+            }
+            return;
+        }
+    }
+    // The outermost flow collection still open, else (when the parser
+    // stopped before it saw it open) the first bracket since the last event.
+    let outermost = stack
+        .iter()
+        .map(Frame::opener)
+        .find(|(_, o)| o.is_some())
+        .map(|(s, _)| s)
+        .or_else(|| first_bracket(lines, last, at));
+    if let Some(from) = outermost {
+        if let Some((open, bracket)) = unclosed(lines, from) {
+            let (what, close) = if bracket == '{' {
+                ("mapping", '}')
+            } else {
+                ("list", ']')
+            };
+            errors.push_with_note(
+                open,
+                format!(
+                    "YAML syntax error: unclosed `{bracket}` opened here; end the {what} with `{close}` \
+                     (the YAML parser stopped at {at}: {info})"
+                ),
+                at,
+                "the YAML parser stopped here",
+            );
+            return;
+        }
+    }
+    errors.push(at, format!("YAML syntax error: {info}"));
+}
+
+fn too_deep() -> String {
+    format!("YAML nested deeper than {MAX_DEPTH} levels; a register map needs at most 10")
+}
+
+/// Whether a quote or comment may start after `prev` (the character before,
+/// `None` at the start of a line): quotes start a scalar, after blank space
+/// or a flow indicator, and comments follow blank space.
+fn token_start(prev: Option<char>) -> bool {
+    matches!(
+        prev,
+        None | Some(' ' | '\t' | '[' | '{' | ',' | ':' | '-' | '?')
+    )
+}
+
+/// The opening quote of the quoted string still open at `stop`, if the
+/// source read up to there (and including it) leaves one open.
+fn open_quote(lines: &Lines<'_>, stop: Span) -> Option<(Span, char)> {
+    let mut open: Option<(Span, char)> = None;
+    for (l, text) in lines.lines.iter().enumerate().take(stop.line) {
+        let line = l + 1;
+        let mut prev = None;
+        let mut chars = text.chars().enumerate().peekable();
+        while let Some((c0, c)) = chars.next() {
+            let here = Span {
+                line,
+                column: c0 + 1,
+            };
+            if here > stop {
+                break;
+            }
+            match open {
+                Some((_, '"')) if c == '\\' => {
+                    chars.next();
+                }
+                Some((_, q)) if c == q => {
+                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                    } else {
+                        open = None;
+                    }
+                }
+                Some(_) => {}
+                None if (c == '"' || c == '\'') && token_start(prev) => open = Some((here, c)),
+                None if c == '#' && matches!(prev, None | Some(' ' | '\t')) => break,
+                None => {}
+            }
+            prev = Some(c);
+        }
+    }
+    open
+}
+
+/// The tab the parser stopped at or near (it reports some tabs at the
+/// start of the scalar before them, others just after): one in the
+/// indentation of `at`'s line, else the first at or after `at`.
+fn tab_near(lines: &Lines<'_>, at: Span) -> Option<Span> {
+    let indent = lines
+        .line(at.line)
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .position(|c| c == '\t');
+    if let Some(c) = indent {
+        return Some(Span {
+            line: at.line,
+            column: c + 1,
+        });
+    }
+    lines
+        .lines
+        .iter()
+        .enumerate()
+        .skip(at.line.saturating_sub(1))
+        .find_map(|(l, text)| {
+            let skip = if l + 1 == at.line { at.column - 1 } else { 0 };
+            text.chars()
+                .enumerate()
+                .skip(skip)
+                .find(|(_, c)| *c == '\t')
+                .map(|(c, _)| Span {
+                    line: l + 1,
+                    column: c + 1,
+                })
+        })
+}
+
+/// The first `{` or `[` that starts a token from `from` to `to`, outside
+/// quoted strings and comments.
+fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
+    let mut quote: Option<char> = None;
+    for (l, text) in lines.lines.iter().enumerate().skip(from.line - 1) {
+        let line = l + 1;
+        let mut prev = None;
+        let mut chars = text.chars().enumerate().peekable();
+        while let Some((c0, c)) = chars.next() {
+            let here = Span {
+                line,
+                column: c0 + 1,
+            };
+            if here > to {
+                return None;
+            }
+            if here < from {
+                continue;
+            }
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => {
+                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' if token_start(prev) => quote = Some(c),
+                    '#' if matches!(prev, None | Some(' ' | '\t')) => break,
+                    '{' | '[' if token_start(prev) => return Some(here),
+                    _ => {}
+                },
+            }
+            prev = Some(c);
+        }
+    }
+    None
+}
+
+/// The first bracket of the flow collection opened at `from` that is never
+/// closed, or closed by the wrong bracket: reading on from `from`, skipping
+/// quoted strings and comments, the innermost open bracket when a closing
+/// one does not match it, or the outermost one still open at the end.
+fn unclosed(lines: &Lines<'_>, from: Span) -> Option<(Span, char)> {
+    let mut open: Vec<(Span, char)> = Vec::new();
+    let mut quote: Option<char> = None;
+    for (l, text) in lines.lines.iter().enumerate().skip(from.line - 1) {
+        let line = l + 1;
+        let mut prev = None;
+        let mut chars = text.chars().enumerate().peekable();
+        while let Some((c0, c)) = chars.next() {
+            let here = Span {
+                line,
+                column: c0 + 1,
+            };
+            if here < from {
+                continue;
+            }
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => {
+                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' if token_start(prev) => quote = Some(c),
+                    '#' if matches!(prev, None | Some(' ' | '\t')) => break,
+                    '{' | '[' => open.push((here, c)),
+                    '}' | ']' => match open.pop() {
+                        Some((at, o)) if (o == '{') != (c == '}') => return Some((at, o)),
+                        Some(_) if open.is_empty() => return None,
+                        Some(_) => {}
+                        None => return None,
+                    },
+                    _ => {}
+                },
+            }
+            prev = Some(c);
+        }
+    }
+    open.first().copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +728,12 @@ mod tests {
             Document::Node(n) => Some(n),
             _ => None,
         };
-        (node, errors.0)
+        let found = errors
+            .found
+            .into_iter()
+            .map(|f| (f.span, f.message))
+            .collect();
+        (node, found)
     }
 
     #[test]

@@ -141,10 +141,8 @@ fn a_field_overlapping_two_same_named_fields_is_reported_once() {
 /// Whatever path produces them, identical errors are listed once.
 #[test]
 fn identical_diagnostics_are_listed_once() {
-    let d = |line: usize, message: &str| register_spec::Diagnostic {
-        file: "t.yaml".into(),
-        span: register_spec::Span { line, column: 1 },
-        message: message.into(),
+    let d = |line: usize, message: &str| {
+        register_spec::Diagnostic::new("t.yaml", register_spec::Span { line, column: 1 }, message)
     };
     let all = register_spec::Diagnostics::new(vec![
         d(2, "b"),

@@ -384,14 +384,30 @@ pub struct BatchArgs {
     pub dry_run: bool,
 }
 
+/// How `spec check` prints errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// Each error with its source line, the place underlined (rustc's form).
+    Human,
+    /// One `FILE:LINE:COL: error: MESSAGE` line per error.
+    Short,
+}
+
 /// `spec` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum SpecCommand {
-    /// Validate register maps; prints every error as FILE:LINE:COL (exit 2 on errors).
+    /// Validate register maps; prints every error with its FILE:LINE:COL (exit 2 on errors).
     Check {
         /// YAML files (or names of shipped maps).
         #[arg(id = "spec_files", required = true, value_name = "FILE")]
         spec_files: Vec<String>,
+        /// How errors are printed: `human` shows each with its source line
+        /// and the place underlined, as rustc does (coloured on a terminal
+        /// unless NO_COLOR is set); `short` prints one
+        /// `FILE:LINE:COL: error: MESSAGE` line each (what --json also
+        /// prints on stderr).
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FORMAT")]
+        message_format: MessageFormat,
     },
     /// Print Markdown documentation of a register map.
     Doc {

@@ -98,31 +98,44 @@ fn position(bytes: &[u8], at: usize) -> (usize, usize) {
 /// Reads a register map file (with the limit) and parses it: `Err` when it
 /// cannot be read, `Ok(Err(…))` when it is not a valid map.
 pub fn load_spec_file(path: &Path) -> Result<std::result::Result<Device, Diagnostics>> {
+    load_spec_source(path).map(|(_, r)| r)
+}
+
+/// [`load_spec_file`], also returning the text read (empty when the file
+/// could not be read or is not UTF-8), to show the errors in.
+pub fn load_spec_source(path: &Path) -> Result<(String, std::result::Result<Device, Diagnostics>)> {
     let file = path.display().to_string();
     let one = |span: Span, message: String| {
-        Err(Diagnostics::new(vec![Diagnostic {
-            file: file.clone(),
-            span,
-            message,
-        }]))
+        Err(Diagnostics::new(vec![Diagnostic::new(
+            &file, span, message,
+        )]))
     };
     let bytes = match read_limited(path) {
         Ok(b) => b,
         Err(ReadError::TooLarge) => return Err(too_large(path, "register map")),
         Err(ReadError::Io(e)) => {
-            return Ok(one(
-                Span { line: 1, column: 1 },
-                format!("cannot read the file: {}", io_text(&e)),
+            return Ok((
+                String::new(),
+                one(
+                    Span { line: 1, column: 1 },
+                    format!("cannot read the file: {}", io_text(&e)),
+                ),
             ))
         }
     };
-    Ok(match std::str::from_utf8(&bytes) {
-        Ok(source) => register_spec::parse(source, &file),
+    Ok(match String::from_utf8(bytes) {
+        Ok(source) => {
+            let parsed = register_spec::parse(&source, &file);
+            (source, parsed)
+        }
         Err(e) => {
-            let (line, column) = position(&bytes, e.valid_up_to());
-            one(
-                Span { line, column },
-                "the file is not valid UTF-8; register maps are UTF-8 text".to_string(),
+            let (line, column) = position(e.as_bytes(), e.utf8_error().valid_up_to());
+            (
+                String::new(),
+                one(
+                    Span { line, column },
+                    "the file is not valid UTF-8; register maps are UTF-8 text".to_string(),
+                ),
             )
         }
     })

@@ -6,7 +6,7 @@ use std::path::Path;
 use register_spec::{Access, Device, Diagnostics, Register};
 use serde_json::{json, Value};
 
-use crate::cli::SpecCommand;
+use crate::cli::{MessageFormat, SpecCommand};
 use crate::error::Error;
 use crate::num::{digits_for_bits, hex};
 use crate::{out, render, report, spec};
@@ -14,7 +14,10 @@ use crate::{out, render, report, spec};
 /// Runs a `spec` subcommand; returns the exit status.
 pub fn run(c: &SpecCommand, json_out: bool) -> i32 {
     match c {
-        SpecCommand::Check { spec_files } => check(spec_files, json_out),
+        SpecCommand::Check {
+            spec_files,
+            message_format,
+        } => check(spec_files, json_out, *message_format),
         SpecCommand::Doc { spec_file } => match spec::load_documented(spec_file) {
             Ok((d, source)) => {
                 let md = markdown(&d);
@@ -44,24 +47,28 @@ pub fn run(c: &SpecCommand, json_out: bool) -> i32 {
     }
 }
 
-/// Loads a file (or a shipped map) and returns its diagnostics, if any.
-fn load_checked(arg: &str) -> Result<Result<Device, Diagnostics>, Error> {
+/// Loads a file (or a shipped map) and returns its diagnostics, if any,
+/// with the text they are about.
+fn load_checked(arg: &str) -> Result<(String, Result<Device, Diagnostics>), Error> {
     let path = Path::new(arg);
     if path.exists() || spec::is_pathish(arg) {
-        return crate::input::load_spec_file(path);
+        return crate::input::load_spec_source(path);
     }
     match device_specs::spec(arg) {
-        Some(s) => Ok(register_spec::parse(s.yaml, s.file)),
-        None => spec::load(arg).map(|(d, _)| Ok(d)),
+        Some(s) => Ok((s.yaml.to_string(), register_spec::parse(s.yaml, s.file))),
+        None => spec::load(arg).map(|(d, _)| (String::new(), Ok(d))),
     }
 }
 
-fn check(files: &[String], json_out: bool) -> i32 {
+fn check(files: &[String], json_out: bool, format: MessageFormat) -> i32 {
+    use std::io::IsTerminal as _;
+    let rich = format == MessageFormat::Human && !json_out;
+    let color = rich && register_spec::use_color(std::io::stderr().is_terminal());
     let mut entries = Vec::new();
     let mut worst = 0;
     for f in files {
         match load_checked(f) {
-            Ok(Ok(d)) => {
+            Ok((_, Ok(d))) => {
                 let regs: usize = d.blocks.iter().map(|b| b.registers.len()).sum();
                 let fields: usize = d
                     .blocks
@@ -80,10 +87,15 @@ fn check(files: &[String], json_out: bool) -> i32 {
                 }
                 entries.push(json!({ "file": f, "ok": true, "device": d.name, "errors": [] }));
             }
-            Ok(Err(diags)) => {
+            Ok((source, Err(diags))) => {
                 worst = 2;
-                for d in &diags {
-                    crate::output::err(&format!("{d}"));
+                if rich {
+                    // Each error, then an empty line, as rustc prints them.
+                    crate::output::err(&format!("{}\n", diags.render(&source, color)));
+                } else {
+                    for d in &diags {
+                        crate::output::err(&format!("{d}"));
+                    }
                 }
                 if !json_out {
                     crate::output::err(&format!(

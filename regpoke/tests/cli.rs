@@ -1090,7 +1090,7 @@ fn spec_check_reports_every_error_with_location() {
     .unwrap();
     let b = bad.display().to_string();
     regpoke()
-        .args(["spec", "check", &b])
+        .args(["spec", "check", "--message-format", "short", &b])
         .assert()
         .code(2)
         .stderr(
@@ -1115,6 +1115,91 @@ fn spec_check_reports_every_error_with_location() {
         .assert()
         .code(2)
         .stderr(contains("invalid register map"));
+}
+
+/// The map `spec check` output tests use: a duplicate register (with a
+/// first declaration to point at) and a misaligned offset.
+fn two_mistakes(dir: &std::path::Path) -> String {
+    let bad = dir.join("two.yaml");
+    std::fs::write(
+        &bad,
+        "name: bad\nblocks:\n  - name: regs\n    size: 0x10\n    registers:\n      - name: A\n        offset: 0x0\n      - name: A\n        offset: 0x6\n",
+    )
+    .unwrap();
+    bad.display().to_string()
+}
+
+#[test]
+fn spec_check_shows_errors_in_rustcs_form_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = two_mistakes(dir.path());
+    let out = regpoke()
+        .args(["spec", "check", &b])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: duplicate register name `A` in block `regs` (first declared at 6:15)
+ --> {b}:8:15
+  |
+6 |       - name: A
+  |               - first declared here
+7 |         offset: 0x0
+8 |       - name: A
+  |               ^
+
+error: offset 0x6 of register `A` is not a multiple of 4: 32-bit registers must be aligned to their width
+ --> {b}:9:17
+  |
+9 |         offset: 0x6
+  |                 ^^^
+
+{b}: 2 errors
+"
+        ),
+        "no colour: stderr is not a terminal"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn spec_check_message_format_short_and_json_give_one_line_per_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = two_mistakes(dir.path());
+    let short = format!(
+        "{b}:8:15: error: duplicate register name `A` in block `regs` (first declared at 6:15)\n\
+         {b}:9:17: error: offset 0x6 of register `A` is not a multiple of 4: 32-bit registers must be aligned to their width\n"
+    );
+    regpoke()
+        .args(["spec", "check", "--message-format", "short", &b])
+        .assert()
+        .code(2)
+        .stderr(format!("{short}{b}: 2 errors\n"));
+    // --json: the document on stdout, the same lines (and no summary) on stderr.
+    let out = regpoke()
+        .args(["spec", "check", "--json", &b])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), short);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = &v["files"][0]["errors"];
+    assert_eq!(errors.as_array().unwrap().len(), 2);
+    assert_eq!(
+        errors[0]["message"],
+        "duplicate register name `A` in block `regs` (first declared at 6:15)"
+    );
+    assert_eq!(errors[1]["line"], 9);
+    assert_eq!(errors[1]["column"], 17);
+    // An unknown format is refused by name.
+    regpoke()
+        .args(["spec", "check", "--message-format", "long", &b])
+        .assert()
+        .code(2)
+        .stderr(contains("possible values: human, short"));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: register-codegen FILE.yaml [-o OUT.rs]\n\nGenerates typed register blocks (Rust, for use with hal-core) from a register map.\nWith -o, writes OUT.rs; otherwise prints to standard output.\nErrors in the map are printed as file:line:column: error: message, and exit with status 2.";
+    let usage = "usage: register-codegen FILE.yaml [-o OUT.rs]\n\nGenerates typed register blocks (Rust, for use with hal-core) from a register map.\nWith -o, writes OUT.rs; otherwise prints to standard output.\nErrors in the map are printed as rustc prints its own (file:line:column, the source line, the place underlined), and exit with status 2.";
     let (input, output) = match args.as_slice() {
         [h] if h == "-h" || h == "--help" => {
             println!("{usage}");
@@ -32,6 +32,10 @@ fn main() -> ExitCode {
                 }
             },
         },
+        Err(register_codegen::CodegenError::Spec(d)) => {
+            eprintln!("{}", register_codegen::render(&d));
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)

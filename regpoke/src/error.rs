@@ -43,6 +43,10 @@ pub struct Error {
     pub message: String,
     /// A suggestion for the fix, if one is known.
     pub hint: Option<String>,
+    /// The message as people read it on a terminal, where it differs from
+    /// `message` (which JSON documents carry): an invalid register map's
+    /// errors in rustc's form, with the source lines.
+    pub human: Option<String>,
 }
 
 impl Error {
@@ -52,6 +56,7 @@ impl Error {
             kind: Kind::Usage,
             message: message.into(),
             hint: None,
+            human: None,
         }
     }
 
@@ -61,6 +66,7 @@ impl Error {
             kind: Kind::Device,
             message: message.into(),
             hint: None,
+            human: None,
         }
     }
 
@@ -70,6 +76,7 @@ impl Error {
             kind: Kind::Condition,
             message: message.into(),
             hint: None,
+            human: None,
         }
     }
 
@@ -95,7 +102,26 @@ impl Error {
     /// Prefixes the message with some context (`file:line: `, say).
     pub fn context(mut self, prefix: impl fmt::Display) -> Error {
         self.message = format!("{prefix}: {}", self.message);
+        if let Some(h) = &self.human {
+            self.human = Some(format!("{prefix}: {h}"));
+        }
         self
+    }
+
+    /// Sets the terminal form of the message (see [`Error::human`]).
+    pub fn human(mut self, text: impl Into<String>) -> Error {
+        self.human = Some(text.into());
+        self
+    }
+
+    /// The error as people read it: the terminal form of the message if
+    /// there is one, and the hint.
+    pub fn for_humans(&self) -> String {
+        let mut s = self.human.clone().unwrap_or_else(|| self.message.clone());
+        if let Some(h) = &self.hint {
+            s.push_str(&format!("\n  hint: {h}"));
+        }
+        s
     }
 }
 

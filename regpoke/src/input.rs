@@ -95,14 +95,9 @@ fn position(bytes: &[u8], at: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Reads a register map file (with the limit) and parses it: `Err` when it
-/// cannot be read, `Ok(Err(…))` when it is not a valid map.
-pub fn load_spec_file(path: &Path) -> Result<std::result::Result<Device, Diagnostics>> {
-    load_spec_source(path).map(|(_, r)| r)
-}
-
-/// [`load_spec_file`], also returning the text read (empty when the file
-/// could not be read or is not UTF-8), to show the errors in.
+/// Reads a register map given by path (at most [`MAX_INPUT_BYTES`]) and
+/// parses it, also returning the text read (empty when the file could not
+/// be read or is not UTF-8), to show the errors in.
 pub fn load_spec_source(path: &Path) -> Result<(String, std::result::Result<Device, Diagnostics>)> {
     let file = path.display().to_string();
     let one = |span: Span, message: String| {

@@ -184,7 +184,7 @@ pub use output::out;
 
 /// Reports an error on stderr and returns its exit status.
 pub fn report(e: &Error) -> i32 {
-    output::err(&format!("regpoke: error: {e}"));
+    output::err(&format!("regpoke: error: {}", e.for_humans()));
     e.kind.exit_code()
 }
 

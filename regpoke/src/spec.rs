@@ -50,9 +50,10 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
         })
     };
     if is_pathish(arg) || is_file() {
-        return crate::input::load_spec_file(path)?
+        let (source, parsed) = crate::input::load_spec_source(path)?;
+        return parsed
             .map(|d| (d, arg.to_string()))
-            .map_err(spec_error);
+            .map_err(|d| spec_error_in(d, &source));
     }
     if let Some(s) = device_specs::spec(arg) {
         if let Some(d) = prebuilt::prebuilt(s.name).filter(|_| prebuilt_ok) {
@@ -60,7 +61,7 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
         }
         return register_spec::parse(s.yaml, s.file)
             .map(|d| (d, format!("{} (shipped)", s.name)))
-            .map_err(spec_error);
+            .map_err(|d| spec_error_in(d, s.yaml));
     }
     let shipped: Vec<&str> = device_specs::SPECS.iter().map(|s| s.name).collect();
     let close: Vec<String> = near(arg, shipped.iter().copied())
@@ -85,10 +86,19 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
     Err(e)
 }
 
-fn spec_error(d: register_spec::Diagnostics) -> Error {
-    Error::usage(format!("invalid register map:\n{d}")).hint(
-        "`regpoke spec check FILE` lists every error; docs/spec-format.md describes the format",
-    )
+/// An invalid map: one line per error in the message (for JSON), and
+/// rustc's form with the source lines for people.
+fn spec_error_in(d: register_spec::Diagnostics, source: &str) -> Error {
+    use std::io::IsTerminal;
+    let color = register_spec::use_color(std::io::stderr().is_terminal());
+    Error::usage(format!("invalid register map:\n{d}"))
+        .human(format!(
+            "invalid register map:\n{}",
+            d.render(source, color)
+        ))
+        .hint(
+            "`regpoke spec check FILE` lists every error; docs/spec-format.md describes the format",
+        )
 }
 
 /// The block `--block` names, or the one bound to `bar`, or the first block

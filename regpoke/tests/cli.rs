@@ -1284,3 +1284,34 @@ fn json_numbers_above_2_pow_53_have_exact_hex_siblings() {
     assert_eq!(v["writes"][0]["hex"], "0xffffffffffffffff");
     assert_eq!(v["backend"]["phys_hex"], serde_json::Value::Null);
 }
+
+/// A bad map given to a device command is shown like `spec check` shows
+/// it (rustc's form, with the source line and a caret) on the terminal,
+/// and as one line per error in the JSON document.
+#[test]
+fn an_invalid_map_given_to_a_command_is_shown_in_rustcs_form() {
+    let d = Dev::kinds();
+    let bad = d.dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: d\nblocks:\n  - name: b\n    size: 0x10\n    registers:\n      - { name: A, offset: 0x3 }\n",
+    )
+    .unwrap();
+    d.cmd(Some(bad.to_str().unwrap()))
+        .args(["read", "A"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("error: offset 0x3 of register `A` is not a multiple of 4")
+                .and(contains("6 |       - { name: A, offset: 0x3 }"))
+                .and(contains("^^^")),
+        );
+    let (v, code) = json_of(
+        d.cmd(Some(bad.to_str().unwrap()))
+            .args(["--json", "read", "A"]),
+    );
+    assert_eq!(code, 2);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("bad.yaml:6:28: error: offset 0x3"), "{msg}");
+    assert!(!msg.contains("^^^"), "{msg}");
+}

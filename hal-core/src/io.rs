@@ -59,8 +59,8 @@ impl fmt::Display for Width {
 
 /// A backend that performs single accesses of a fixed width at byte offsets.
 ///
-/// [`Region`](crate::Region) implements it over a memory mapping (volatile
-/// accesses for device memory, relaxed atomics for RAM: see
+/// [`Region`](crate::Region) implements it over a memory mapping (one
+/// inline-assembly `mov` per access, exactly as written and atomic: see
 /// [`MemoryKind`](crate::MemoryKind)); the [`fake`](crate::fake) module
 /// implements it over memory and over device models for host tests.
 ///

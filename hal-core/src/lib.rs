@@ -5,8 +5,8 @@
 //! * [`Io`]: a small backend trait with one read and one write per access
 //!   width (8, 16, 32, 64 bits) at a byte offset, each a single access;
 //! * [`Region`]: an owned memory mapping (released on drop) with its length
-//!   and [`MemoryKind`], that implements [`Io`] (volatile accesses for
-//!   device memory, relaxed atomics for RAM) and offers checked dynamic
+//!   and [`MemoryKind`], that implements [`Io`] (one inline-assembly `mov`
+//!   per access, exactly as written and atomic) and offers checked dynamic
 //!   access (`try_read32`, `try_write`, ...) for tools;
 //! * [`Reg`]: a register handle (an [`Io`] reference plus an offset) that
 //!   implements tock-registers' `Readable` and has `set`, `write` and a
@@ -40,18 +40,25 @@
 //! **Device memory and RAM.** Each [`Region`] knows its [`MemoryKind`]:
 //!
 //! * *Device memory* (MMIO: `/dev/uioN` maps, sysfs PCI `resourceN` files,
-//!   `/dev/mem`) is outside Rust's abstract machine. It is accessed with
-//!   `read_volatile`/`write_volatile`: exactly one load or store
-//!   instruction of the declared width, never merged, split, repeated or
-//!   elided.
+//!   `/dev/mem`) is outside Rust's abstract machine. Each access must be
+//!   exactly one load or store instruction of the declared width, never
+//!   merged, split, repeated or elided (what `read_volatile` promises).
 //! * *RAM* (anonymous regions, regular files, POSIX shared memory and
 //!   memfds, hugetlbfs, `/dev/zero`, the host's side of ivshmem shared
 //!   memory) is memory the abstract machine covers. Two threads doing a
 //!   volatile write and a volatile read of the same RAM race, and a data
 //!   race is undefined behaviour, even in safe code: volatile is not
-//!   atomic. So RAM regions do every access as a *relaxed atomic* of the
-//!   access width (on x86-64 still one plain `mov`), and one `&Region` may
-//!   be shared between threads soundly.
+//!   atomic.
+//!
+//! Rust has no volatile atomic, so a [`Region`] does every access, of either
+//! kind, as one x86-64 `mov` of the access width in inline assembly. The
+//! compiler executes an `asm!` block exactly once per call, as written
+//! (like a volatile access), and the memory model treats it like foreign
+//! code that may perform atomic accesses; an aligned `mov` is single-copy
+//! atomic on x86-64, so it is a relaxed atomic access. One `&Region` may
+//! therefore be shared between threads soundly, and no access depends on
+//! the optimizer to stay one instruction (`device-specs/tests/single_access.rs`
+//! checks the release assembly).
 //!
 //! Relaxed atomics give atomicity, not ordering. Memory shared with another
 //! thread, process or VM that is used to hand over data needs a protocol

@@ -1,14 +1,13 @@
 use std::fmt;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use crate::check::check_access;
 use crate::error::{AccessError, MapError};
 use crate::io::{Io, Width};
 use crate::mmap::Mapping;
 
-/// What kind of memory a [`Region`] maps, which decides how it is accessed.
+/// What kind of memory a [`Region`] maps.
 ///
 /// Rust's memory model covers RAM: two threads that access the same RAM
 /// without synchronization, at least one of them writing, is a data race
@@ -16,23 +15,24 @@ use crate::mmap::Mapping;
 /// atomic). Device memory (MMIO) is outside that model: every access is an
 /// I/O operation the compiler must perform exactly as written.
 ///
-/// * [`Device`](MemoryKind::Device): every access is one
-///   `read_volatile`/`write_volatile` of the declared width: one load or
-///   store instruction, never merged, split, repeated or elided.
-/// * [`Ram`](MemoryKind::Ram): every access is one *relaxed atomic* load or
-///   store of the declared width (on x86-64 the same single `mov` as a
-///   volatile access), so threads that share a `&Region` cannot race.
-///   Relaxed atomics order nothing: to hand data to another thread, process
-///   or VM through shared memory, publish it with `Acquire`/`Release`
-///   atomics or fences (see the crate's `# Soundness` section).
+/// A [`Region`] meets both needs with one kind of access: each is a single
+/// x86-64 `mov` of the declared width in inline assembly, which the compiler
+/// performs exactly once, as written (like a volatile access: never merged,
+/// split, repeated or elided), and which the memory model takes as a
+/// relaxed atomic access (an aligned `mov` is single-copy atomic), so
+/// threads that share a `&Region` over RAM cannot race. The kind is what
+/// *users* of the memory must know: relaxed atomics order nothing, so to
+/// hand data to another thread, process or VM through RAM, publish it with
+/// `Acquire`/`Release` atomics or fences (see the crate's `# Soundness`
+/// section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemoryKind {
     /// Device memory (MMIO): `/dev/uioN` maps, PCI `resourceN` files in
-    /// sysfs, `/dev/mem`. Accessed with volatile loads and stores.
+    /// sysfs, `/dev/mem`.
     Device,
     /// Ordinary memory: anonymous mappings, regular files, POSIX shared
     /// memory (`/dev/shm`, memfd), hugetlbfs, `/dev/zero`, and the host's
-    /// side of ivshmem shared memory. Accessed with relaxed atomics.
+    /// side of ivshmem shared memory.
     Ram,
 }
 
@@ -116,10 +116,11 @@ pub struct Region {
 // Sync; the memory is mapped for the whole process, so any thread may use it.
 unsafe impl Send for Region {}
 // SAFETY: all methods take &self and access the memory only through raw
-// pointers. Accesses to RAM are atomics, so concurrent accesses from several
-// threads are not data races; device memory is outside Rust's memory model
-// and concurrent volatile accesses to it are I/O operations the device
-// orders, as MMIO hardware sees them anyway.
+// pointers, with single inline-assembly `mov`s that the memory model takes
+// as atomic accesses, so concurrent accesses to RAM from several threads are
+// not data races; device memory is outside Rust's memory model and
+// concurrent accesses to it are I/O operations the device orders, as MMIO
+// hardware sees them anyway.
 unsafe impl Sync for Region {}
 
 impl fmt::Debug for Region {
@@ -348,8 +349,8 @@ impl Region {
         self.try_write(offset, Width::W64, value)
     }
 
-    /// Copies bytes out of the region with 8-bit loads (volatile for device
-    /// memory, relaxed atomic for RAM).
+    /// Copies bytes out of the region with 8-bit loads (one `mov` each:
+    /// exactly as written, and atomic).
     ///
     /// For shared memory (ivshmem BAR2, a shared file), where byte-exact
     /// content matters more than access width. The loads are not ordered
@@ -364,8 +365,8 @@ impl Region {
         Ok(())
     }
 
-    /// Copies bytes into the region with 8-bit stores (volatile for device
-    /// memory, relaxed atomic for RAM).
+    /// Copies bytes into the region with 8-bit stores (one `mov` each:
+    /// exactly as written, and atomic).
     pub fn write_bytes(&self, offset: usize, data: &[u8]) -> Result<(), AccessError> {
         self.check_range(offset, data.len())?;
         for (i, b) in data.iter().enumerate() {
@@ -395,47 +396,50 @@ impl Region {
     }
 }
 
-/// One access of each width, volatile for device memory and a relaxed
-/// atomic for RAM. The caller's promise (the [`Io`] contract: in bounds,
-/// address a multiple of the width) is what makes each arm sound:
+/// One access of each width: a single x86-64 `mov` of that width, written
+/// as inline assembly, for device memory and RAM alike.
 ///
-/// * in bounds: the pointer is inside the mapping, which the region owns
-///   and keeps alive, and no Rust reference points into it;
-/// * address aligned to the width: this is the alignment `read_volatile`
-///   and `write_volatile` require for the integer type, and the alignment
-///   `AtomicUN::from_ptr` requires (on x86-64 every `AtomicUN` has the
-///   alignment of `uN`, its size);
-/// * RAM is only ever accessed through these atomics (never through
-///   references or non-atomic accesses from Rust), so concurrent accesses
-///   from other threads are not data races.
+/// Why assembly: device memory needs an access the compiler performs
+/// exactly as written (volatile), RAM shared between threads needs an
+/// access that cannot race (atomic), and Rust has no volatile atomic. An
+/// `asm!` block is opaque: the compiler must execute it exactly once per
+/// call, in program order with other side effects (as a volatile access),
+/// and the memory model treats it like a call to foreign code that may
+/// perform atomic accesses; an aligned `mov` of 1, 2, 4 or 8 bytes is
+/// single-copy atomic on x86-64, so it *is* a relaxed atomic access to RAM
+/// (the `atomic-maybe-uninit` crate builds atomics the same way). It also
+/// makes the one-instruction-per-access guarantee explicit rather than a
+/// property of the optimizer, and needs no run-time choice by
+/// [`MemoryKind`].
+///
+/// The caller's promise (the [`Io`] contract: in bounds, address a
+/// multiple of the width) makes each block sound: the pointer is inside the
+/// mapping, which the region owns and keeps alive, no Rust reference points
+/// into it, and the access is aligned (so atomic, and never split).
 macro_rules! access {
-    ($read:ident, $write:ident, $t:ty, $atomic:ty) => {
+    ($read:ident, $write:ident, $t:ty, $load:literal, $store:literal, $class:ident) => {
         #[inline(always)]
         unsafe fn $read(&self, offset: usize) -> $t {
             let p = self.at::<$t>(offset);
-            match self.kind {
-                // SAFETY: see the macro's comment: in bounds, aligned, mapped
-                // for as long as `self` lives.
-                MemoryKind::Device => unsafe { p.read_volatile() },
-                // SAFETY: as above, and RAM is accessed only atomically, so
-                // the atomic may alias the memory for the duration of the call.
-                MemoryKind::Ram => unsafe { <$atomic>::from_ptr(p) }.load(Ordering::Relaxed),
-            }
+            let v: $t;
+            // SAFETY: see the macro's comment: in bounds, aligned, mapped
+            // for as long as `self` lives; one load of the width, which the
+            // memory model takes as a relaxed atomic load.
+            unsafe {
+                std::arch::asm!($load, p = in(reg) p, v = lateout($class) v,
+                    options(nostack, preserves_flags))
+            };
+            v
         }
         #[inline(always)]
         unsafe fn $write(&self, offset: usize, value: $t) {
             let p = self.at::<$t>(offset);
-            match self.kind {
-                // SAFETY: see the macro's comment: in bounds, aligned, mapped
-                // for as long as `self` lives.
-                MemoryKind::Device => unsafe { p.write_volatile(value) },
-                MemoryKind::Ram => {
-                    // SAFETY: as above, and RAM is accessed only atomically, so
-                    // the atomic may alias the memory for the duration of the call.
-                    let a = unsafe { <$atomic>::from_ptr(p) };
-                    a.store(value, Ordering::Relaxed)
-                }
-            }
+            // SAFETY: as for the load: one store of the width, which the
+            // memory model takes as a relaxed atomic store.
+            unsafe {
+                std::arch::asm!($store, p = in(reg) p, v = in($class) value,
+                    options(nostack, preserves_flags))
+            };
         }
     };
 }
@@ -449,10 +453,38 @@ impl Io for Region {
     fn base_addr(&self) -> usize {
         self.base.as_ptr().addr()
     }
-    access!(read8, write8, u8, AtomicU8);
-    access!(read16, write16, u16, AtomicU16);
-    access!(read32, write32, u32, AtomicU32);
-    access!(read64, write64, u64, AtomicU64);
+    access!(
+        read8,
+        write8,
+        u8,
+        "mov {v}, byte ptr [{p}]",
+        "mov byte ptr [{p}], {v}",
+        reg_byte
+    );
+    access!(
+        read16,
+        write16,
+        u16,
+        "mov {v:x}, word ptr [{p}]",
+        "mov word ptr [{p}], {v:x}",
+        reg
+    );
+    access!(
+        read32,
+        write32,
+        u32,
+        "mov {v:e}, dword ptr [{p}]",
+        "mov dword ptr [{p}], {v:e}",
+        reg
+    );
+    access!(
+        read64,
+        write64,
+        u64,
+        "mov {v:r}, qword ptr [{p}]",
+        "mov qword ptr [{p}], {v:r}",
+        reg
+    );
 }
 
 #[cfg(test)]
@@ -621,8 +653,9 @@ mod tests {
 
     /// Two threads share one `&Region` over RAM, one storing alternating
     /// 64-bit patterns, the other loading: every load sees one whole
-    /// pattern. This is sound (not a data race) only because RAM accesses
-    /// are atomics; with volatile accesses it would be undefined behaviour.
+    /// pattern. This is sound (not a data race) only because the accesses
+    /// are atomic (single inline-assembly `mov`s); with `read_volatile` and
+    /// `write_volatile` it would be undefined behaviour.
     #[test]
     fn threads_sharing_a_ram_region_see_whole_values() {
         const A: u64 = 0x0000_0000_0000_0000;
@@ -648,7 +681,7 @@ mod tests {
     }
 
     fn tempfile() -> std::fs::File {
-        use std::sync::atomic::AtomicUsize;
+        use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("hal-core-test-{}-{n}", std::process::id()));

@@ -2,7 +2,7 @@
 
 use std::os::fd::AsFd;
 
-use hal_core::{page_size, MapError, Region};
+use hal_core::{page_size, MapError, MemoryKind, Region};
 use pci_sysfs::{PciDevice, Resource};
 
 use crate::error::DevMemError;
@@ -96,9 +96,11 @@ fn map(
     // The kernel maps from the page that holds the BAR's start; a BAR
     // smaller than a page may start inside it.
     let sub = res.page_offset(page_size() as u64) as usize;
-    Region::map_shared(fd.as_fd(), 0, sub, len, what).map_err(|e| DevMemError::Mmap {
-        hint: mmap_hint(&e),
-        error: Box::new(e),
+    Region::map_shared_as(MemoryKind::Device, fd.as_fd(), 0, sub, len, what).map_err(|e| {
+        DevMemError::Mmap {
+            hint: mmap_hint(&e),
+            error: Box::new(e),
+        }
     })
 }
 

@@ -3,7 +3,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use hal_core::{page_size, MapError, Region};
+use hal_core::{page_size, MapError, MemoryKind, Region};
 
 use crate::error::DevMemError;
 use crate::sys;
@@ -90,11 +90,17 @@ impl DevMem {
         let file_offset = addr & !(page - 1);
         // Less than one page, so it fits in usize.
         let sub = (addr - file_offset) as usize;
-        Region::map_shared(self.fd.as_fd(), file_offset, sub, len, what).map_err(|e| {
-            DevMemError::Mmap {
-                hint: mmap_hint(&e, addr, len64),
-                error: Box::new(e),
-            }
+        Region::map_shared_as(
+            MemoryKind::Device,
+            self.fd.as_fd(),
+            file_offset,
+            sub,
+            len,
+            what,
+        )
+        .map_err(|e| DevMemError::Mmap {
+            hint: mmap_hint(&e, addr, len64),
+            error: Box::new(e),
         })
     }
 }

@@ -166,11 +166,14 @@ impl Region {
     }
 
     /// [`map_shared`](Region::map_shared), with the kind of memory stated
-    /// by the caller instead of derived from the file.
+    /// by the caller instead of derived from the file (which costs two
+    /// system calls: the UIO, `/dev/mem` and sysfs `resourceN` backends
+    /// know they map device memory).
     ///
-    /// Stating [`MemoryKind::Device`] for a mapping of RAM makes concurrent
-    /// accesses from several threads data races, so only state it for
-    /// memory that really is a device's.
+    /// The kind does not change how the region is accessed (every access
+    /// is one atomic `mov`, performed as written): it tells users of the
+    /// region what the memory is (RAM shared with others needs
+    /// `Acquire`/`Release` publication of data).
     pub fn map_shared_as(
         kind: MemoryKind,
         fd: impl AsFd,
@@ -224,11 +227,10 @@ impl Region {
     ///
     /// For as long as `owner` is alive (the region keeps it until it is
     /// dropped), `base..base + len` must be mapped, readable and writable,
-    /// and must not be accessed through Rust references anywhere. `kind`
-    /// must be true: if the memory is RAM (anything Rust's memory model
-    /// covers, including memory shared with other processes), `kind` must
-    /// be [`MemoryKind::Ram`], so that accesses are atomics and never race;
-    /// [`MemoryKind::Device`] is only for device memory.
+    /// and must not be accessed through Rust references anywhere, nor with
+    /// non-atomic accesses while the region may be used (the region's own
+    /// accesses are atomic). `kind` says what the memory is; it does not
+    /// change how it is accessed.
     pub unsafe fn from_raw_parts(
         base: NonNull<u8>,
         len: usize,

@@ -250,7 +250,9 @@ fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) ->
     }
     let mut loads: Vec<Target<'a>> = Vec::new();
     let mut load_of = Vec::with_capacity(targets.len());
-    let mut seen: std::collections::HashMap<(u64, u32), usize> = std::collections::HashMap::new();
+    // A BTreeMap, not a HashMap: a HashMap's random seed costs a system
+    // call on every run, and a single read should cost as little as possible.
+    let mut seen: std::collections::BTreeMap<(u64, u32), usize> = std::collections::BTreeMap::new();
     for t in &targets {
         let i = *seen
             .entry((t.offset(), t.width().bits()))

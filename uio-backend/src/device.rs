@@ -3,7 +3,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use hal_core::{page_size, Region};
+use hal_core::{page_size, MemoryKind, Region};
 use pci_sysfs::{PciAddress, PciDevice, PciId, Resource, Size};
 
 use crate::error::UioError;
@@ -263,12 +263,18 @@ impl UioDevice {
         let sub = usize::try_from(m.offset).map_err(|_| too_big(m.size))?;
         let len = usize::try_from(len).map_err(|_| too_big(m.size))?;
         let len = limit.map_or(len, |l| l.min(len));
-        Region::map_shared(self.inner.fd(), file_offset, sub, len, label).map_err(|e| {
-            UioError::Map {
-                device: self.name(),
-                map: n,
-                error: Box::new(e),
-            }
+        Region::map_shared_as(
+            MemoryKind::Device,
+            self.inner.fd(),
+            file_offset,
+            sub,
+            len,
+            label,
+        )
+        .map_err(|e| UioError::Map {
+            device: self.name(),
+            map: n,
+            error: Box::new(e),
         })
     }
 

@@ -69,6 +69,12 @@ pub fn near<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Ve
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// `text` as messages quote it: control characters escaped (a newline
+/// shows as `\n`), and cut after 40 characters with `…`.
+pub fn shorten(text: &str) -> String {
+    crate::yaml::shorten(text)
+}
+
 /// The closest of [`near`]'s candidates, for one-suggestion messages.
 pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     near(word, candidates.iter().copied()).first().copied()

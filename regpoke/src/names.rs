@@ -2,6 +2,19 @@
 
 pub use register_spec::names::near;
 
+/// Text the user typed, as a message shows it: quoted, on one line (control
+/// characters escaped), and at most 40 characters (cut with `…`), so that
+/// a 100 KB argument or one with a newline never floods the terminal or
+/// breaks a message in two. The same helper quotes names in register-map
+/// errors.
+pub struct Shown<'a>(pub &'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\"", register_spec::names::shorten(self.0))
+    }
+}
+
 /// `" or "`-joined list for a "did you mean" hint: `A`, `A or B`, `A, B or C`.
 pub fn or_list(items: &[String]) -> String {
     match items {

@@ -21,7 +21,7 @@ pub fn looks_numeric(s: &str) -> bool {
 /// [`parse_u64`] with an error naming `what` and saying why.
 pub fn parse_u64_for(s: &str, what: &str) -> Result<u64> {
     register_spec::number::parse(s).map_err(|e| {
-        Error::usage(format!("invalid {what} {s:?}: {e}")).hint(
+        Error::usage(format!("invalid {what} {s}: {e}", s = crate::names::Shown(s))).hint(
             "numbers are decimal (16), hex (0x10), binary (0b1_0000) or octal (0o20); `_` may separate digits",
         )
     })
@@ -42,7 +42,7 @@ pub fn digits_for_bits(bits: u32) -> usize {
 pub fn parse_duration(s: &str) -> Result<Duration> {
     let t = s.trim();
     let bad = || {
-        Error::usage(format!("invalid duration {s:?}"))
+        Error::usage(format!("invalid duration {s}", s = crate::names::Shown(s)))
             .hint("durations are a number and a unit: 500ms, 2s, 1.5s, 1m (also ns, us, h); a bare number is seconds")
     };
     let split = t

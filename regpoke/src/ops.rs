@@ -436,10 +436,13 @@ pub fn compile_expect<'a>(
         Some(c) => (target.to_string(), c.to_string()),
         None => match spec::split_condition(target) {
             (Some(lhs), rest) if !lhs.is_empty() => (lhs.to_string(), rest.to_string()),
-            _ => {
-                return Err(Error::usage(format!("expect {target:?}: no condition"))
-                    .hint("write `expect TARGET VALUE`, `expect TARGET ==VALUE` or `expect TARGET==VALUE`"))
-            }
+            _ => return Err(Error::usage(format!(
+                "expect {target}: no condition",
+                target = crate::names::Shown(target)
+            ))
+            .hint(
+                "write `expect TARGET VALUE`, `expect TARGET ==VALUE` or `expect TARGET==VALUE`",
+            )),
         },
     };
     let target = spec::parse_target(&t, block, width)?;
@@ -500,8 +503,11 @@ pub fn compile_assignments<'a>(
     let mut assigned: Vec<Vec<Assigned<'_>>> = Vec::new();
     for text in texts {
         let (lhs, rhs) = text.split_once('=').ok_or_else(|| {
-            Error::usage(format!("{text:?} is not an assignment"))
-                .hint("write TARGET=VALUE, TARGET.FIELD=VALUE, TARGET=VALUE:MASK or 0xOFFSET=VALUE")
+            Error::usage(format!(
+                "{text} is not an assignment",
+                text = crate::names::Shown(text)
+            ))
+            .hint("write TARGET=VALUE, TARGET.FIELD=VALUE, TARGET=VALUE:MASK or 0xOFFSET=VALUE")
         })?;
         let target = spec::parse_target(lhs, block, width)?;
         if let (Target::Raw { offset, width }, Some(b), false) =
@@ -515,9 +521,8 @@ pub fn compile_assignments<'a>(
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(Error::usage(format!(
-                    "{text:?}: {} store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
-                    crate::num::a_bits(width.bits())
-                ))
+                    "{text}: {} store at {offset:#x} reaches {regs}, whose store starts an action (write_side_effects), at another offset or width than its own: refused",
+                    crate::num::a_bits(width.bits()), text = crate::names::Shown(text)))
                 .hint(format!(
                     "write the register by name ({}=VALUE), or pass --allow-side-effect-write if the device expects this store",
                     hits[0].name()
@@ -549,7 +554,8 @@ pub fn compile_assignments<'a>(
             (Some(f), None) => (f.shifted_mask(), value << f.lsb),
             (Some(_), Some(_)) => {
                 return Err(Error::usage(format!(
-                    "{text:?}: a mask applies to registers and raw offsets, not to fields"
+                    "{text}: a mask applies to registers and raw offsets, not to fields",
+                    text = crate::names::Shown(text)
                 ))
                 .hint("assign the field its new value (FIELD=VALUE), or use REG=VALUE:MASK"));
             }
@@ -565,13 +571,15 @@ pub fn compile_assignments<'a>(
                 }
                 if m == 0 {
                     return Err(Error::usage(format!(
-                        "{text:?}: the mask 0x0 selects no bits, so nothing would be written"
+                        "{text}: the mask 0x0 selects no bits, so nothing would be written",
+                        text = crate::names::Shown(text)
                     ))
                     .hint("give the mask of the bits to change (REG=0x80:0x80 sets bit 7)"));
                 }
                 if value & !m != 0 {
                     return Err(Error::usage(format!(
-                        "{text:?}: value {value:#x} has bits outside the mask {m:#x}"
+                        "{text}: value {value:#x} has bits outside the mask {m:#x}",
+                        text = crate::names::Shown(text)
                     ))
                     .hint("only the mask's bits are written: give a value inside the mask"));
                 }
@@ -614,9 +622,10 @@ pub fn compile_assignments<'a>(
                 _ => shown_label(&target),
             };
             return Err(Error::usage(format!(
-                "{what} is assigned more than once in one write: {:?} and {text:?} both set bits {}",
-                prev.text,
-                hex(prev.mask & mask, digits_for_bits(target.width().bits()))
+                "{what} is assigned more than once in one write: {} and {text} both set bits {}",
+                crate::names::Shown(prev.text),
+                hex(prev.mask & mask, digits_for_bits(target.width().bits())),
+                text = crate::names::Shown(text)
             ))
             .hint(MERGE_HINT));
         }
@@ -683,10 +692,10 @@ fn check_same_bytes<'a>(groups: &[Group<'a>], assigned: &[Vec<Assigned<'_>>]) ->
                     (b_target, a_target)
                 };
                 return Err(Error::usage(format!(
-                    "{} is assigned more than once in one write: {:?} and {:?} both write its bytes (the raw offset {} ({}-bit) overlaps {})",
+                    "{} is assigned more than once in one write: {} and {} both write its bytes (the raw offset {} ({}-bit) overlaps {})",
                     shown_label(&named),
-                    first(i),
-                    first(j),
+                    crate::names::Shown(first(i)),
+                    crate::names::Shown(first(j)),
                     raw.name(),
                     raw.width().bits(),
                     spec::located(&named),

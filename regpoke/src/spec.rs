@@ -69,7 +69,8 @@ fn load_as(arg: &str, prebuilt_ok: bool) -> Result<(Device, String)> {
         .map(String::from)
         .collect();
     let mut e = Error::usage(format!(
-        "unknown spec {arg:?}: there is no such file, and no shipped map of that name"
+        "unknown spec {arg}: there is no such file, and no shipped map of that name",
+        arg = crate::names::Shown(arg)
     ));
     e = if close.is_empty() {
         e.hint(format!(
@@ -142,7 +143,11 @@ pub fn find_block<'a>(dev: &'a Device, name: &str) -> Result<&'a Block> {
         .into_iter()
         .map(String::from)
         .collect();
-    let e = Error::usage(format!("spec {} has no block {name:?}", dev.name));
+    let e = Error::usage(format!(
+        "spec {} has no block {name}",
+        dev.name,
+        name = crate::names::Shown(name)
+    ));
     Err(if close.is_empty() {
         e.hint(format!("its blocks: {}", names.join(", ")))
     } else {
@@ -308,8 +313,11 @@ pub fn parse_target<'a>(
     }
     if looks_numeric(t) {
         let offset = register_spec::number::parse(t).map_err(|e| {
-            Error::usage(format!("invalid offset {t:?}: {e}"))
-                .hint("offsets are decimal (16) or hex (0x10); names start with a letter")
+            Error::usage(format!(
+                "invalid offset {t}: {e}",
+                t = crate::names::Shown(t)
+            ))
+            .hint("offsets are decimal (16) or hex (0x10); names start with a letter")
         })?;
         let width = width.unwrap_or(Width::W32);
         if offset % width.bytes() != 0 {
@@ -336,9 +344,12 @@ pub fn parse_target<'a>(
     }
     let Some(block) = block else {
         return Err(Error::usage(format!(
-            "{t:?} is a name, and names need a register map"
+            "{t} is a name, and names need a register map",
+            t = crate::names::Shown(t)
         ))
-        .hint("give --spec FILE.yaml or --spec NAME (edu, ivshmem), or use a raw offset such as 0x24"));
+        .hint(
+            "give --spec FILE.yaml or --spec NAME (edu, ivshmem), or use a raw offset such as 0x24",
+        ));
     };
     // NAME ( '[' INDEX ']' )? ( '.' FIELD )?
     let (head, field_name) = match t.split_once('.') {
@@ -348,11 +359,19 @@ pub fn parse_target<'a>(
     let (reg_name, index) = match head.split_once('[') {
         Some((r, rest)) => {
             let inner = rest.strip_suffix(']').ok_or_else(|| {
-                Error::usage(format!("invalid target {t:?}: `[` without a closing `]`"))
-                    .hint("array elements are written REG[3]")
+                Error::usage(format!(
+                    "invalid target {t}: `[` without a closing `]`",
+                    t = crate::names::Shown(t)
+                ))
+                .hint("array elements are written REG[3]")
             })?;
-            let i = parse_u64(inner)
-                .ok_or_else(|| Error::usage(format!("invalid array index {inner:?} in {t:?}")))?;
+            let i = parse_u64(inner).ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid array index {inner} in {t}",
+                    inner = crate::names::Shown(inner),
+                    t = crate::names::Shown(t)
+                ))
+            })?;
             (r, Some(i))
         }
         None => (head, None),
@@ -416,7 +435,11 @@ pub fn find_register<'a>(block: &'a Block, name: &str) -> Result<&'a Register> {
     if let [one] = ci.as_slice() {
         return Ok(one);
     }
-    let mut e = Error::usage(format!("unknown register {name:?} in block {}", block.name));
+    let mut e = Error::usage(format!(
+        "unknown register {name} in block {}",
+        block.name,
+        name = crate::names::Shown(name)
+    ));
     // A field name given without its register?
     let owners: Vec<String> = block
         .registers
@@ -465,7 +488,11 @@ pub fn find_field<'a>(reg: &'a Register, name: &str) -> Result<&'a Field> {
     if let [one] = ci.as_slice() {
         return Ok(one);
     }
-    let e = Error::usage(format!("unknown field {name:?} of register {}", reg.name));
+    let e = Error::usage(format!(
+        "unknown field {name} of register {}",
+        reg.name,
+        name = crate::names::Shown(name)
+    ));
     if reg.fields.is_empty() {
         return Err(e.hint(format!(
             "{} has no fields: use the whole register ({}=VALUE, or {}=VALUE:MASK for some bits)",
@@ -496,10 +523,12 @@ pub fn parse_value(text: &str, target: &Target) -> Result<u64> {
     let v = match register_spec::number::parse(t) {
         Ok(v) => v,
         Err(e) if looks_numeric(t) || t.is_empty() => {
-            return Err(
-                Error::usage(format!("invalid value {t:?} for {}: {e}", target.name()))
-                    .hint("numbers are decimal (16), hex (0x10), binary (0b10000) or octal (0o20)"),
-            )
+            return Err(Error::usage(format!(
+                "invalid value {t} for {}: {e}",
+                target.name(),
+                t = crate::names::Shown(t)
+            ))
+            .hint("numbers are decimal (16), hex (0x10), binary (0b10000) or octal (0o20)"))
         }
         Err(_) => enum_value(t, target)?,
     };
@@ -536,8 +565,9 @@ fn enum_value(name: &str, target: &Target) -> Result<u64> {
             _ => "values are numbers: decimal (16), hex (0x10), binary (0b10000)".into(),
         };
         return Err(Error::usage(format!(
-            "invalid value {name:?} for {}: not a number",
-            target.name()
+            "invalid value {name} for {}: not a number",
+            target.name(),
+            name = crate::names::Shown(name)
         ))
         .hint(hint));
     };
@@ -550,8 +580,9 @@ fn enum_value(name: &str, target: &Target) -> Result<u64> {
         return Ok(v.value);
     }
     let e = Error::usage(format!(
-        "unknown value {name:?} for field {}",
-        target.name()
+        "unknown value {name} for field {}",
+        target.name(),
+        name = crate::names::Shown(name)
     ));
     if field.values.is_empty() {
         return Err(e.hint(format!(
@@ -686,7 +717,12 @@ pub fn parse_condition<'a>(text: &str, target: Target<'a>) -> Result<Condition<'
         None | Some("") => target,
         Some(l) => condition_subject(l, target)?,
     };
-    let op = parse_op(rest, &subject).map_err(|e| e.context(format!("condition {text:?}")))?;
+    let op = parse_op(rest, &subject).map_err(|e| {
+        e.context(format!(
+            "condition {text}",
+            text = crate::names::Shown(text)
+        ))
+    })?;
     Ok(Condition { subject, op })
 }
 
@@ -729,8 +765,9 @@ fn condition_subject<'a>(lhs: &str, target: Target<'a>) -> Result<Target<'a>> {
 
 fn cond_lhs_error(lhs: &str, target: &Target) -> Error {
     let mut e = Error::usage(format!(
-        "the condition's left side {lhs:?} is neither {} nor one of its fields",
-        target.name()
+        "the condition's left side {lhs} is neither {} nor one of its fields",
+        target.name(),
+        lhs = crate::names::Shown(lhs)
     ));
     if let Some(r) = target.reg() {
         if target.field().is_none() && !r.fields.is_empty() {

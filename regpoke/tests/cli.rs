@@ -1315,3 +1315,25 @@ fn an_invalid_map_given_to_a_command_is_shown_in_rustcs_form() {
     assert!(msg.contains("bad.yaml:6:28: error: offset 0x3"), "{msg}");
     assert!(!msg.contains("^^^"), "{msg}");
 }
+
+/// A name typed on the command line is quoted on one line and cut to 40
+/// characters: a 100 KB argument or one with a newline neither floods the
+/// terminal nor breaks the message in two.
+#[test]
+fn typed_text_in_messages_is_one_short_line() {
+    let d = Dev::edu();
+    let huge = "A".repeat(100_000);
+    let out = d.edu_cmd().args(["read", &huge]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 1000, "{} bytes of error", stderr.len());
+    assert!(
+        stderr.contains(&format!("\"{}…\"", "A".repeat(40))),
+        "{stderr}"
+    );
+    d.edu_cmd()
+        .args(["write", "STA\nTUS=1"])
+        .assert()
+        .code(2)
+        .stderr(contains("\"STA\\nTUS\"").and(contains("STA\nTUS").not()));
+}

@@ -5,23 +5,31 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-#[test]
-fn downstream_crate_builds_its_blocks_from_yaml_via_build_rs() {
+/// `cargo ARGS --manifest-path fixtures/downstream-crate/Cargo.toml`, in a
+/// target directory of its own, with extra environment.
+fn cargo_on_fixture(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
         .to_path_buf();
     let manifest = workspace.join("fixtures/downstream-crate/Cargo.toml");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["test", "--manifest-path"])
+    Command::new(cargo)
+        .args(args)
+        .arg("--manifest-path")
         .arg(&manifest)
         .env(
             "CARGO_TARGET_DIR",
             workspace.join("target/downstream-crate"),
         )
+        .envs(env.iter().copied())
         .output()
-        .expect("run cargo test on the fixture");
+        .expect("run cargo on the fixture")
+}
+
+#[test]
+fn downstream_crate_builds_its_blocks_from_yaml_via_build_rs() {
+    let out = cargo_on_fixture(&["test"], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -45,22 +53,7 @@ fn downstream_crate_builds_its_blocks_from_yaml_via_build_rs() {
 /// documented here with rustdoc warnings denied.
 #[test]
 fn downstream_crate_documents_with_warnings_denied() {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let manifest = workspace.join("fixtures/downstream-crate/Cargo.toml");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["doc", "--no-deps", "--manifest-path"])
-        .arg(&manifest)
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace.join("target/downstream-crate"),
-        )
-        .output()
-        .expect("run cargo doc on the fixture");
+    let out = cargo_on_fixture(&["doc", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "cargo doc failed:\n{stderr}");
     assert!(!stderr.contains("warning"), "rustdoc warned:\n{stderr}");

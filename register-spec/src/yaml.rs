@@ -6,6 +6,7 @@
 //! overflow the call stack; it is also capped at [`MAX_DEPTH`] levels.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 
@@ -623,9 +624,15 @@ fn tab_near(lines: &Lines<'_>, at: Span) -> Option<Span> {
         })
 }
 
-/// The first `{` or `[` that starts a token from `from` to `to`, outside
-/// quoted strings and comments.
-fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
+/// Walks the text from `from` on, outside quoted strings and comments,
+/// calling `visit` with each character's position, the character and the
+/// one before it on its line, until `visit` breaks (`Break`, with its
+/// value) or the text ends (`Continue`).
+fn scan_code<T>(
+    lines: &Lines<'_>,
+    from: Span,
+    mut visit: impl FnMut(Span, char, Option<char>) -> ControlFlow<T>,
+) -> ControlFlow<T> {
     let mut quote: Option<char> = None;
     for (l, text) in lines.lines.iter().enumerate().skip(from.line - 1) {
         let line = l + 1;
@@ -636,9 +643,6 @@ fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
                 line,
                 column: c0 + 1,
             };
-            if here > to {
-                return None;
-            }
             if here < from {
                 continue;
             }
@@ -657,14 +661,31 @@ fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
                 None => match c {
                     '"' | '\'' if token_start(prev) => quote = Some(c),
                     '#' if matches!(prev, None | Some(' ' | '\t')) => break,
-                    '{' | '[' if token_start(prev) => return Some(here),
-                    _ => {}
+                    _ => visit(here, c, prev)?,
                 },
             }
             prev = Some(c);
         }
     }
-    None
+    ControlFlow::Continue(())
+}
+
+/// The first `{` or `[` that starts a token from `from` to `to`, outside
+/// quoted strings and comments.
+fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
+    let found = scan_code(lines, from, |here, c, prev| {
+        if here > to {
+            ControlFlow::Break(None)
+        } else if matches!(c, '{' | '[') && token_start(prev) {
+            ControlFlow::Break(Some(here))
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    match found {
+        ControlFlow::Break(at) => at,
+        ControlFlow::Continue(()) => None,
+    }
 }
 
 /// The first bracket of the flow collection opened at `from` that is never
@@ -673,48 +694,25 @@ fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
 /// one does not match it, or the outermost one still open at the end.
 fn unclosed(lines: &Lines<'_>, from: Span) -> Option<(Span, char)> {
     let mut open: Vec<(Span, char)> = Vec::new();
-    let mut quote: Option<char> = None;
-    for (l, text) in lines.lines.iter().enumerate().skip(from.line - 1) {
-        let line = l + 1;
-        let mut prev = None;
-        let mut chars = text.chars().enumerate().peekable();
-        while let Some((c0, c)) = chars.next() {
-            let here = Span {
-                line,
-                column: c0 + 1,
-            };
-            if here < from {
-                continue;
-            }
-            match quote {
-                Some('"') if c == '\\' => {
-                    chars.next();
+    let found = scan_code(lines, from, |here, c, _| {
+        match c {
+            '{' | '[' => open.push((here, c)),
+            '}' | ']' => match open.pop() {
+                Some((at, o)) if (o == '{') != (c == '}') => {
+                    return ControlFlow::Break(Some((at, o)))
                 }
-                Some(q) if c == q => {
-                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
+                Some(_) if open.is_empty() => return ControlFlow::Break(None),
                 Some(_) => {}
-                None => match c {
-                    '"' | '\'' if token_start(prev) => quote = Some(c),
-                    '#' if matches!(prev, None | Some(' ' | '\t')) => break,
-                    '{' | '[' => open.push((here, c)),
-                    '}' | ']' => match open.pop() {
-                        Some((at, o)) if (o == '{') != (c == '}') => return Some((at, o)),
-                        Some(_) if open.is_empty() => return None,
-                        Some(_) => {}
-                        None => return None,
-                    },
-                    _ => {}
-                },
-            }
-            prev = Some(c);
+                None => return ControlFlow::Break(None),
+            },
+            _ => {}
         }
+        ControlFlow::Continue(())
+    });
+    match found {
+        ControlFlow::Break(r) => r,
+        ControlFlow::Continue(()) => open.first().copied(),
     }
-    open.first().copied()
 }
 
 #[cfg(test)]

@@ -367,8 +367,9 @@ pub struct IrqAckArgs {
     /// Access width in bits for raw offsets (default 32).
     #[arg(short, long, value_name = "BITS", value_parser = parse_width)]
     pub width: Option<Width>,
-    /// Allow a raw --read offset whose bytes overlap a register whose read
-    /// has side effects (naming the register needs no flag).
+    /// Allow a raw --read offset, or the read of a raw VALUE:MASK write,
+    /// whose bytes overlap a register whose read has side effects (naming
+    /// the register needs no flag).
     #[arg(long)]
     pub allow_side_effect_read: bool,
 }

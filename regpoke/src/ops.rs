@@ -416,7 +416,13 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
             };
             Step::IrqAck {
                 read,
-                plans: compile_assignments(&a.assignments, block, a.width, false, false)?,
+                plans: compile_assignments(
+                    &a.assignments,
+                    block,
+                    a.width,
+                    a.allow_side_effect_read,
+                    false,
+                )?,
             }
         }
     })

@@ -6,6 +6,9 @@
 //! a file, `parse` returns a model that keeps its promises or errors that
 //! are each one short line, listed once, in order; it never panics.
 
+mod common;
+
+use common::Rng;
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -40,24 +43,6 @@ fn seeds() -> Vec<(String, String)> {
     let mut seen = HashSet::new();
     seeds.retain(|(_, text)| seen.insert(text.clone()));
     seeds
-}
-
-/// xorshift64*: small, deterministic, good enough to pick edits.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 /// YAML punctuation and fragments that change structure.

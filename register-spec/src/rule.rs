@@ -84,6 +84,17 @@ impl WriteRule {
         }
     }
 
+    /// A plain read-modify-write of a `width` word that no register map
+    /// describes (a raw offset): every bit not named is stored as read.
+    pub fn keep_all(width: crate::model::Width) -> WriteRule {
+        WriteRule {
+            keep: width.max_value(),
+            base: 0,
+            zero: 0,
+            mode: FieldWrites::ReadModifyWrite,
+        }
+    }
+
     /// Whether a write that names the bits `named` must read the register
     /// first: some state bit is left unnamed in a read-modify-write.
     pub fn needs_read(&self, named: u64) -> bool {

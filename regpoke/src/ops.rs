@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use register_spec::{Access, Block, Register, Width};
+use register_spec::{Access, Block, Register, Width, WriteRule};
 use serde::Serialize;
 use uio_backend::{Irq, UioDevice};
 
@@ -164,25 +164,24 @@ pub struct WritePlan<'a> {
     pub offset: u64,
     /// Access width.
     pub width: Width,
-    /// Whether the register must be read first.
-    pub rmw: bool,
     /// Bits the assignments set (to `bits`).
     pub mask: u64,
     /// Their values, in place.
     pub bits: u64,
-    /// Bits not named that are stored as read (the register map's
-    /// [`WriteRule`](register_spec::WriteRule); all other bits for a raw
-    /// masked write).
-    pub keep: u64,
-    /// Value of the bits not named that are stored as a constant (reset
-    /// values, for `field_writes: from_reset`).
-    pub base: u64,
+    /// What the bits not named become: the register map's rule, or every
+    /// bit kept as read for a raw offset.
+    pub rule: WriteRule,
 }
 
 impl WritePlan<'_> {
-    /// The value stored, given what a read returned (ignored without `rmw`).
+    /// Whether the register must be read first.
+    pub fn rmw(&self) -> bool {
+        self.rule.needs_read(self.mask)
+    }
+
+    /// The value stored, given what a read returned (ignored without a read).
     pub fn value(&self, read: u64) -> u64 {
-        (((read & self.keep) | self.base) & !self.mask) | (self.bits & self.mask)
+        self.rule.store(read, self.mask, self.bits)
     }
 
     /// One line saying what will be done.
@@ -195,13 +194,14 @@ impl WritePlan<'_> {
             self.width.bits()
         );
         let unnamed = self.width.max_value() & !self.mask;
-        let zero = unnamed & !self.keep & !self.base;
-        if self.rmw {
+        let (keep, base) = (self.rule.keep, self.rule.base);
+        let zero = unnamed & !keep & !base;
+        if self.rmw() {
             let mut s = format!(
                 "read-modify-write {what}: set {} under mask {}, keep {} as read",
                 hex(self.bits, d),
                 hex(self.mask, d),
-                hex(self.keep & unnamed, d)
+                hex(keep & unnamed, d)
             );
             if zero != 0 {
                 s.push_str(&format!(", write {} as 0", hex(zero, d)));
@@ -211,10 +211,10 @@ impl WritePlan<'_> {
         } else {
             let mut s = format!("write {} to {what}, no read", hex(self.value(0), d));
             if unnamed != 0 {
-                if self.base & unnamed != 0 {
+                if base & unnamed != 0 {
                     s.push_str(&format!(
                         " (bits not named: {} from the reset value, the rest 0)",
-                        hex(self.base & unnamed, d)
+                        hex(base & unnamed, d)
                     ));
                 } else {
                     s.push_str(" (bits not named are written as 0)");
@@ -723,7 +723,7 @@ fn check_raw_rmw<'a>(
     let Some(block) = block else {
         return Ok(plan);
     };
-    if plan.reg.is_some() || !plan.rmw || allow_side_effect_read {
+    if plan.reg.is_some() || !plan.rmw() || allow_side_effect_read {
         return Ok(plan);
     }
     let hits = spec::side_effect_overlaps(block, plan.offset, plan.width);
@@ -801,12 +801,11 @@ fn finish_group(g: Group<'_>, allow_side_effect_read: bool) -> Result<WritePlan<
         return Err(Error::usage("internal error: empty write group"));
     };
     let width = target.width();
-    let full = width.max_value();
     let (reg, index) = match target {
         Target::Reg { reg, index, .. } => (Some(reg), index),
         Target::Raw { .. } => (None, None),
     };
-    let mut plan = WritePlan {
+    let plan = WritePlan {
         label: match target {
             Target::Raw { offset, .. } => format!("{offset:#x}"),
             _ => g.label.clone(),
@@ -816,29 +815,18 @@ fn finish_group(g: Group<'_>, allow_side_effect_read: bool) -> Result<WritePlan<
         index,
         offset: target.offset(),
         width,
-        rmw: false,
         mask: g.mask,
         bits: g.bits,
-        keep: 0,
-        base: 0,
+        rule: match reg {
+            Some(reg) => reg.write_rule(),
+            // A raw VALUE:MASK keeps every other bit.
+            None => WriteRule::keep_all(width),
+        },
     };
-    if g.mask == full {
-        return Ok(plan);
-    }
-    match reg {
-        // A raw VALUE:MASK keeps every other bit.
-        None => plan.keep = full & !g.mask,
-        Some(reg) => {
-            let rule = reg.write_rule();
-            plan.keep = rule.keep;
-            plan.base = rule.base;
-        }
-    }
-    plan.rmw = plan.keep & !g.mask != 0;
     if let Some(reg) = reg {
         // A validated map never asks for this (field writes of such a
         // register are `from_reset`); kept for models built by hand.
-        if plan.rmw && reg.read_has_side_effects() && !allow_side_effect_read {
+        if plan.rmw() && reg.read_has_side_effects() && !allow_side_effect_read {
             return Err(Error::usage(format!(
                 "writing {} needs a read-modify-write of {}, and reading {} has side effects: refused",
                 plan.assignments.join(" "),
@@ -1372,7 +1360,7 @@ impl<'a> Session<'a> {
         let mut out = Vec::new();
         for p in plans {
             let d = digits_for_bits(p.width.bits());
-            let (value, previous) = if p.rmw {
+            let (value, previous) = if p.rmw() {
                 let key = self.mapped()?.lock_base.key(p.offset);
                 let _guard = self.locker.lock(&key)?;
                 self.log.trace(|| format!("locked {key}"));
@@ -1418,7 +1406,7 @@ impl<'a> Session<'a> {
                 index: p.index,
                 offset: p.offset,
                 width: p.width.bits(),
-                mode: if p.rmw { "rmw" } else { "write" },
+                mode: if p.rmw() { "rmw" } else { "write" },
                 value,
                 hex: hex(value, d),
                 previous,

@@ -556,39 +556,11 @@ fn token_start(prev: Option<char>) -> bool {
 /// The opening quote of the quoted string still open at `stop`, if the
 /// source read up to there (and including it) leaves one open.
 fn open_quote(lines: &Lines<'_>, stop: Span) -> Option<(Span, char)> {
-    let mut open: Option<(Span, char)> = None;
-    for (l, text) in lines.lines.iter().enumerate().take(stop.line) {
-        let line = l + 1;
-        let mut prev = None;
-        let mut chars = text.chars().enumerate().peekable();
-        while let Some((c0, c)) = chars.next() {
-            let here = Span {
-                line,
-                column: c0 + 1,
-            };
-            if here > stop {
-                break;
-            }
-            match open {
-                Some((_, '"')) if c == '\\' => {
-                    chars.next();
-                }
-                Some((_, q)) if c == q => {
-                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        open = None;
-                    }
-                }
-                Some(_) => {}
-                None if (c == '"' || c == '\'') && token_start(prev) => open = Some((here, c)),
-                None if c == '#' && matches!(prev, None | Some(' ' | '\t')) => break,
-                None => {}
-            }
-            prev = Some(c);
-        }
-    }
-    open
+    let start = Span { line: 1, column: 1 };
+    scan_code(lines, start, Some(stop), |_, _, _| {
+        ControlFlow::<()>::Continue(())
+    })
+    .1
 }
 
 /// The tab the parser stopped at or near (it reports some tabs at the
@@ -624,16 +596,19 @@ fn tab_near(lines: &Lines<'_>, at: Span) -> Option<Span> {
         })
 }
 
-/// Walks the text from `from` on, outside quoted strings and comments,
-/// calling `visit` with each character's position, the character and the
-/// one before it on its line, until `visit` breaks (`Break`, with its
-/// value) or the text ends (`Continue`).
+/// Walks the text from `from` on (up to and including `until`, if given),
+/// outside quoted strings and comments, calling `visit` with each
+/// character's position, the character and the one before it on its line,
+/// until `visit` breaks (`Break`, with its value) or the text ends
+/// (`Continue`). Also returns the opening quote of a quoted string still
+/// open where the walk ended.
 fn scan_code<T>(
     lines: &Lines<'_>,
     from: Span,
+    until: Option<Span>,
     mut visit: impl FnMut(Span, char, Option<char>) -> ControlFlow<T>,
-) -> ControlFlow<T> {
-    let mut quote: Option<char> = None;
+) -> (ControlFlow<T>, Option<(Span, char)>) {
+    let mut quote: Option<(Span, char)> = None;
     for (l, text) in lines.lines.iter().enumerate().skip(from.line - 1) {
         let line = l + 1;
         let mut prev = None;
@@ -643,14 +618,17 @@ fn scan_code<T>(
                 line,
                 column: c0 + 1,
             };
+            if until.is_some_and(|u| here > u) {
+                return (ControlFlow::Continue(()), quote);
+            }
             if here < from {
                 continue;
             }
             match quote {
-                Some('"') if c == '\\' => {
+                Some((_, '"')) if c == '\\' => {
                     chars.next();
                 }
-                Some(q) if c == q => {
+                Some((_, q)) if c == q => {
                     if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
                         chars.next();
                     } else {
@@ -659,31 +637,33 @@ fn scan_code<T>(
                 }
                 Some(_) => {}
                 None => match c {
-                    '"' | '\'' if token_start(prev) => quote = Some(c),
+                    '"' | '\'' if token_start(prev) => quote = Some((here, c)),
                     '#' if matches!(prev, None | Some(' ' | '\t')) => break,
-                    _ => visit(here, c, prev)?,
+                    _ => {
+                        if let ControlFlow::Break(b) = visit(here, c, prev) {
+                            return (ControlFlow::Break(b), quote);
+                        }
+                    }
                 },
             }
             prev = Some(c);
         }
     }
-    ControlFlow::Continue(())
+    (ControlFlow::Continue(()), quote)
 }
 
 /// The first `{` or `[` that starts a token from `from` to `to`, outside
 /// quoted strings and comments.
 fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
-    let found = scan_code(lines, from, |here, c, prev| {
-        if here > to {
-            ControlFlow::Break(None)
-        } else if matches!(c, '{' | '[') && token_start(prev) {
-            ControlFlow::Break(Some(here))
+    let (found, _) = scan_code(lines, from, Some(to), |here, c, prev| {
+        if matches!(c, '{' | '[') && token_start(prev) {
+            ControlFlow::Break(here)
         } else {
             ControlFlow::Continue(())
         }
     });
     match found {
-        ControlFlow::Break(at) => at,
+        ControlFlow::Break(at) => Some(at),
         ControlFlow::Continue(()) => None,
     }
 }
@@ -694,7 +674,7 @@ fn first_bracket(lines: &Lines<'_>, from: Span, to: Span) -> Option<Span> {
 /// one does not match it, or the outermost one still open at the end.
 fn unclosed(lines: &Lines<'_>, from: Span) -> Option<(Span, char)> {
     let mut open: Vec<(Span, char)> = Vec::new();
-    let found = scan_code(lines, from, |here, c, _| {
+    let (found, _) = scan_code(lines, from, None, |here, c, _| {
         match c {
             '{' | '[' => open.push((here, c)),
             '}' | ']' => match open.pop() {

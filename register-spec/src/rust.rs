@@ -208,14 +208,9 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                         ),
                     );
                 }
-                let mask = f.bits.as_ref().and_then(|b| {
+                let mask = f.bits.as_ref().map(|b| {
                     let (msb, lsb) = b.value;
-                    let bits = msb.checked_sub(lsb)?.checked_add(1)?;
-                    Some(if bits >= 64 {
-                        u64::MAX
-                    } else {
-                        (1u64 << bits) - 1
-                    })
+                    crate::validate::field_max(msb, lsb)
                 });
                 for v in &f.values {
                     let Some((vname, vspan)) = valid(&v.name) else {

@@ -563,6 +563,16 @@ fn check_field(
     check_values(&path, f, errors);
 }
 
+/// The largest value of a field with bits `msb:lsb` of a draft. The schema
+/// has checked `msb >= lsb`, but either may be any u64, so the width
+/// (`msb - lsb + 1`, which could overflow) is only formed below 64.
+pub(crate) fn field_max(msb: u64, lsb: u64) -> u64 {
+    match msb.saturating_sub(lsb) {
+        top @ 0..=62 => (1u64 << (top + 1)) - 1,
+        _ => u64::MAX,
+    }
+}
+
 fn check_values(path: &str, f: &DField, errors: &mut Errors) {
     duplicates(
         errors,
@@ -575,13 +585,8 @@ fn check_values(path: &str, f: &DField, errors: &mut Errors) {
         let Some(value) = &v.value else { continue };
         let vname = display_name(&v.name);
         if let Some(bits) = &f.bits {
-            // msb >= lsb, but either may be any u64: `msb - lsb + 1` could
-            // overflow, so the width is only formed once it is below 64.
             let (msb, lsb) = bits.value;
-            let max = match msb - lsb {
-                top @ 0..=62 => (1u64 << (top + 1)) - 1,
-                _ => u64::MAX,
-            };
+            let max = field_max(msb, lsb);
             if value.value > max {
                 errors.push(
                     value.span,

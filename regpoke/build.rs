@@ -10,16 +10,33 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// The write-rule matrix: one register for every combination of register
-/// kind, target-field kind, neighbour-field kind and `field_writes` mode
-/// that the format accepts, as a YAML map, the code register-codegen
-/// generates from it, and a table of cases for `tests/write_rule_matrix.rs`,
-/// which runs each case through the generated `modify` and through
-/// `regpoke write` and compares the stored values bit for bit.
-fn write_rule_matrix(out: &std::path::Path) {
-    use std::collections::HashSet;
+/// One register of the write-rule matrix, before the format has judged it.
+struct Candidate {
+    name: String,
+    width: u32,
+    /// Register keys beyond name, offset, width, access and reset.
+    extra: String,
+    /// The `fields:` list (empty for a register without fields).
+    fields: String,
+    access: String,
+    /// Whether the neighbour field `N` can be written.
+    n_writable: bool,
+}
+
+/// A field line of the matrix YAML; `(kind, self_clearing)`.
+fn matrix_field(name: &str, bits: &str, (k, sc): (&str, bool)) -> String {
+    format!(
+        "          - {{ name: {name}, bits: '{bits}', access: {k}{} }}\n",
+        if sc { ", self_clearing: true" } else { "" }
+    )
+}
+
+/// Every combination of register kind, target-field kind (`T`, bits 1:0),
+/// neighbour-field kind (`N`, bits 5:4) and `field_writes` mode, then the
+/// widths, the side-effect flags and a register without fields. Names are
+/// lower-case so that the accessor is the register name as is.
+fn matrix_candidates() -> Vec<Candidate> {
     let kinds = ["ro", "wo", "rw", "rc", "w1c", "w1s"];
-    // (kind, self_clearing)
     let targets = [
         ("wo", false),
         ("rw", false),
@@ -37,22 +54,7 @@ fn write_rule_matrix(out: &std::path::Path) {
         Some(("w1s", false)),
         Some(("rw", true)),
     ];
-    // Lower-case names: the accessor is the register name as is.
     let label = |(k, sc): (&str, bool)| format!("{k}{}", if sc { "sc" } else { "" });
-    let field = |name: &str, bits: &str, (k, sc): (&str, bool)| {
-        format!(
-            "          - {{ name: {name}, bits: '{bits}', access: {k}{} }}\n",
-            if sc { ", self_clearing: true" } else { "" }
-        )
-    };
-    struct Candidate {
-        name: String,
-        width: u32,
-        extra: String,
-        fields: String,
-        access: String,
-        n_writable: bool,
-    }
     let mut candidates = Vec::new();
     for ra in kinds {
         for t in targets {
@@ -65,9 +67,9 @@ fn write_rule_matrix(out: &std::path::Path) {
                     if mode.is_some() {
                         name.push_str("_fr");
                     }
-                    let mut fields = field("T", "1:0", t);
+                    let mut fields = matrix_field("T", "1:0", t);
                     if let Some(n) = n {
-                        fields.push_str(&field("N", "5:4", n));
+                        fields.push_str(&matrix_field("N", "5:4", n));
                     }
                     candidates.push(Candidate {
                         name,
@@ -83,7 +85,6 @@ fn write_rule_matrix(out: &std::path::Path) {
             }
         }
     }
-    // Widths, side-effect flags and a register without fields.
     for (name, width, extra) in [
         ("w8", 8, ""),
         ("w16", 16, ""),
@@ -100,7 +101,8 @@ fn write_rule_matrix(out: &std::path::Path) {
             name: name.to_string(),
             width,
             extra: extra.to_string(),
-            fields: field("T", "1:0", ("rw", false)) + &field("N", "5:4", ("wo", false)),
+            fields: matrix_field("T", "1:0", ("rw", false))
+                + &matrix_field("N", "5:4", ("wo", false)),
             access: "rw".into(),
             n_writable: true,
         });
@@ -113,9 +115,13 @@ fn write_rule_matrix(out: &std::path::Path) {
         access: "rw".into(),
         n_writable: false,
     });
+    candidates
+}
 
-    let reg_yaml = |c: &Candidate, offset: usize| {
-        let reset = match c.width {
+impl Candidate {
+    /// The register's YAML at `offset`, reset value 0x5a… of its width.
+    fn yaml(&self, offset: usize) -> String {
+        let reset = match self.width {
             8 => 0x5a,
             16 => 0x5a5a,
             32 => 0x5a5a_5a5a,
@@ -123,23 +129,61 @@ fn write_rule_matrix(out: &std::path::Path) {
         };
         format!(
             "      - name: {}\n        offset: {offset:#x}\n        width: {}\n        access: {}\n        reset: {reset:#x}\n{}{}",
-            c.name,
-            c.width,
-            c.access,
-            c.extra,
-            if c.fields.is_empty() { String::new() } else { format!("        fields:\n{}", c.fields) }
+            self.name,
+            self.width,
+            self.access,
+            self.extra,
+            if self.fields.is_empty() { String::new() } else { format!("        fields:\n{}", self.fields) }
         )
-    };
+    }
+
+    /// The register's line of the test's `CASES` table: the write forms
+    /// that apply to it, and a function doing each through generated code.
+    fn case(&self, offset: usize) -> String {
+        let ty = format!("u{}", self.width);
+        let m = format!("matrix::regs::{}", self.name);
+        let acc = &self.name;
+        let has_fields = !self.fields.is_empty();
+        let t_forms = if has_fields {
+            format!("0 => r.modify({m}::T.val(2)), 1 => r.modify({m}::T.val(0)),")
+        } else {
+            String::new()
+        };
+        let n_forms = if self.n_writable {
+            format!("2 => r.modify({m}::N.val(1)), 3 => r.modify({m}::T.val(1) + {m}::N.val(2)),")
+        } else {
+            String::new()
+        };
+        format!(
+            "    Case {{ name: {:?}, offset: {offset:#x}, width: {}, forms: &[{}], modify: |io: &mut FakeIo, form: usize| {{ \
+             #[allow(unused_mut)] let mut regs = matrix::Regs::new(io).unwrap(); let r = regs.{acc}(); \
+             match form {{ {t_forms} {n_forms} 4 => r.modify(FieldValue::<{ty}, {m}::Register>::new(0xc0, 0, 0x40)), _ => unreachable!() }} }} }},",
+            self.name,
+            self.width,
+            match (has_fields, self.n_writable) {
+                (true, true) => "0, 1, 2, 3, 4",
+                (true, false) => "0, 1, 4",
+                _ => "4",
+            }
+        )
+    }
+}
+
+/// The write-rule matrix: the candidates the format accepts (once per
+/// distinct rule), as a YAML map, the code register-codegen generates from
+/// it, and a table of cases for `tests/write_rule_matrix.rs`, which runs
+/// each case through the generated `modify` and through `regpoke write`
+/// and compares the stored values bit for bit.
+fn write_rule_matrix(out: &std::path::Path) {
     let head = |size: usize| {
         format!("name: matrix\nblocks:\n  - name: regs\n    size: {size:#x}\n    registers:\n")
     };
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     let mut body = String::new();
     let mut table = String::new();
     let mut offset = 0usize;
-    for c in &candidates {
-        // Keep the combinations the format accepts, once per distinct rule.
-        let one = head(8) + &reg_yaml(c, 0);
+    for c in matrix_candidates() {
+        let one = head(8) + &c.yaml(0);
         let Ok(d) = register_spec::parse(&one, "matrix.yaml") else {
             continue;
         };
@@ -147,38 +191,11 @@ fn write_rule_matrix(out: &std::path::Path) {
         if !r.can_write() {
             continue;
         }
-        let rule = r.write_rule();
-        if !seen.insert((c.name.trim_end_matches("_fr").to_string(), rule)) {
+        if !seen.insert((c.name.trim_end_matches("_fr").to_string(), r.write_rule())) {
             continue;
         }
-        body.push_str(&reg_yaml(c, offset));
-        let ty = format!("u{}", c.width);
-        let m = format!("matrix::regs::{}", c.name);
-        let acc = &c.name;
-        let has_fields = !c.fields.is_empty();
-        let t_forms = if has_fields {
-            format!("0 => r.modify({m}::T.val(2)), 1 => r.modify({m}::T.val(0)),")
-        } else {
-            String::new()
-        };
-        let n_forms = if c.n_writable {
-            format!("2 => r.modify({m}::N.val(1)), 3 => r.modify({m}::T.val(1) + {m}::N.val(2)),")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            table,
-            "    Case {{ name: {:?}, offset: {offset:#x}, width: {}, forms: &[{}], modify: |io: &mut FakeIo, form: usize| {{ \
-             #[allow(unused_mut)] let mut regs = matrix::Regs::new(io).unwrap(); let r = regs.{acc}(); \
-             match form {{ {t_forms} {n_forms} 4 => r.modify(FieldValue::<{ty}, {m}::Register>::new(0xc0, 0, 0x40)), _ => unreachable!() }} }} }},",
-            c.name,
-            c.width,
-            match (has_fields, c.n_writable) {
-                (true, true) => "0, 1, 2, 3, 4",
-                (true, false) => "0, 1, 4",
-                _ => "4",
-            }
-        );
+        body.push_str(&c.yaml(offset));
+        let _ = writeln!(table, "{}", c.case(offset));
         offset += 8;
     }
     let yaml = head(offset) + &body;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::diagnostic::Errors;
 use crate::model::Span;
 use crate::names::RUST_KEYWORDS;
-use crate::schema::{DDevice, Loc};
+use crate::schema::{DDevice, DField, Given, Loc};
 use crate::yaml::shorten;
 
 /// Keywords that cannot be raw identifiers (`r#self` is not valid Rust).
@@ -112,11 +112,6 @@ pub fn accessor_at(name: &str) -> String {
 /// Reports every generated-name clash of the draft. Names that are not
 /// identifiers were reported already and are skipped.
 pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
-    let valid = |n: &Option<Loc<String>>| -> Option<(String, Span)> {
-        n.as_ref()
-            .filter(|l| crate::names::identifier_problem(&l.value).is_none())
-            .map(|l| (l.value.clone(), l.span))
-    };
     let mut block_types: HashMap<String, (String, Span)> = HashMap::new();
     for b in &device.blocks {
         let Some((bname, bspan)) = valid(&b.name) else {
@@ -167,8 +162,9 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                 );
                 continue;
             }
+            let is_array = matches!(r.array, Given::Ok(_));
             let mut methods = vec![method];
-            if matches!(r.array, crate::schema::Given::Ok(_)) {
+            if is_array {
                 methods.push(accessor_at(&rname));
             }
             for m in methods {
@@ -193,58 +189,70 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
                 }
             }
             for f in &r.fields {
-                let Some((fname, fspan)) = valid(&f.name) else {
-                    continue;
-                };
-                // COUNT and STRIDE exist only in an array's module.
-                let array_only = matches!(fname.as_str(), "COUNT" | "STRIDE");
-                if REGISTER_ITEMS.contains(&fname.as_str())
-                    && (!array_only || matches!(r.array, crate::schema::Given::Ok(_)))
-                {
-                    errors.push(
-                        fspan,
-                        format!(
-                            "field `{rname}.{fname}` has the name of the generated item `{rname}::{fname}`; rename it"
-                        ),
-                    );
-                }
-                let mask = f.bits.as_ref().map(|b| {
-                    let (msb, lsb) = b.value;
-                    crate::validate::field_max(msb, lsb)
-                });
-                for v in &f.values {
-                    let Some((vname, vspan)) = valid(&v.name) else {
-                        continue;
-                    };
-                    if FIELD_ITEMS.contains(&vname.as_str()) {
-                        errors.push(
-                            vspan,
-                            format!(
-                                "value `{rname}.{fname}.{vname}` has the name of the generated item `{fname}::{vname}`; rename it"
-                            ),
-                        );
-                    }
-                    let (Some(value), Some(mask)) = (v.value.as_ref(), mask) else {
-                        continue;
-                    };
-                    let expected = match vname.as_str() {
-                        "SET" => Some(mask),
-                        "CLEAR" => Some(0),
-                        _ => None,
-                    };
-                    if let Some(e) = expected.filter(|e| *e != value.value) {
-                        errors.push(
-                            value.span,
-                            format!(
-                                "value `{rname}.{fname}.{vname}` is {:#x}, but `{vname}` stands in for the generated `{fname}::{vname}` and must be {:#x}{}",
-                                value.value,
-                                e,
-                                if vname == "SET" { " (all ones)" } else { "" }
-                            ),
-                        );
-                    }
-                }
+                check_field_names(&rname, is_array, f, errors);
             }
+        }
+    }
+}
+
+/// A name of the draft that is a valid identifier (others were reported
+/// already and are skipped), with its position.
+fn valid(n: &Option<Loc<String>>) -> Option<(String, Span)> {
+    n.as_ref()
+        .filter(|l| crate::names::identifier_problem(&l.value).is_none())
+        .map(|l| (l.value.clone(), l.span))
+}
+
+/// The names a field and its values must not take in the register's
+/// generated module (`is_array`: the module also has `COUNT` and `STRIDE`).
+fn check_field_names(rname: &str, is_array: bool, f: &DField, errors: &mut Errors) {
+    let Some((fname, fspan)) = valid(&f.name) else {
+        return;
+    };
+    // COUNT and STRIDE exist only in an array's module.
+    let array_only = matches!(fname.as_str(), "COUNT" | "STRIDE");
+    if REGISTER_ITEMS.contains(&fname.as_str()) && (!array_only || is_array) {
+        errors.push(
+            fspan,
+            format!(
+                "field `{rname}.{fname}` has the name of the generated item `{rname}::{fname}`; rename it"
+            ),
+        );
+    }
+    let mask = f.bits.as_ref().map(|b| {
+        let (msb, lsb) = b.value;
+        crate::validate::field_max(msb, lsb)
+    });
+    for v in &f.values {
+        let Some((vname, vspan)) = valid(&v.name) else {
+            continue;
+        };
+        if FIELD_ITEMS.contains(&vname.as_str()) {
+            errors.push(
+                vspan,
+                format!(
+                    "value `{rname}.{fname}.{vname}` has the name of the generated item `{fname}::{vname}`; rename it"
+                ),
+            );
+        }
+        let (Some(value), Some(mask)) = (v.value.as_ref(), mask) else {
+            continue;
+        };
+        let expected = match vname.as_str() {
+            "SET" => Some(mask),
+            "CLEAR" => Some(0),
+            _ => None,
+        };
+        if let Some(e) = expected.filter(|e| *e != value.value) {
+            errors.push(
+                value.span,
+                format!(
+                    "value `{rname}.{fname}.{vname}` is {:#x}, but `{vname}` stands in for the generated `{fname}::{vname}` and must be {:#x}{}",
+                    value.value,
+                    e,
+                    if vname == "SET" { " (all ones)" } else { "" }
+                ),
+            );
         }
     }
 }

@@ -150,17 +150,17 @@ pub fn load(path: impl AsRef<Path>) -> Result<Device, Diagnostics> {
             ))
         }
     };
-    match std::str::from_utf8(&bytes) {
-        Ok(source) => parse(source, &file),
-        Err(e) => {
-            // Locate the first invalid byte; the prefix before it is valid.
-            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
-            let line = valid.matches('\n').count() + 1;
-            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            Err(one(
-                Span { line, column },
-                "the file is not valid UTF-8; register maps are UTF-8 text".to_string(),
-            ))
-        }
-    }
+    parse(&source_text(bytes, &file)?, &file)
+}
+
+/// The text of a register-map file read as bytes, or the error a file that
+/// is not UTF-8 gets (at the line and column of its first invalid byte).
+pub fn source_text(bytes: Vec<u8>, file: &str) -> Result<String, Diagnostics> {
+    String::from_utf8(bytes).map_err(|e| {
+        Diagnostics::new(vec![Diagnostic::new(
+            file,
+            Span::at_byte(e.as_bytes(), e.utf8_error().valid_up_to()),
+            "the file is not valid UTF-8; register maps are UTF-8 text",
+        )])
+    })
 }

@@ -17,6 +17,20 @@ pub struct Span {
     pub column: usize,
 }
 
+impl Span {
+    /// The position of byte `at` of `bytes` (lines and columns 1-based,
+    /// columns in characters; the bytes before `at` are read as UTF-8,
+    /// invalid sequences counting as one character each): where the first
+    /// invalid byte of a file that is not UTF-8 stands, say.
+    pub fn at_byte(bytes: &[u8], at: usize) -> Span {
+        let before = String::from_utf8_lossy(bytes.get(..at).unwrap_or(bytes));
+        Span {
+            line: before.matches('\n').count() + 1,
+            column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+        }
+    }
+}
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)

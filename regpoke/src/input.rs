@@ -79,20 +79,12 @@ fn shown(path: &Path) -> String {
 pub fn read_text(path: &Path, what: &str) -> Result<String> {
     let bytes = read_bytes(path, what)?;
     String::from_utf8(bytes).map_err(|e| {
-        let (line, _) = position(e.as_bytes(), e.utf8_error().valid_up_to());
+        let line = Span::at_byte(e.as_bytes(), e.utf8_error().valid_up_to()).line;
         Error::usage(format!(
             "{what} {}:{line}: not valid UTF-8 text",
             shown(path)
         ))
     })
-}
-
-/// 1-based line and column (in characters) of byte `at`.
-fn position(bytes: &[u8], at: usize) -> (usize, usize) {
-    let valid = String::from_utf8_lossy(bytes.get(..at).unwrap_or_default());
-    let line = valid.matches('\n').count() + 1;
-    let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Reads a register map given by path (at most [`MAX_INPUT_BYTES`]) and
@@ -118,20 +110,11 @@ pub fn load_spec_source(path: &Path) -> Result<(String, std::result::Result<Devi
             ))
         }
     };
-    Ok(match String::from_utf8(bytes) {
+    Ok(match register_spec::source_text(bytes, &file) {
         Ok(source) => {
             let parsed = register_spec::parse(&source, &file);
             (source, parsed)
         }
-        Err(e) => {
-            let (line, column) = position(e.as_bytes(), e.utf8_error().valid_up_to());
-            (
-                String::new(),
-                one(
-                    Span { line, column },
-                    "the file is not valid UTF-8; register maps are UTF-8 text".to_string(),
-                ),
-            )
-        }
+        Err(not_utf8) => (String::new(), Err(not_utf8)),
     })
 }

@@ -470,11 +470,8 @@ struct Group<'a> {
     label: String,
     texts: Vec<String>,
     target: Option<Target<'a>>,
-    whole: Option<u64>,
     mask: u64,
     bits: u64,
-    fields: Vec<&'a str>,
-    masked: bool,
 }
 
 /// One assignment as merged into its register's store: what it sets, for
@@ -639,11 +636,6 @@ pub fn compile_assignments<'a>(
         g.texts.push(text.clone());
         g.mask |= mask;
         g.bits = (g.bits & !mask) | bits;
-        match (field, mask_text) {
-            (Some(f), _) => g.fields.push(f),
-            (None, None) => g.whole = Some(value),
-            (None, Some(_)) => g.masked = true,
-        }
     }
     check_same_bytes(&groups, &assigned)?;
     groups

@@ -20,6 +20,8 @@ cases:
   uio-list-udev                       the same through libudev (`udev` feature)
   pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
+  dma-pagemap                         DMA buffer addresses as root, then the
+                                      error as uid 65534 (dma-pagemap-unprivileged)
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
@@ -54,6 +56,8 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("uio-list-udev") => guest::uio_list_udev(),
         Some("pci-helpers") => guest::pci_helpers(),
         Some("edu-dma-abort") => guest::edu_dma_abort(),
+        Some("dma-pagemap") => guest::dma_pagemap(),
+        Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(

@@ -81,16 +81,12 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.open(&format!("pub mod {} {{", ident(&block.name)));
     o.line("/// Size of the block in bytes.");
     o.line(&format!("pub const SIZE: usize = {:#x};", block.size));
-    let align = block
-        .registers
-        .iter()
-        .map(|r| r.width.bytes())
-        .max()
-        .unwrap_or(1);
+    let align = block.align();
     o.line("/// Alignment the block's base address needs, in bytes: the width of its");
     o.line("/// widest register (1 for a block without registers). Every register's");
     o.line("/// offset is a multiple of its width, which divides this.");
     o.line(&format!("pub const ALIGN: usize = {align};"));
+    crate::place::gen_placement(o, device, block);
     for reg in &block.registers {
         o.blank();
         gen_register_module(o, reg);
@@ -182,6 +178,11 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
         "/// Builds the handle, checking that the backend holds at least [`SIZE`]({sname}::SIZE) bytes"
     ));
     o.line("/// and that its base address is a multiple of [`ALIGN`].");
+    if crate::place::is_placed(device, block) {
+        o.line("///");
+        o.line("/// The block does not start at offset 0 of its BAR (or is an array): build");
+        o.line("/// it over the window [`window`] makes, not over the whole BAR.");
+    }
     let io_ty = if exclusive { "&'r mut I" } else { "&'r I" };
     o.open(&format!(
         "pub fn new(io: {io_ty}) -> ::core::result::Result<Self, ::hal_core::BlockError> {{"
@@ -577,13 +578,13 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
 // ---------------------------------------------------------------- output
 
 #[derive(Default)]
-struct Out {
+pub(crate) struct Out {
     buf: String,
     indent: usize,
 }
 
 impl Out {
-    fn line(&mut self, s: &str) {
+    pub(crate) fn line(&mut self, s: &str) {
         if s.is_empty() {
             self.buf.push('\n');
             return;
@@ -594,20 +595,20 @@ impl Out {
         self.buf.push_str(s);
         self.buf.push('\n');
     }
-    fn blank(&mut self) {
+    pub(crate) fn blank(&mut self) {
         if !self.buf.ends_with("{\n") && !self.buf.is_empty() {
             self.buf.push('\n');
         }
     }
-    fn open(&mut self, s: &str) {
+    pub(crate) fn open(&mut self, s: &str) {
         self.line(s);
         self.indent += 1;
     }
-    fn close(&mut self, s: &str) {
+    pub(crate) fn close(&mut self, s: &str) {
         self.indent = self.indent.saturating_sub(1);
         self.line(s);
     }
-    fn close_open(&mut self, s: &str) {
+    pub(crate) fn close_open(&mut self, s: &str) {
         self.indent = self.indent.saturating_sub(1);
         self.line(s);
         self.indent += 1;

@@ -1193,7 +1193,7 @@ mod tests {
     /// The four-channel map of the tests (blocks at 0, 0x800 and, for the
     /// channel array, 0x1000 + 0x100 * i of BAR0).
     fn dmac() -> Device {
-        register_spec::parse(include_str!("../tests/data/dmac.yaml"), "dmac.yaml").unwrap()
+        register_spec::parse(include_str!("../../fixtures/downstream-crate/regs/dmac.yaml"), "dmac.yaml").unwrap()
     }
 
     #[test]

@@ -112,7 +112,9 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
             o.line("///");
             o.line("/// Checks once that the window lies inside `bar` and that it starts on a");
             o.line("/// multiple of [`ALIGN`]; the block's accessors need no further checks.");
-            o.line("/// `bar` is any [`Io`](::hal_core::Io), by value or by reference (`&region`).");
+            o.line(
+                "/// `bar` is any [`Io`](::hal_core::Io), by value or by reference (`&region`).",
+            );
             o.open(
                 "pub fn window<I: ::hal_core::Io>(bar: I) -> ::core::result::Result<::hal_core::Window<I>, ::hal_core::BlockError> {",
             );

@@ -408,11 +408,7 @@ impl Device {
     /// Where the spec places block `block` (a block is bound to one BAR
     /// at most), if it does.
     pub fn binding(&self, block: &str) -> Option<&BarBinding> {
-        self.pci
-            .as_ref()?
-            .bars
-            .iter()
-            .find(|b| b.block == block)
+        self.pci.as_ref()?.bars.iter().find(|b| b.block == block)
     }
 
     /// Byte offset of element `index` of `block` in its BAR: the binding's

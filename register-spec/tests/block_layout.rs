@@ -160,8 +160,10 @@ fn blocks_of_one_bar_must_not_overlap() {
     ));
     assert_eq!(
         e,
-        ["t.yaml:7:38: error: block `ctrl` (BAR 0 bytes 0x140..=0x23f) overlaps block `ch` \
-          (bytes 0x100..=0x17f); blocks of one BAR must not share a byte"]
+        [
+            "t.yaml:7:38: error: block `ctrl` (BAR 0 bytes 0x140..=0x23f) overlaps block `ch` \
+          (bytes 0x100..=0x17f); blocks of one BAR must not share a byte"
+        ]
     );
     // The same offsets in two different BARs are fine.
     assert!(errors(&src(

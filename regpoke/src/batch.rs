@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use crate::backend::{self, Log};
 use crate::cli::{BatchArgs, BatchLine, BatchOp, Global};
 use crate::error::{Error, Result};
-use crate::place::Scope;
 use crate::ops::{self, Output, Session, Step};
+use crate::place::Scope;
 use crate::{doc_head, load_spec, out, render, report, spec};
 
 /// One non-empty line of the file.

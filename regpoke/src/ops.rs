@@ -274,12 +274,7 @@ fn compile_read_as<'a>(a: &ReadArgs, scope: Scope<'a>, command: &str) -> Result<
 /// Refuses a raw `target` whose bytes overlap registers (of the mapped region's blocks) whose
 /// read has side effects, unless `allow` (`--allow-side-effect-read`).
 /// Named registers are the user's explicit choice and pass.
-fn check_raw_read(
-    target: &Target,
-    scope: &Scope<'_>,
-    allow: bool,
-    command: &str,
-) -> Result<()> {
+fn check_raw_read(target: &Target, scope: &Scope<'_>, allow: bool, command: &str) -> Result<()> {
     let (Target::Raw { offset, width }, false) = (*target, allow) else {
         return Ok(());
     };

@@ -281,11 +281,7 @@ pub fn split_index(head: &str) -> Result<(&str, Option<u64>)> {
                 .hint("elements are written NAME[3]")
             })?;
             let i = crate::num::parse_u64(inner).ok_or_else(|| {
-                Error::usage(format!(
-                    "invalid index {} in {}",
-                    Shown(inner),
-                    Shown(head)
-                ))
+                Error::usage(format!("invalid index {} in {}", Shown(inner), Shown(head)))
             })?;
             Ok((name, Some(i)))
         }

@@ -253,9 +253,7 @@ impl<'a> Target<'a> {
         match self {
             Target::Reg {
                 reg, index, place, ..
-            } => place
-                .base
-                .saturating_add(reg.offset_of(index.unwrap_or(0))),
+            } => place.base.saturating_add(reg.offset_of(index.unwrap_or(0))),
             Target::Raw { offset, .. } => *offset,
         }
     }
@@ -369,7 +367,10 @@ pub fn parse_target<'a>(text: &str, scope: Scope<'a>, width: Option<Width>) -> R
             )));
         }
         if let (Some(b), Some(len)) = (scope.block, scope.region_len()) {
-            if offset.checked_add(width.bytes()).is_none_or(|end| end > len) {
+            if offset
+                .checked_add(width.bytes())
+                .is_none_or(|end| end > len)
+            {
                 let what = if scope.blocks().len() > 1 || len != b.size {
                     format!("the blocks of this BAR ({len:#x} bytes)")
                 } else {
@@ -399,11 +400,20 @@ pub fn parse_target<'a>(text: &str, scope: Scope<'a>, width: Option<Width>) -> R
     if !is_register {
         if let Some(place) = scope.qualified(head)? {
             let Some((_, rest)) = t.split_once('.') else {
-                let names: Vec<&str> = place.block.registers.iter().map(|r| r.name.as_str()).collect();
+                let names: Vec<&str> = place
+                    .block
+                    .registers
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect();
                 return Err(Error::usage(format!(
                     "{} is a block{}, not a register: name one of its registers",
                     crate::names::Shown(t),
-                    if place.index.is_some() { " element" } else { "" }
+                    if place.index.is_some() {
+                        " element"
+                    } else {
+                        ""
+                    }
                 ))
                 .hint(format!(
                     "write {}REG (registers: {})",
@@ -425,8 +435,13 @@ pub fn parse_target<'a>(text: &str, scope: Scope<'a>, width: Option<Width>) -> R
         // An unknown name: perhaps a misspelt block qualifier.
         let close = scope.near_blocks(head);
         match (t.contains('.'), close.is_empty(), scope.qualifiers()) {
-            (true, false, Some(q)) => e.also(format!("or a block: did you mean {}? ({q})", or_list(&close))),
-            (_, _, Some(q)) => e.also(format!("registers of other blocks are named BLOCK.REG ({q})")),
+            (true, false, Some(q)) => e.also(format!(
+                "or a block: did you mean {}? ({q})",
+                or_list(&close)
+            )),
+            (_, _, Some(q)) => e.also(format!(
+                "registers of other blocks are named BLOCK.REG ({q})"
+            )),
             _ => e,
         }
     })
@@ -1144,7 +1159,12 @@ mod tests {
                 .name(),
             "STATUS.COMPUTING"
         );
-        assert_eq!(parse_target("0x20", Scope::new(Some(&d), Some(b)), None).unwrap().offset(), 0x20);
+        assert_eq!(
+            parse_target("0x20", Scope::new(Some(&d), Some(b)), None)
+                .unwrap()
+                .offset(),
+            0x20
+        );
         assert!(parse_target("0x21", Scope::new(Some(&d), Some(b)), None).is_err());
         assert!(parse_target("0x21", Scope::new(Some(&d), Some(b)), Some(Width::W8)).is_ok());
         assert!(parse_target("STATUS[", Scope::new(Some(&d), Some(b)), None).is_err());
@@ -1193,7 +1213,11 @@ mod tests {
     /// The four-channel map of the tests (blocks at 0, 0x800 and, for the
     /// channel array, 0x1000 + 0x100 * i of BAR0).
     fn dmac() -> Device {
-        register_spec::parse(include_str!("../../fixtures/downstream-crate/regs/dmac.yaml"), "dmac.yaml").unwrap()
+        register_spec::parse(
+            include_str!("../../fixtures/downstream-crate/regs/dmac.yaml"),
+            "dmac.yaml",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -1204,13 +1228,19 @@ mod tests {
         assert_eq!(at("ID").unwrap(), ("ID".into(), 0x0));
         assert_eq!(at("irq.STATUS").unwrap(), ("irq.STATUS".into(), 0x800));
         assert_eq!(at("ch[3].CTRL").unwrap(), ("ch[3].CTRL".into(), 0x1300));
-        assert_eq!(at("CH[3].ctrl.EN").unwrap(), ("ch[3].CTRL.EN".into(), 0x1300));
+        assert_eq!(
+            at("CH[3].ctrl.EN").unwrap(),
+            ("ch[3].CTRL.EN".into(), 0x1300)
+        );
         assert_eq!(at("ch[1].ADDR").unwrap(), ("ch[1].ADDR".into(), 0x1108));
         // Raw offsets are offsets of the BAR.
         assert_eq!(at("0x1310").unwrap().1, 0x1310);
         let err = |t: &str| parse_target(t, scope, None).unwrap_err().for_humans();
         let e = err("ch[4].CTRL");
-        assert!(e.contains("ch[4] is out of range: block array ch has 4 elements"), "{e}");
+        assert!(
+            e.contains("ch[4] is out of range: block array ch has 4 elements"),
+            "{e}"
+        );
         assert!(e.contains("indices run from ch[0] to ch[3]"), "{e}");
         assert!(err("ch.CTRL").contains("block ch is an array of 4 elements"));
         assert!(err("irq[0].STATUS").contains("block irq is not a block array"));

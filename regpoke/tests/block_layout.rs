@@ -115,7 +115,11 @@ fn regpoke_store(case: &Case, bytes: usize) -> (usize, usize, u64) {
         .position(|&b| b != 0)
         .unwrap_or_else(|| panic!("{}: regpoke stored nothing", case.assignment));
     let last = after.iter().rposition(|&b| b != 0).unwrap();
-    assert!(last < first + bytes, "{}: stored past one register", case.assignment);
+    assert!(
+        last < first + bytes,
+        "{}: stored past one register",
+        case.assignment
+    );
     // The store is aligned to its width, so the register starts at the
     // aligned offset below the first changed byte.
     let start = first - first % bytes;
@@ -223,7 +227,14 @@ fn watch_expect_and_batch_take_qualified_targets() {
     let spec = spec();
     let spec = spec.to_str().unwrap();
     dev.cmd(Some(spec))
-        .args(["watch", "ch[2].CTRL", "--until", "ch[2].CTRL.EN==1", "--timeout", "1s"])
+        .args([
+            "watch",
+            "ch[2].CTRL",
+            "--until",
+            "ch[2].CTRL.EN==1",
+            "--timeout",
+            "1s",
+        ])
         .assert()
         .success();
     let script = dev.dir.path().join("script");

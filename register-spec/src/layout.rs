@@ -82,7 +82,7 @@ fn check_array(block: &DBlock, errors: &mut Errors) -> bool {
         return false;
     }
     if let Some(align) = align(block) {
-        if stride.value % align != 0 {
+        if !stride.value.is_multiple_of(align) {
             errors.push(
                 stride.span,
                 format!(
@@ -169,7 +169,7 @@ fn place<'d>(
 ) -> Option<Placed<'d>> {
     let name = shorten(&block.value);
     let align = align(d)?;
-    if offset.value % align != 0 {
+    if !offset.value.is_multiple_of(align) {
         errors.push(
             offset.span,
             format!(

@@ -93,7 +93,7 @@ impl<'a> Scope<'a> {
     pub fn elements_within(&self, start: u64, end: u64) -> Vec<Place<'a>> {
         let mut found = Vec::new();
         for b in self.blocks() {
-            let shown = b.array.is_some() || !self.block.is_some_and(|c| c.name == b.name);
+            let shown = b.array.is_some() || self.block.is_none_or(|c| c.name != b.name);
             let first = self.device.map_or(0, |d| d.block_base(b, 0));
             let Some(last_byte) = end.checked_sub(1).and_then(|e| e.checked_sub(first)) else {
                 continue;

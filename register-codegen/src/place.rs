@@ -13,10 +13,14 @@ pub(crate) fn is_placed(device: &Device, block: &Block) -> bool {
     block.array.is_some() || device.binding(&block.name).is_some_and(|b| b.offset != 0)
 }
 
-/// The placement items of a block's module: `OFFSET` (bound blocks),
+/// The placement items of a placed block's module (nothing for others):
+/// `OFFSET` (bound blocks),
 /// `COUNT`/`STRIDE` (block arrays), `window` (and `window_at::<N>` for a
 /// block array), and their compile-time checks.
 pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
+    if !is_placed(device, block) {
+        return;
+    }
     let binding = device.binding(&block.name);
     if let Some(b) = binding {
         o.line(&format!(
@@ -35,9 +39,6 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
         o.line(&format!("pub const COUNT: usize = {};", a.count));
         o.line("/// Bytes between the starts of two elements.");
         o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
-    }
-    if !is_placed(device, block) {
-        return;
     }
     let path = format!("{}.{}", device.name, block.name);
     let base = if binding.is_some() { "OFFSET" } else { "0" };

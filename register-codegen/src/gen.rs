@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use register_spec::rust::{accessor, accessor_at, camel, ident};
-use register_spec::{Access, Block, Device, Field, Register, Width};
+use register_spec::{Access, Array, Block, Device, Field, Register, Width};
 
 use crate::CodegenError;
 
@@ -317,16 +317,22 @@ fn gen_register_module(o: &mut Out, reg: &Register) {
         o.line(&format!("pub const WRITE_BASE: {t} = {:#x};", rule.base));
     }
     if let Some(a) = reg.array {
-        o.line("/// Number of elements of the array.");
-        o.line(&format!("pub const COUNT: usize = {};", a.count));
-        o.line("/// Bytes between elements.");
-        o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
+        array_consts(o, a, "the array", "elements");
     }
     for f in &reg.fields {
         o.blank();
         gen_field(o, reg, f);
     }
     o.close("}");
+}
+
+/// `COUNT` and `STRIDE` of a register array or a block array (`what`
+/// names the array, `between` what the stride separates).
+pub(crate) fn array_consts(o: &mut Out, a: Array, what: &str, between: &str) {
+    o.line(&format!("/// Number of elements of {what}."));
+    o.line(&format!("pub const COUNT: usize = {};", a.count));
+    o.line(&format!("/// Bytes between {between}."));
+    o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
 }
 
 fn gen_field(o: &mut Out, reg: &Register, f: &Field) {

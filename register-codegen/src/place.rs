@@ -35,10 +35,7 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
         o.line(&format!("pub const OFFSET: usize = {:#x};", b.offset));
     }
     if let Some(a) = block.array {
-        o.line("/// Number of elements of the block array.");
-        o.line(&format!("pub const COUNT: usize = {};", a.count));
-        o.line("/// Bytes between the starts of two elements.");
-        o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
+        crate::gen::array_consts(o, a, "the block array", "the starts of two elements");
     }
     let path = format!("{}.{}", device.name, block.name);
     let base = if binding.is_some() { "OFFSET" } else { "0" };

@@ -10,6 +10,7 @@ mod common;
 
 use common::Dev;
 use hal_core::fake::{FakeIo, Op};
+use hal_core::Window;
 use std::path::{Path, PathBuf};
 
 #[allow(dead_code, clippy::all)]
@@ -33,39 +34,41 @@ struct Case {
     generated: Box<dyn Fn(&FakeIo)>,
 }
 
+/// Runs `f` on channel `i` of `bar`, built over its window.
+fn on_channel(bar: &FakeIo, i: usize, f: impl FnOnce(&dmac::Ch<'_, Window<&FakeIo>>)) {
+    let w = dmac::ch::window(bar, i).unwrap();
+    f(&dmac::Ch::new(&w).unwrap());
+}
+
+/// The values the channel cases write to channel `i`.
+fn len_of(i: usize) -> u32 {
+    0x100 + i as u32
+}
+fn addr_of(i: usize) -> u64 {
+    0x1122_3344_5566_0000 + i as u64
+}
+
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for i in 0..dmac::ch::COUNT {
-        let v = 0x100 + i as u32;
-        cases.push(Case {
-            assignment: format!("ch[{i}].LEN={v:#x}"),
-            generated: Box::new(move |io| {
-                let w = dmac::ch::window(io, i).unwrap();
-                dmac::Ch::new(&w).unwrap().len().set(v);
-            }),
+        let mut channel = |assignment: String, f: fn(&dmac::Ch<'_, Window<&FakeIo>>, usize)| {
+            cases.push(Case {
+                assignment,
+                generated: Box::new(move |io| on_channel(io, i, |ch| f(ch, i))),
+            })
+        };
+        channel(format!("ch[{i}].LEN={:#x}", len_of(i)), |ch, i| {
+            ch.len().set(len_of(i))
         });
-        cases.push(Case {
-            assignment: format!("ch[{i}].CTRL.BURST={}", i + 1),
-            generated: Box::new(move |io| {
-                let w = dmac::ch::window(io, i).unwrap();
-                let burst = CTRL::BURST::try_val(i as u32 + 1).unwrap();
-                dmac::Ch::new(&w).unwrap().ctrl().modify(burst);
-            }),
+        channel(format!("ch[{i}].CTRL.BURST={}", i + 1), |ch, i| {
+            ch.ctrl()
+                .modify(CTRL::BURST::try_val(i as u32 + 1).unwrap())
         });
-        let addr = 0x1122_3344_5566_0000 + i as u64;
-        cases.push(Case {
-            assignment: format!("CH[{i}].addr={addr:#x}"),
-            generated: Box::new(move |io| {
-                let w = dmac::ch::window(io, i).unwrap();
-                dmac::Ch::new(&w).unwrap().addr().set(addr);
-            }),
+        channel(format!("CH[{i}].addr={:#x}", addr_of(i)), |ch, i| {
+            ch.addr().set(addr_of(i))
         });
-        cases.push(Case {
-            assignment: format!("ch[{i}].DOORBELL=0x5a"),
-            generated: Box::new(move |io| {
-                let w = dmac::ch::window(io, i).unwrap();
-                dmac::Ch::new(&w).unwrap().doorbell().set(0x5a);
-            }),
+        channel(format!("ch[{i}].DOORBELL=0x5a"), |ch, _| {
+            ch.doorbell().set(0x5a)
         });
     }
     cases.push(Case {

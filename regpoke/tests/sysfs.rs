@@ -41,6 +41,16 @@ fn cmd(f: &FakeSysfs) -> Command {
     c
 }
 
+/// `regpoke --spec SPEC list`, successful.
+fn list_with(f: &FakeSysfs, spec: &std::path::Path) -> assert_cmd::assert::Assert {
+    cmd(f)
+        .arg("--spec")
+        .arg(spec)
+        .arg("list")
+        .assert()
+        .success()
+}
+
 fn word(path: &std::path::Path, off: u64) -> u32 {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).unwrap();
@@ -96,16 +106,9 @@ fn list_matches_a_given_spec_too() {
         0x40200,
     ))
     .unwrap();
-    let spec = common::kinds_spec();
-    cmd(&f)
-        .arg("--spec")
-        .arg(&spec)
-        .arg("list")
-        .assert()
-        .success()
-        .stdout(
-            contains("0000:00:06.0  1234:beef").and(contains("spec kinds: regs = BAR0 via sysfs")),
-        );
+    list_with(&f, &common::kinds_spec()).stdout(
+        contains("0000:00:06.0  1234:beef").and(contains("spec kinds: regs = BAR0 via sysfs")),
+    );
 }
 
 #[test]
@@ -485,17 +488,11 @@ fn block_arrays_are_listed_and_reached_at_their_bar_offset() {
     .unwrap();
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures/downstream-crate/regs/dmac.yaml");
-    cmd(&f)
-        .arg("--spec")
-        .arg(&spec)
-        .arg("list")
-        .assert()
-        .success()
-        .stdout(
-            contains("spec dmac: global = BAR0 via sysfs")
-                .and(contains("irq = BAR0+0x800 via sysfs"))
-                .and(contains("ch[0..3] = BAR0+0x1000 (stride 0x100) via sysfs")),
-        );
+    list_with(&f, &spec).stdout(
+        contains("spec dmac: global = BAR0 via sysfs")
+            .and(contains("irq = BAR0+0x800 via sysfs"))
+            .and(contains("ch[0..3] = BAR0+0x1000 (stride 0x100) via sysfs")),
+    );
     let (v, code) = json_of(cmd(&f).arg("--spec").arg(&spec).args(["list", "--json"]));
     assert_eq!(code, 0);
     let dev = v["pci"]

@@ -181,7 +181,7 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     if crate::place::is_placed(device, block) {
         o.line("///");
         o.line("/// The block does not start at offset 0 of its BAR (or is an array): build");
-        o.line("/// it over the window [`window`] makes, not over the whole BAR.");
+        o.line("/// it over the window [`window`](fn@window) makes, not over the whole BAR.");
     }
     let io_ty = if exclusive { "&'r mut I" } else { "&'r I" };
     o.open(&format!(

@@ -60,11 +60,11 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
                 block.name
             ));
             o.line(&format!(
-                "/// `{base} + index * STRIDE`, [`SIZE`] bytes long, to build a [`{ty}`] over."
+                "/// `{base} + index * STRIDE`, [`SIZE`](const@SIZE) bytes long, to build a [`{ty}`] over."
             ));
             o.line("///");
             o.line("/// Checks once that `index < COUNT`, that the window lies inside `bar`");
-            o.line("/// and that it starts on a multiple of [`ALIGN`]; the block's accessors");
+            o.line("/// and that it starts on a multiple of [`ALIGN`](const@ALIGN); the block's accessors");
             o.line("/// need no further checks. `bar` is any [`Io`](::hal_core::Io), by value");
             o.line("/// or by reference (`&region`).");
             o.open("pub fn window<I: ::hal_core::Io>(");
@@ -87,7 +87,7 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
                 "/// Element `N` of block array `{}`, with `N` checked at compile time;",
                 block.name
             ));
-            o.line("/// the window is checked against `bar` as by [`window`].");
+            o.line("/// the window is checked against `bar` as by [`window`](fn@window).");
             o.open("pub fn window_at<const N: usize, I: ::hal_core::Io>(");
             o.line("bar: I,");
             o.close_open(
@@ -103,13 +103,13 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
         }
         None => {
             o.line(&format!(
-                "/// Block `{}` in {region}: the window at [`OFFSET`], [`SIZE`] bytes long,",
+                "/// Block `{}` in {region}: the window at [`OFFSET`](const@OFFSET), [`SIZE`](const@SIZE) bytes long,",
                 block.name
             ));
             o.line(&format!("/// to build a [`{ty}`] over."));
             o.line("///");
             o.line("/// Checks once that the window lies inside `bar` and that it starts on a");
-            o.line("/// multiple of [`ALIGN`]; the block's accessors need no further checks.");
+            o.line("/// multiple of [`ALIGN`](const@ALIGN); the block's accessors need no further checks.");
             o.line(
                 "/// `bar` is any [`Io`](::hal_core::Io), by value or by reference (`&region`).",
             );
@@ -121,7 +121,7 @@ pub(crate) fn gen_placement(o: &mut Out, device: &Device, block: &Block) {
         }
     }
     o.blank();
-    o.line("/// The window of [`SIZE`] bytes at `offset` of `bar`, checked once.");
+    o.line("/// The window of [`SIZE`](const@SIZE) bytes at `offset` of `bar`, checked once.");
     o.open("fn place<I: ::hal_core::Io>(");
     o.line("bar: I,");
     o.line("offset: usize,");

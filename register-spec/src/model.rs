@@ -3,7 +3,9 @@
 //! Every value here has passed validation: names are identifiers and unique
 //! in their scope, registers are aligned, inside their block and do not
 //! overlap, fields fit their register and do not overlap, enum values fit
-//! their field, reset values fit their register.
+//! their field, reset values fit their register, block arrays' elements do
+//! not overlap, and blocks placed in a BAR are aligned there and do not
+//! overlap.
 
 use std::fmt;
 

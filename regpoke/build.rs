@@ -8,7 +8,7 @@
 //! them, and it parses the YAML.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One register of the write-rule matrix, before the format has judged it.
 struct Candidate {
@@ -212,6 +212,16 @@ fn write_rule_matrix(out: &std::path::Path) {
     .expect("writing the matrix cases");
 }
 
+/// The code register-codegen generates for the four-channel map of the
+/// downstream fixture, which tests/block_layout.rs drives beside regpoke.
+fn block_layout_fixture(out: &Path) {
+    let yaml = "../fixtures/downstream-crate/regs/dmac.yaml";
+    println!("cargo::rerun-if-changed={yaml}");
+    let code = register_codegen::generate_file(yaml)
+        .unwrap_or_else(|e| panic!("{yaml} does not generate:\n{e}"));
+    std::fs::write(out.join("dmac.rs"), code).expect("writing dmac.rs");
+}
+
 fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from(
@@ -235,5 +245,6 @@ fn main() {
     table.push_str("        _ => None,\n    }\n}\n");
     std::fs::write(out_dir.join("prebuilt_specs.rs"), table).expect("writing prebuilt_specs.rs");
     write_rule_matrix(&out_dir);
+    block_layout_fixture(&out_dir);
     println!("cargo::rerun-if-changed=build.rs");
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use register_spec::rust::{accessor, accessor_at, camel, ident};
-use register_spec::{Access, Block, Device, Field, Register, Width};
+use register_spec::{Access, Array, Block, Device, Field, Register, Width};
 
 use crate::CodegenError;
 
@@ -81,16 +81,12 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.open(&format!("pub mod {} {{", ident(&block.name)));
     o.line("/// Size of the block in bytes.");
     o.line(&format!("pub const SIZE: usize = {:#x};", block.size));
-    let align = block
-        .registers
-        .iter()
-        .map(|r| r.width.bytes())
-        .max()
-        .unwrap_or(1);
+    let align = block.align();
     o.line("/// Alignment the block's base address needs, in bytes: the width of its");
     o.line("/// widest register (1 for a block without registers). Every register's");
     o.line("/// offset is a multiple of its width, which divides this.");
     o.line(&format!("pub const ALIGN: usize = {align};"));
+    crate::place::gen_placement(o, device, block);
     for reg in &block.registers {
         o.blank();
         gen_register_module(o, reg);
@@ -182,6 +178,11 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
         "/// Builds the handle, checking that the backend holds at least [`SIZE`]({sname}::SIZE) bytes"
     ));
     o.line("/// and that its base address is a multiple of [`ALIGN`].");
+    if crate::place::is_placed(device, block) {
+        o.line("///");
+        o.line("/// The block does not start at offset 0 of its BAR (or is an array): build");
+        o.line("/// it over the window [`window`](fn@window) makes, not over the whole BAR.");
+    }
     let io_ty = if exclusive { "&'r mut I" } else { "&'r I" };
     o.open(&format!(
         "pub fn new(io: {io_ty}) -> ::core::result::Result<Self, ::hal_core::BlockError> {{"
@@ -316,16 +317,22 @@ fn gen_register_module(o: &mut Out, reg: &Register) {
         o.line(&format!("pub const WRITE_BASE: {t} = {:#x};", rule.base));
     }
     if let Some(a) = reg.array {
-        o.line("/// Number of elements of the array.");
-        o.line(&format!("pub const COUNT: usize = {};", a.count));
-        o.line("/// Bytes between elements.");
-        o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
+        array_consts(o, a, "the array", "elements");
     }
     for f in &reg.fields {
         o.blank();
         gen_field(o, reg, f);
     }
     o.close("}");
+}
+
+/// `COUNT` and `STRIDE` of a register array or a block array (`what`
+/// names the array, `between` what the stride separates).
+pub(crate) fn array_consts(o: &mut Out, a: Array, what: &str, between: &str) {
+    o.line(&format!("/// Number of elements of {what}."));
+    o.line(&format!("pub const COUNT: usize = {};", a.count));
+    o.line(&format!("/// Bytes between {between}."));
+    o.line(&format!("pub const STRIDE: usize = {:#x};", a.stride));
 }
 
 fn gen_field(o: &mut Out, reg: &Register, f: &Field) {
@@ -577,13 +584,13 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
 // ---------------------------------------------------------------- output
 
 #[derive(Default)]
-struct Out {
+pub(crate) struct Out {
     buf: String,
     indent: usize,
 }
 
 impl Out {
-    fn line(&mut self, s: &str) {
+    pub(crate) fn line(&mut self, s: &str) {
         if s.is_empty() {
             self.buf.push('\n');
             return;
@@ -594,20 +601,20 @@ impl Out {
         self.buf.push_str(s);
         self.buf.push('\n');
     }
-    fn blank(&mut self) {
+    pub(crate) fn blank(&mut self) {
         if !self.buf.ends_with("{\n") && !self.buf.is_empty() {
             self.buf.push('\n');
         }
     }
-    fn open(&mut self, s: &str) {
+    pub(crate) fn open(&mut self, s: &str) {
         self.line(s);
         self.indent += 1;
     }
-    fn close(&mut self, s: &str) {
+    pub(crate) fn close(&mut self, s: &str) {
         self.indent = self.indent.saturating_sub(1);
         self.line(s);
     }
-    fn close_open(&mut self, s: &str) {
+    pub(crate) fn close_open(&mut self, s: &str) {
         self.indent = self.indent.saturating_sub(1);
         self.line(s);
         self.indent += 1;

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod gen;
+mod place;
 
 use std::path::{Path, PathBuf};
 

@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 mod diagnostic;
+mod layout;
 pub mod model;
 pub mod names;
 pub mod number;

@@ -3,7 +3,9 @@
 //! Every value here has passed validation: names are identifiers and unique
 //! in their scope, registers are aligned, inside their block and do not
 //! overlap, fields fit their register and do not overlap, enum values fit
-//! their field, reset values fit their register.
+//! their field, reset values fit their register, block arrays' elements do
+//! not overlap, and blocks placed in a BAR are aligned there and do not
+//! overlap.
 
 use std::fmt;
 
@@ -63,7 +65,8 @@ pub struct PciIdentity {
     pub bars: Vec<BarBinding>,
 }
 
-/// One BAR → block assignment.
+/// One BAR → block assignment: the block (all elements of a block array)
+/// lies in BAR `bar` from byte `offset` on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BarBinding {
@@ -71,6 +74,10 @@ pub struct BarBinding {
     pub bar: u8,
     /// Name of a block of this device.
     pub block: String,
+    /// Byte offset of the block (of element 0 of a block array) in the
+    /// BAR: a multiple of the block's [`align`](Block::align); the blocks
+    /// of one BAR do not overlap.
+    pub offset: u64,
     /// Where it was declared.
     pub span: Span,
 }
@@ -88,6 +95,9 @@ pub struct Block {
     pub description: Option<String>,
     /// Size in bytes (for a memory window: the smallest size it can have).
     pub size: u64,
+    /// Block-array shape (`count` identical blocks `stride` bytes apart:
+    /// the channels of a DMA engine, say), if this is a block array.
+    pub array: Option<Array>,
     /// Registers in file order.
     pub registers: Vec<Register>,
     /// Where it was declared.
@@ -396,9 +406,53 @@ impl Device {
     pub fn block(&self, name: &str) -> Option<&Block> {
         self.blocks.iter().find(|b| b.name == name)
     }
+
+    /// Where the spec places block `block` (a block is bound to one BAR
+    /// at most), if it does.
+    pub fn binding(&self, block: &str) -> Option<&BarBinding> {
+        self.pci.as_ref()?.bars.iter().find(|b| b.block == block)
+    }
+
+    /// Byte offset of element `index` of `block` in its BAR: the binding's
+    /// offset plus `index` strides (from 0 for a block bound to no BAR).
+    /// The generated `window` functions and regpoke place a block with
+    /// this; `index` is not checked (see [`Block::count`]), and the result
+    /// saturates like [`Register::offset_of`].
+    pub fn block_base(&self, block: &Block, index: u64) -> u64 {
+        self.binding(&block.name)
+            .map_or(0, |b| b.offset)
+            .saturating_add(block.element_offset(index))
+    }
 }
 
 impl Block {
+    /// The alignment the block's base address needs, in bytes: the width
+    /// of its widest register (1 for a block without registers). Every
+    /// register's offset is a multiple of its width, which divides this.
+    pub fn align(&self) -> u64 {
+        self.registers
+            .iter()
+            .map(|r| r.width.bytes())
+            .max()
+            .unwrap_or(1)
+    }
+    /// Number of elements (1 for a block that is not an array).
+    pub fn count(&self) -> u64 {
+        self.array.map_or(1, |a| a.count)
+    }
+    /// Byte offset of element `i` from element 0 (0 for a block that is
+    /// not an array; no bounds check, saturating like
+    /// [`Register::offset_of`]).
+    pub fn element_offset(&self, i: u64) -> u64 {
+        self.array.map_or(0, |a| a.stride.saturating_mul(i))
+    }
+    /// Bytes from the start of element 0 to the end of the last element
+    /// (the block's `size` when it is not an array; saturating).
+    pub fn span_bytes(&self) -> u64 {
+        self.element_offset(self.count() - 1)
+            .saturating_add(self.size)
+    }
+
     /// The register with this name.
     pub fn register(&self, name: &str) -> Option<&Register> {
         self.registers.iter().find(|r| r.name == name)

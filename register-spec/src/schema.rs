@@ -57,6 +57,8 @@ pub(crate) struct DPci {
 pub(crate) struct DBar {
     pub bar: Option<Loc<u8>>,
     pub block: Option<Loc<String>>,
+    /// `Ok(0)` (at 0:0) when absent.
+    pub offset: Given<Loc<u64>>,
     pub span: Span,
 }
 
@@ -64,6 +66,7 @@ pub(crate) struct DBlock {
     pub name: Option<Loc<String>>,
     pub description: Option<String>,
     pub size: Option<Loc<u64>>,
+    pub array: Given<DArray>,
     pub registers: Vec<DRegister>,
     pub span: Span,
 }
@@ -110,8 +113,8 @@ pub(crate) struct DValue {
 
 const DEVICE_KEYS: &[&str] = &["name", "description", "pci", "blocks"];
 const PCI_KEYS: &[&str] = &["vendor", "device", "bars"];
-const BAR_KEYS: &[&str] = &["bar", "block"];
-const BLOCK_KEYS: &[&str] = &["name", "description", "size", "registers"];
+const BAR_KEYS: &[&str] = &["bar", "block", "offset"];
+const BLOCK_KEYS: &[&str] = &["name", "description", "size", "array", "registers"];
 const REGISTER_KEYS: &[&str] = &[
     "name",
     "description",
@@ -469,9 +472,17 @@ impl Ex<'_> {
                     span: n.span,
                 })
             });
+        let offset = match get(entries, "offset") {
+            None => Given::Ok(Loc {
+                value: 0,
+                span: node.span,
+            }),
+            Some(n) => Given::from_option(true, self.located_number(n, "offset", ctx)),
+        };
         Some(DBar {
             bar,
             block,
+            offset,
             span: node.span,
         })
     }
@@ -497,6 +508,10 @@ impl Ex<'_> {
                 }
                 Some(v)
             });
+        let array = match get(entries, "array") {
+            None => Given::Absent,
+            Some(n) => Given::from_option(true, self.array(n, &ctx)),
+        };
         let registers = self
             .optional_list(entries, "registers", &ctx)
             .iter()
@@ -506,6 +521,7 @@ impl Ex<'_> {
             name,
             description,
             size,
+            array,
             registers,
             span: node.span,
         })
@@ -610,9 +626,10 @@ impl Ex<'_> {
         })
     }
 
-    fn array(&mut self, node: &Node, reg_ctx: &str) -> Option<DArray> {
-        let ctx = format!("the array of {reg_ctx}");
-        let entries = self.mapping(node, &format!("`array` of {reg_ctx}"))?;
+    /// `array` of a register or of a block (`owner`: "register `GAIN`").
+    fn array(&mut self, node: &Node, owner: &str) -> Option<DArray> {
+        let ctx = format!("the array of {owner}");
+        let entries = self.mapping(node, &format!("`array` of {owner}"))?;
         self.check_keys(entries, &ctx, ARRAY_KEYS);
         let count = self
             .require(entries, node.span, "count", &ctx)

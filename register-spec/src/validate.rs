@@ -64,23 +64,6 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
         "",
     );
     if let Some(pci) = &device.pci {
-        let mut seen: HashMap<u8, Span> = HashMap::new();
-        for b in &pci.bars {
-            let Some(bar) = &b.bar else { continue };
-            if let Some(first) = seen.get(&bar.value) {
-                errors.push_with_note(
-                    bar.span,
-                    format!(
-                        "BAR {} is bound twice in `pci.bars` (first at {first}); each BAR holds one block",
-                        bar.value
-                    ),
-                    *first,
-                    "first bound here",
-                );
-            } else {
-                seen.insert(bar.value, bar.span);
-            }
-        }
         let mut names: Vec<&str> = Vec::new();
         for b in &device.blocks {
             if let Some(n) = &b.name {
@@ -113,6 +96,7 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
             );
         }
     }
+    crate::layout::check(device, errors);
     for block in &device.blocks {
         check_block(block, errors);
     }
@@ -685,6 +669,7 @@ pub(crate) fn build(d: &DDevice) -> Option<Device> {
                     Some(BarBinding {
                         bar: b.bar.as_ref()?.value,
                         block: b.block.as_ref()?.value.clone(),
+                        offset: b.offset.ok()?.value,
                         span: b.span,
                     })
                 })
@@ -704,6 +689,14 @@ fn build_block(b: &DBlock) -> Option<Block> {
         name: b.name.as_ref()?.value.clone(),
         description: b.description.clone(),
         size: b.size.as_ref()?.value,
+        array: match &b.array {
+            Given::Absent => None,
+            Given::Bad => return None,
+            Given::Ok(a) => Some(Array {
+                count: a.count.as_ref()?.value,
+                stride: a.stride.as_ref()?.value,
+            }),
+        },
         registers: b
             .registers
             .iter()

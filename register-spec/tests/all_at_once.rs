@@ -8,8 +8,8 @@ pci:
   bars:
     - bar: 1
       block: regz
-    - bar: 1
-      block: regs
+    - { bar: 1, offset: 2,
+        block: regs }
 blocks:
   - name: regs
     size: 0x40
@@ -53,8 +53,8 @@ fn every_error_is_reported() {
     let expected = [
         // kind 13: BAR names an unknown block
         "dev.yaml:7:14: error: BAR 1 names block `regz`, which is not a block of this device; did you mean `regs`? blocks: regs",
-        // kind 6: duplicate BAR
-        "dev.yaml:8:12: error: BAR 1 is bound twice in `pci.bars` (first at 6:12); each BAR holds one block",
+        // kind 6: a block misaligned in its BAR
+        "dev.yaml:8:25: error: offset 0x2 of block `regs` in BAR 1 is not a multiple of the block's alignment 8 (its widest register is 64 bits)",
         // kind 10: unknown key
         "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields",
         // kind 9: reset too wide

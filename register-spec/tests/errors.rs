@@ -287,7 +287,7 @@ fn duplicate_value_names_and_values() {
 }
 
 #[test]
-fn duplicate_bars() {
+fn block_bound_twice() {
     assert_errors(
         &y(&[
             "name: dev",
@@ -301,7 +301,7 @@ fn duplicate_bars() {
             "  - name: regs",
             "    size: 0x10",
         ]),
-        &["t.yaml:7:14: error: BAR 0 is bound twice in `pci.bars` (first at 6:14); each BAR holds one block"],
+        &["t.yaml:7:24: error: block `regs` is bound twice in `pci.bars` (first at 6:24); a block has one place: to repeat it, give the block an `array`"],
     );
 }
 
@@ -417,7 +417,7 @@ fn unknown_keys_everywhere() {
         &[
             "t.yaml:2:1: error: unknown key `colour` in the device; allowed keys: name, description, pci, blocks",
             "t.yaml:3:30: error: unknown key `bar` in `pci`; did you mean `bars`? allowed keys: vendor, device, bars",
-            "t.yaml:7:5: error: unknown key `regs` in block `regs`; allowed keys: name, description, size, registers",
+            "t.yaml:7:5: error: unknown key `regs` in block `regs`; allowed keys: name, description, size, array, registers",
             "t.yaml:11:28: error: unknown key `stide` in the array of register `R`; did you mean `stride`? allowed keys: count, stride",
             "t.yaml:14:13: error: unknown key `bit` in field `R.F`; did you mean `bits`? allowed keys: name, description, bits, access, self_clearing, values",
             "t.yaml:16:38: error: unknown key `desc` in value `R.F.V`; did you mean `description`? allowed keys: name, value, description",

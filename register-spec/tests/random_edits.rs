@@ -20,7 +20,11 @@ const CASES: usize = 3000;
 fn seeds() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seeds = Vec::new();
-    for dir in ["../device-specs/specs", "fuzz/seeds/parse"] {
+    for dir in [
+        "../device-specs/specs",
+        "fuzz/seeds/parse",
+        "../fixtures/downstream-crate/regs",
+    ] {
         let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
             .map(|entry| entry.expect("a directory entry").path())

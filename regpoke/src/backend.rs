@@ -202,7 +202,8 @@ pub fn select<'a>(
 
     if let Some(path) = &g.file {
         let block = default()?;
-        let len = file_len(path, g.size, block)?;
+        let described = crate::place::Scope::new(dev_spec, block).region_len();
+        let len = file_len(path, g.size, described)?;
         return Ok((
             Selection::File {
                 path: path.clone(),
@@ -215,7 +216,7 @@ pub fn select<'a>(
         let block = default()?;
         let len = g
             .size
-            .or(block.map(|b| b.size))
+            .or(crate::place::Scope::new(dev_spec, block).region_len())
             .unwrap_or(page_size() as u64);
         let node = match &g.sysfs_root {
             Some(r) => r.join("dev/mem"),
@@ -392,7 +393,10 @@ fn block_for_bar<'a>(
     }
 }
 
-fn file_len(path: &Path, size: Option<u64>, block: Option<&Block>) -> Result<u64> {
+/// How much of `--file` to map: `--size`, else `described` (the bytes the
+/// spec describes from the start of the chosen block's BAR: its blocks at
+/// their offsets) or the file's size if smaller, else the whole file.
+fn file_len(path: &Path, size: Option<u64>, described: Option<u64>) -> Result<u64> {
     if let Some(s) = size {
         return Ok(s);
     }
@@ -408,12 +412,12 @@ fn file_len(path: &Path, size: Option<u64>, block: Option<&Block>) -> Result<u64
             ))
             .hint("size it first, e.g. truncate -s 1M FILE"));
         }
-        return Ok(match block {
-            Some(b) => b.size.min(meta.len()),
+        return Ok(match described {
+            Some(len) => len.min(meta.len()),
             None => meta.len(),
         });
     }
-    block.map(|b| b.size).ok_or_else(|| {
+    described.ok_or_else(|| {
         Error::usage(format!("cannot tell how much of {} to map", path.display()))
             .hint("give --size N (or a --spec whose block size is used)")
     })

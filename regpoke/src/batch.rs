@@ -15,6 +15,7 @@ use crate::backend::{self, Log};
 use crate::cli::{BatchArgs, BatchLine, BatchOp, Global};
 use crate::error::{Error, Result};
 use crate::ops::{self, Output, Session, Step};
+use crate::place::Scope;
 use crate::{doc_head, load_spec, out, render, report, spec};
 
 /// One non-empty line of the file.
@@ -43,25 +44,25 @@ fn lines(source: &str) -> Vec<Line> {
         .collect()
 }
 
-fn compile_line<'a>(line: &Line, block: Option<&'a register_spec::Block>) -> Result<Step<'a>> {
+fn compile_line<'a>(line: &Line, scope: Scope<'a>) -> Result<Step<'a>> {
     let parsed = BatchLine::try_parse_from(&line.words).map_err(|e| {
         Error::usage(render::clap_message(&e)).hint(
             "a batch line is one of: read, write, watch, dump, irq enable|wait|count|ack, expect TARGET COND, sleep DURATION",
         )
     })?;
     match parsed.op {
-        BatchOp::Read(a) => ops::compile_read(&a, block),
+        BatchOp::Read(a) => ops::compile_read(&a, scope),
         BatchOp::Write(a) => {
             if a.dry_run {
                 return Err(Error::usage(
                     "--dry-run belongs on the batch command, not on a line",
                 ));
             }
-            ops::compile_write(&a, block)
+            ops::compile_write(&a, scope)
         }
-        BatchOp::Watch(a) => ops::compile_watch(&a, block),
-        BatchOp::Dump(a) => ops::compile_dump(&a, block),
-        BatchOp::Irq(c) => ops::compile_irq(&c, block),
+        BatchOp::Watch(a) => ops::compile_watch(&a, scope),
+        BatchOp::Dump(a) => ops::compile_dump(&a, scope),
+        BatchOp::Irq(c) => ops::compile_irq(&c, scope),
         BatchOp::Expect {
             target,
             condition,
@@ -72,7 +73,7 @@ fn compile_line<'a>(line: &Line, block: Option<&'a register_spec::Block>) -> Res
             condition.as_deref(),
             width,
             allow_side_effect_read,
-            block,
+            scope,
         ),
         BatchOp::Sleep { duration } => crate::num::parse_duration(&duration).map(Step::Sleep),
     }
@@ -135,7 +136,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
     for l in &lines {
         let step = match compiled.get(l.text.as_str()) {
             Some(s) => Ok(s.clone()),
-            None => compile_line(l, block).inspect(|s| {
+            None => compile_line(l, Scope::new(device, block)).inspect(|s| {
                 compiled.insert(&l.text, s.clone());
             }),
         };
@@ -153,7 +154,7 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
         }
     }
     let mut results: Vec<Value> = Vec::new();
-    let mut session = Session::new(g, log, block, selection);
+    let mut session = Session::new(g, log, Scope::new(device, block), selection);
     let mut failure: Option<(usize, Error)> = None;
     // Output is buffered (one write per 64 KiB instead of one per line) and
     // flushed before every step that can wait, so progress stays visible.

@@ -35,6 +35,8 @@ Examples:
   regpoke --spec edu --uio 0 irq wait --timeout 1s
   regpoke --devmem 0xfea00000 read 0x0 --width 32
   regpoke --spec edu --file regs.bin dump --json
+  regpoke --spec dmac.yaml read ch[3].CTRL      (block array element 3)
+  regpoke --spec dmac.yaml write ch[3].CTRL.EN=1 irq.STATUS.CH3=1
 
 Full documentation: docs/regpoke.md";
 
@@ -143,8 +145,10 @@ pub enum Command {
     /// Read registers, fields or raw offsets; prints each value in hex.
     ///
     /// Targets: REG, REG.FIELD, REG[N] (array element), REG[N].FIELD, or a raw
-    /// byte offset in the block (0x24, with --width). An array without an
-    /// index reads every element. The output is the bare value, zero-padded
+    /// byte offset in the BAR (0x24, with --width). An array without an
+    /// index reads every element. A register of another block of the same
+    /// BAR is BLOCK.REG, one of element N of a block array BLOCK[N].REG
+    /// (ch[3].CTRL.EN). The output is the bare value, zero-padded
     /// to the width (0x010000ed), one per line; --decode adds fields and enum names.
     ///
     /// Targets that name the same register (its fields, the register itself,
@@ -156,7 +160,7 @@ pub enum Command {
     /// named, as here: a raw offset whose bytes overlap one is refused unless
     /// --allow-side-effect-read is given.
     #[command(
-        after_help = "Examples:\n  regpoke --spec edu read ID\n  regpoke --spec edu read STATUS.COMPUTING --decode\n  regpoke --spec edu read 0x20 --width 32"
+        after_help = "Examples:\n  regpoke --spec edu read ID\n  regpoke --spec edu read STATUS.COMPUTING --decode\n  regpoke --spec edu read 0x20 --width 32\n  regpoke --spec dmac.yaml read ch[3].CTRL ch[3].LEN"
     )]
     Read(ReadArgs),
     /// Write registers, fields or raw offsets.
@@ -179,7 +183,7 @@ pub enum Command {
     /// read-modify-writes that would read a register whose read has side
     /// effects (also through a raw offset) are refused.
     #[command(
-        after_help = "Examples:\n  regpoke --spec edu write LIVENESS=0x12345678 --readback\n  regpoke --spec edu write STATUS.IRQFACT=1\n  regpoke --spec edu write IRQ_ACK.FACT=1\n  regpoke --spec edu write STATUS=0x80:0x80\n  regpoke --file regs.bin write 0x10=0xff --width 8"
+        after_help = "Examples:\n  regpoke --spec edu write LIVENESS=0x12345678 --readback\n  regpoke --spec edu write STATUS.IRQFACT=1\n  regpoke --spec edu write IRQ_ACK.FACT=1\n  regpoke --spec edu write STATUS=0x80:0x80\n  regpoke --file regs.bin write 0x10=0xff --width 8\n  regpoke --spec dmac.yaml write ch[3].CTRL.EN=1 ch[3].LEN=0x40"
     )]
     Write(WriteArgs),
     /// Read and decode every register of the block.
@@ -233,7 +237,7 @@ pub enum Command {
 /// `read` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
-    /// REG, REG.FIELD, REG[N], REG[N].FIELD or a raw offset (0x24).
+    /// REG, REG.FIELD, REG[N], REG[N].FIELD, BLOCK[N].REG[.FIELD] or a raw offset (0x24).
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Access width in bits for raw offsets (default 32).

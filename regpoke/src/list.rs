@@ -61,7 +61,30 @@ struct BarEntry {
 struct BlockEntry {
     block: String,
     bar: u8,
+    /// Offset of the block (of element 0 of a block array) in the BAR.
+    offset: u64,
+    /// Elements and stride of a block array.
+    count: u64,
+    stride: Option<u64>,
     backend: Option<BackendInfo>,
+}
+
+impl BlockEntry {
+    /// `regs = BAR0`, `irq = BAR0+0x800`, `ch[0..3] = BAR0+0x1000 (stride 0x100)`.
+    fn placement(&self) -> String {
+        let name = match self.stride {
+            Some(_) => format!("{}[0..{}]", self.block, self.count.saturating_sub(1)),
+            None => self.block.clone(),
+        };
+        let mut s = format!("{name} = BAR{}", self.bar);
+        if self.offset != 0 {
+            s.push_str(&format!("+{:#x}", self.offset));
+        }
+        if let Some(stride) = self.stride {
+            s.push_str(&format!(" (stride {stride:#x})"));
+        }
+        s
+    }
 }
 
 /// Every spec to match devices against: the shipped ones and `--spec`.
@@ -163,10 +186,16 @@ pub fn run(g: &Global) -> i32 {
                 .map(|p| {
                     p.bars
                         .iter()
-                        .map(|b| BlockEntry {
-                            block: b.block.clone(),
-                            bar: b.bar,
-                            backend: backend::plan_auto(&sysfs, d, b.bar).into_iter().next(),
+                        .map(|b| {
+                            let array = sp.and_then(|s| s.block(&b.block)).and_then(|x| x.array);
+                            BlockEntry {
+                                block: b.block.clone(),
+                                bar: b.bar,
+                                offset: b.offset,
+                                count: array.map_or(1, |a| a.count),
+                                stride: array.map(|a| a.stride),
+                                backend: backend::plan_auto(&sysfs, d, b.bar).into_iter().next(),
+                            }
                         })
                         .collect()
                 })
@@ -261,13 +290,10 @@ fn text(uio: &[UioEntry], pci: &[PciEntry]) -> String {
                 .iter()
                 .map(|b| match &b.backend {
                     Some(be) => match be.map {
-                        Some(m) => format!(
-                            "{} = BAR{} via {} {} map{m}",
-                            b.block, b.bar, be.kind, be.path
-                        ),
-                        None => format!("{} = BAR{} via {} {}", b.block, b.bar, be.kind, be.path),
+                        Some(m) => format!("{} via {} {} map{m}", b.placement(), be.kind, be.path),
+                        None => format!("{} via {} {}", b.placement(), be.kind, be.path),
                     },
-                    None => format!("{} = BAR{} (missing)", b.block, b.bar),
+                    None => format!("{} (missing)", b.placement()),
                 })
                 .collect();
             let _ = write!(line, "  spec {sp}: {}", blocks.join("; "));

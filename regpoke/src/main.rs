@@ -36,6 +36,7 @@ mod names;
 mod num;
 mod ops;
 mod output;
+mod place;
 mod render;
 mod spec;
 mod specdoc;
@@ -265,13 +266,13 @@ fn command_name(c: &Command) -> &'static str {
 }
 
 /// Compiles a device command against `block`.
-fn compile<'a>(c: &Command, block: Option<&'a register_spec::Block>) -> Result<Step<'a>> {
+fn compile<'a>(c: &Command, scope: place::Scope<'a>) -> Result<Step<'a>> {
     match c {
-        Command::Read(a) => ops::compile_read(a, block),
-        Command::Write(a) => ops::compile_write(a, block),
-        Command::Dump(a) => ops::compile_dump(a, block),
-        Command::Watch(a) => ops::compile_watch(a, block),
-        Command::Irq(i) => ops::compile_irq(i, block),
+        Command::Read(a) => ops::compile_read(a, scope),
+        Command::Write(a) => ops::compile_write(a, scope),
+        Command::Dump(a) => ops::compile_dump(a, scope),
+        Command::Watch(a) => ops::compile_watch(a, scope),
+        Command::Irq(i) => ops::compile_irq(i, scope),
         _ => Err(Error::usage("internal error: not a device command")),
     }
 }
@@ -300,7 +301,8 @@ fn single(g: &Global, c: &Command) -> i32 {
             Err(e) => return fail(g, name, spec.as_ref(), None, None, &e),
         }
     };
-    let step = match compile(c, block) {
+    let scope = place::Scope::new(device, block);
+    let step = match compile(c, scope) {
         Ok(s) => s,
         Err(e) => return fail(g, name, spec.as_ref(), block, None, &e),
     };
@@ -317,7 +319,7 @@ fn single(g: &Global, c: &Command) -> i32 {
         }
         return 0;
     }
-    let mut session = Session::new(g, log, block, selection);
+    let mut session = Session::new(g, log, scope, selection);
     session.extent = step.extent();
     let code = single_exec(g, name, spec.as_ref(), block, &mut session, &step);
     // The process ends next: the kernel unmaps the registers and closes the

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use register_spec::{Access, Block, Register, Width, WriteRule};
+use register_spec::{Access, Register, Width, WriteRule};
 use serde::Serialize;
 use uio_backend::{Irq, UioDevice};
 
@@ -13,6 +13,7 @@ use crate::cli::{DumpArgs, Global, IrqCommand, ReadArgs, WatchArgs, WriteArgs};
 use crate::error::{Error, Result};
 use crate::lock::Locker;
 use crate::num::{digits_for_bits, hex, parse_duration, parse_timeout, show_duration};
+use crate::place::Scope;
 use crate::spec::{self, bits_text, Condition, Target};
 
 /// One checked operation.
@@ -230,17 +231,17 @@ impl WritePlan<'_> {
 /// Targets naming the same register (its fields, the register itself, or
 /// it again) are served by one load: a second load of a read-to-clear
 /// register would see it cleared by the first.
-pub fn compile_read<'a>(a: &ReadArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
-    compile_read_as(a, block, "read")
+pub fn compile_read<'a>(a: &ReadArgs, scope: Scope<'a>) -> Result<Step<'a>> {
+    compile_read_as(a, scope, "read")
 }
 
 /// [`compile_read`] for `command` (named in errors).
-fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) -> Result<Step<'a>> {
+fn compile_read_as<'a>(a: &ReadArgs, scope: Scope<'a>, command: &str) -> Result<Step<'a>> {
     let mut targets = Vec::new();
     for t in &a.targets {
-        let target = spec::parse_target(t, block, a.width)?;
+        let target = spec::parse_target(t, scope, a.width)?;
         spec::check_readable(&target)?;
-        check_raw_read(&target, block, a.allow_side_effect_read, command)?;
+        check_raw_read(&target, &scope, a.allow_side_effect_read, command)?;
         if target.is_whole_array() {
             let n = target.reg().map_or(1, Register::count);
             targets.extend((0..n).map(|i| target.with_index(i)));
@@ -257,14 +258,7 @@ fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) ->
         let i = *seen
             .entry((t.offset(), t.width().bits()))
             .or_insert_with(|| {
-                loads.push(match *t {
-                    Target::Reg { reg, index, .. } => Target::Reg {
-                        reg,
-                        index,
-                        field: None,
-                    },
-                    raw => raw,
-                });
+                loads.push(t.register_only());
                 loads.len() - 1
             });
         load_of.push(i);
@@ -277,19 +271,14 @@ fn compile_read_as<'a>(a: &ReadArgs, block: Option<&'a Block>, command: &str) ->
     })
 }
 
-/// Refuses a raw `target` whose bytes overlap registers of `block` whose
+/// Refuses a raw `target` whose bytes overlap registers (of the mapped region's blocks) whose
 /// read has side effects, unless `allow` (`--allow-side-effect-read`).
 /// Named registers are the user's explicit choice and pass.
-fn check_raw_read(
-    target: &Target,
-    block: Option<&Block>,
-    allow: bool,
-    command: &str,
-) -> Result<()> {
-    let (Target::Raw { offset, width }, Some(block), false) = (*target, block, allow) else {
+fn check_raw_read(target: &Target, scope: &Scope<'_>, allow: bool, command: &str) -> Result<()> {
+    let (Target::Raw { offset, width }, false) = (*target, allow) else {
         return Ok(());
     };
-    let hits = spec::side_effect_overlaps(block, offset, width);
+    let hits = spec::side_effect_overlaps(scope, offset, width);
     if hits.is_empty() {
         return Ok(());
     }
@@ -329,11 +318,11 @@ fn check_raw_read(
 }
 
 /// Compiles `write` arguments.
-pub fn compile_write<'a>(a: &WriteArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
+pub fn compile_write<'a>(a: &WriteArgs, scope: Scope<'a>) -> Result<Step<'a>> {
     Ok(Step::Write {
         plans: compile_assignments(
             &a.assignments,
-            block,
+            scope,
             a.width,
             a.allow_side_effect_read,
             a.allow_side_effect_write,
@@ -343,8 +332,8 @@ pub fn compile_write<'a>(a: &WriteArgs, block: Option<&'a Block>) -> Result<Step
 }
 
 /// Compiles `watch` arguments.
-pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
-    let target = spec::parse_target(&a.target, block, a.width)?;
+pub fn compile_watch<'a>(a: &WatchArgs, scope: Scope<'a>) -> Result<Step<'a>> {
+    let target = spec::parse_target(&a.target, scope, a.width)?;
     if target.is_whole_array() {
         return Err(Error::usage(format!(
             "{} is an array: watch one element, {}[0]",
@@ -353,7 +342,7 @@ pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step
         )));
     }
     spec::check_readable(&target)?;
-    check_raw_read(&target, block, a.allow_side_effect_read, "watch")?;
+    check_raw_read(&target, &scope, a.allow_side_effect_read, "watch")?;
     if let Some(reg) = target.reg() {
         if reg.read_has_side_effects() && !a.allow_side_effect_read {
             let name = shown_label(&target);
@@ -377,8 +366,8 @@ pub fn compile_watch<'a>(a: &WatchArgs, block: Option<&'a Block>) -> Result<Step
 }
 
 /// Compiles `dump` arguments.
-pub fn compile_dump<'a>(a: &DumpArgs, block: Option<&'a Block>) -> Result<Step<'a>> {
-    if block.is_none() {
+pub fn compile_dump<'a>(a: &DumpArgs, scope: Scope<'a>) -> Result<Step<'a>> {
+    if scope.block.is_none() {
         return Err(Error::usage("dump needs a register map").hint("give --spec FILE.yaml or NAME"));
     }
     Ok(Step::Dump {
@@ -387,7 +376,7 @@ pub fn compile_dump<'a>(a: &DumpArgs, block: Option<&'a Block>) -> Result<Step<'
 }
 
 /// Compiles an `irq` subcommand.
-pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<'a>> {
+pub fn compile_irq<'a>(c: &IrqCommand, scope: Scope<'a>) -> Result<Step<'a>> {
     Ok(match c {
         IrqCommand::Enable => Step::IrqEnable,
         IrqCommand::Count => Step::IrqCount,
@@ -412,13 +401,13 @@ pub fn compile_irq<'a>(c: &IrqCommand, block: Option<&'a Block>) -> Result<Step<
                     decode: false,
                     allow_side_effect_read: a.allow_side_effect_read,
                 };
-                Some(Box::new(compile_read_as(&r, block, "irq ack --read")?))
+                Some(Box::new(compile_read_as(&r, scope, "irq ack --read")?))
             };
             Step::IrqAck {
                 read,
                 plans: compile_assignments(
                     &a.assignments,
-                    block,
+                    scope,
                     a.width,
                     a.allow_side_effect_read,
                     false,
@@ -436,7 +425,7 @@ pub fn compile_expect<'a>(
     condition: Option<&str>,
     width: Option<Width>,
     allow_side_effect_read: bool,
-    block: Option<&'a Block>,
+    scope: Scope<'a>,
 ) -> Result<Step<'a>> {
     let (t, c) = match condition {
         Some(c) => (target.to_string(), c.to_string()),
@@ -451,7 +440,7 @@ pub fn compile_expect<'a>(
             )),
         },
     };
-    let target = spec::parse_target(&t, block, width)?;
+    let target = spec::parse_target(&t, scope, width)?;
     if target.is_whole_array() {
         return Err(Error::usage(format!(
             "{} is an array: name one element, {}[0]",
@@ -460,7 +449,7 @@ pub fn compile_expect<'a>(
         )));
     }
     spec::check_readable(&target)?;
-    check_raw_read(&target, block, allow_side_effect_read, "expect")?;
+    check_raw_read(&target, &scope, allow_side_effect_read, "expect")?;
     let cond = spec::parse_condition(&c, target)?;
     Ok(Step::Expect { target, cond })
 }
@@ -496,7 +485,7 @@ struct Assigned<'a> {
 /// a register named both by name and by raw offset.
 pub fn compile_assignments<'a>(
     texts: &[String],
-    block: Option<&'a Block>,
+    scope: Scope<'a>,
     width: Option<Width>,
     allow_side_effect_read: bool,
     allow_side_effect_write: bool,
@@ -512,11 +501,9 @@ pub fn compile_assignments<'a>(
             ))
             .hint("write TARGET=VALUE, TARGET.FIELD=VALUE, TARGET=VALUE:MASK or 0xOFFSET=VALUE")
         })?;
-        let target = spec::parse_target(lhs, block, width)?;
-        if let (Target::Raw { offset, width }, Some(b), false) =
-            (target, block, allow_side_effect_write)
-        {
-            let hits = spec::write_side_effect_overlaps(b, offset, width);
+        let target = spec::parse_target(lhs, scope, width)?;
+        if let (Target::Raw { offset, width }, false) = (target, allow_side_effect_write) {
+            let hits = spec::write_side_effect_overlaps(&scope, offset, width);
             if !hits.is_empty() {
                 let regs = hits
                     .iter()
@@ -590,10 +577,7 @@ pub fn compile_assignments<'a>(
             }
         };
         let label = match target {
-            Target::Reg { reg, index, .. } => match index {
-                Some(i) => format!("{}[{i}]", reg.name),
-                None => reg.name.clone(),
-            },
+            Target::Reg { .. } => target.register_only().name(),
             Target::Raw { offset, width } => format!("{offset:#x}/{}", width.bits()),
         };
         let pos = match groups.iter().position(|g| g.label == label) {
@@ -601,14 +585,7 @@ pub fn compile_assignments<'a>(
             None => {
                 groups.push(Group {
                     label: label.clone(),
-                    target: Some(match target {
-                        Target::Reg { reg, index, .. } => Target::Reg {
-                            reg,
-                            index,
-                            field: None,
-                        },
-                        raw => raw,
-                    }),
+                    target: Some(target.register_only()),
                     ..Group::default()
                 });
                 assigned.push(Vec::new());
@@ -641,7 +618,7 @@ pub fn compile_assignments<'a>(
     groups
         .into_iter()
         .map(|g| finish_group(g, allow_side_effect_read))
-        .map(|plan| check_raw_rmw(plan?, block, allow_side_effect_read))
+        .map(|plan| check_raw_rmw(plan?, &scope, allow_side_effect_read))
         .collect()
 }
 
@@ -649,15 +626,7 @@ const MERGE_HINT: &str = "the assignments to one register merge into one store, 
 
 /// `STATUS`, `GAIN[3]` or `0x24`: the register a target is in.
 fn shown_label(target: &Target) -> String {
-    match *target {
-        Target::Reg { reg, index, .. } => Target::Reg {
-            reg,
-            index,
-            field: None,
-        }
-        .name(),
-        Target::Raw { .. } => target.name(),
-    }
+    target.register_only().name()
 }
 
 /// Refuses two groups whose bytes overlap: a register named by name and by
@@ -709,16 +678,13 @@ fn check_same_bytes<'a>(groups: &[Group<'a>], assigned: &[Vec<Assigned<'_>>]) ->
 /// overlap registers whose read has side effects, unless allowed.
 fn check_raw_rmw<'a>(
     plan: WritePlan<'a>,
-    block: Option<&Block>,
+    scope: &Scope<'_>,
     allow_side_effect_read: bool,
 ) -> Result<WritePlan<'a>> {
-    let Some(block) = block else {
-        return Ok(plan);
-    };
     if plan.reg.is_some() || !plan.rmw() || allow_side_effect_read {
         return Ok(plan);
     }
-    let hits = spec::side_effect_overlaps(block, plan.offset, plan.width);
+    let hits = spec::side_effect_overlaps(scope, plan.offset, plan.width);
     if hits.is_empty() {
         return Ok(plan);
     }
@@ -931,7 +897,9 @@ pub fn read_result(target: &Target, reg_value: u64) -> ReadResult {
             fields: Vec::new(),
             read_side_effects: false,
         },
-        Target::Reg { reg, index, field } => {
+        Target::Reg {
+            reg, index, field, ..
+        } => {
             let (value, enum_name, fields) = match field {
                 Some(f) => {
                     let v = spec::field_value(f, reg_value);
@@ -1124,8 +1092,8 @@ pub struct Session<'a> {
     pub g: &'a Global,
     /// Diagnostics.
     pub log: Log,
-    /// The block in use.
-    pub block: Option<&'a Block>,
+    /// The map and the block in use.
+    pub scope: Scope<'a>,
     /// What was selected (None in a dry run).
     pub selection: Option<Selection>,
     /// The mapping, once opened.
@@ -1143,13 +1111,13 @@ impl<'a> Session<'a> {
     pub fn new(
         g: &'a Global,
         log: Log,
-        block: Option<&'a Block>,
+        scope: Scope<'a>,
         selection: Option<Selection>,
     ) -> Session<'a> {
         Session {
             g,
             log,
-            block,
+            scope,
             selection,
             mapped: None,
             locker: Locker::new(!g.no_lock, g.lock_dir.as_deref()),
@@ -1166,14 +1134,16 @@ impl<'a> Session<'a> {
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
             let m = backend::map(sel, self.g, self.log, self.extent)?;
-            if let (Some(b), None) = (self.block, self.extent) {
-                if (m.region.len() as u64) < b.size {
+            if let (Some(b), Some(need), None) =
+                (self.scope.block, self.scope.region_len(), self.extent)
+            {
+                if (m.region.len() as u64) < need {
                     self.log.info(|| {
                         format!(
-                            "the mapping ({:#x} bytes) is smaller than block {} ({:#x} bytes): accesses beyond it are refused",
+                            "the mapping ({:#x} bytes) is smaller than block {} needs ({:#x} bytes from the start of the mapping): accesses beyond it are refused",
                             m.region.len(),
                             b.name,
-                            b.size
+                            need
                         )
                     });
                 }
@@ -1376,9 +1346,8 @@ impl<'a> Session<'a> {
                         (None, Some("read side effects".to_string()))
                     }
                     // A raw offset over a side-effect register: the same.
-                    None if self.block.is_some_and(|b| {
-                        !spec::side_effect_overlaps(b, p.offset, p.width).is_empty()
-                    }) =>
+                    None if !spec::side_effect_overlaps(&self.scope, p.offset, p.width)
+                        .is_empty() =>
                     {
                         (None, Some("read side effects".to_string()))
                     }
@@ -1456,21 +1425,28 @@ impl<'a> Session<'a> {
     }
 
     fn dump(&self, include_side_effects: bool) -> Result<Output> {
-        let block = self.block.ok_or_else(|| {
-            Error::usage("dump needs a register map").hint("give --spec FILE.yaml or NAME")
-        })?;
+        if self.scope.block.is_none() {
+            return Err(
+                Error::usage("dump needs a register map").hint("give --spec FILE.yaml or NAME")
+            );
+        }
         let mut registers = Vec::new();
         let mut skipped = Vec::new();
         // Everything in address order: an array listed after the registers
         // it sits among (or interleaved with them) is shown in its place.
-        let mut all: Vec<Target> = block
-            .registers
-            .iter()
-            .flat_map(|reg| {
-                (0..reg.count()).map(move |i| Target::Reg {
-                    reg,
-                    index: reg.array.map(|_| i),
-                    field: None,
+        // Every element of a block array, each at its own base.
+        let mut all: Vec<Target> = self
+            .scope
+            .chosen_elements()
+            .into_iter()
+            .flat_map(|place| {
+                place.block.registers.iter().flat_map(move |reg| {
+                    (0..reg.count()).map(move |i| Target::Reg {
+                        reg,
+                        index: reg.array.map(|_| i),
+                        field: None,
+                        place,
+                    })
                 })
             })
             .collect();

@@ -6,6 +6,7 @@ use std::path::Path;
 use register_spec::{Access, Block, Device, Field, Register, Width};
 
 use crate::error::{Error, Result};
+use crate::place::{Place, Scope};
 
 /// The shipped maps, parsed and validated at build time and embedded as
 /// serialized models (see build.rs).
@@ -159,11 +160,21 @@ pub fn find_block<'a>(dev: &'a Device, name: &str) -> Result<&'a Block> {
     })
 }
 
-/// The block bound to BAR `bar` by the spec's `pci.bars`.
+/// The block bound to BAR `bar` by the spec's `pci.bars`: of several, the
+/// first listed that is not a block array (unqualified names need one
+/// block), else the first listed.
 pub fn bound_block(dev: &Device, bar: u8) -> Option<&Block> {
     let pci = dev.pci.as_ref()?;
-    let b = pci.bars.iter().find(|b| b.bar == bar)?;
-    dev.block(&b.block)
+    let mut bound = pci
+        .bars
+        .iter()
+        .filter(|b| b.bar == bar)
+        .filter_map(|b| dev.block(&b.block));
+    let first = bound.next()?;
+    Some(match first.array {
+        None => first,
+        Some(_) => bound.find(|b| b.array.is_none()).unwrap_or(first),
+    })
 }
 
 /// The BAR the spec binds `block` to.
@@ -198,8 +209,10 @@ pub enum Target<'a> {
         index: Option<u64>,
         /// The field, for `REG.FIELD`.
         field: Option<&'a Field>,
+        /// The block element it is in, and where that lies.
+        place: Place<'a>,
     },
-    /// A raw byte offset in the block.
+    /// A raw byte offset in the mapped region (the BAR, the file).
     Raw {
         /// Byte offset.
         offset: u64,
@@ -209,11 +222,17 @@ pub enum Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    /// The canonical spelling: `STATUS`, `GAIN[3].TRIM`, `0x24`.
+    /// The canonical spelling: `STATUS`, `GAIN[3].TRIM`, `ch[3].CTRL`, `0x24`.
     pub fn name(&self) -> String {
         match self {
-            Target::Reg { reg, index, field } => {
-                let mut s = reg.name.clone();
+            Target::Reg {
+                reg,
+                index,
+                field,
+                place,
+            } => {
+                let mut s = place.prefix();
+                s.push_str(&reg.name);
                 if let Some(i) = index {
                     s.push_str(&format!("[{i}]"));
                 }
@@ -227,10 +246,14 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// Byte offset of the access (element `index`, or 0 for a whole array).
+    /// Byte offset of the access in the mapped region: the block element's
+    /// base plus the register's offset (of element `index`, or 0 for a
+    /// whole array).
     pub fn offset(&self) -> u64 {
         match self {
-            Target::Reg { reg, index, .. } => reg.offset_of(index.unwrap_or(0)),
+            Target::Reg {
+                reg, index, place, ..
+            } => place.base.saturating_add(reg.offset_of(index.unwrap_or(0))),
             Target::Raw { offset, .. } => *offset,
         }
     }
@@ -283,10 +306,28 @@ impl<'a> Target<'a> {
     /// The target with the array index replaced (for expanding whole arrays).
     pub fn with_index(self, i: u64) -> Target<'a> {
         match self {
-            Target::Reg { reg, field, .. } => Target::Reg {
+            Target::Reg {
+                reg, field, place, ..
+            } => Target::Reg {
                 reg,
                 index: Some(i),
                 field,
+                place,
+            },
+            raw => raw,
+        }
+    }
+
+    /// The whole register (the same target without its field).
+    pub fn register_only(self) -> Target<'a> {
+        match self {
+            Target::Reg {
+                reg, index, place, ..
+            } => Target::Reg {
+                reg,
+                index,
+                field: None,
+                place,
             },
             raw => raw,
         }
@@ -298,13 +339,11 @@ impl<'a> Target<'a> {
     }
 }
 
-/// Parses a target (`REG`, `REG[3]`, `REG.FIELD`, `REG[3].FIELD`, `0x24`)
-/// against `block`. `width` is the width for raw offsets (default 32).
-pub fn parse_target<'a>(
-    text: &str,
-    block: Option<&'a Block>,
-    width: Option<Width>,
-) -> Result<Target<'a>> {
+/// Parses a target (`REG`, `REG[3]`, `REG.FIELD`, `REG[3].FIELD`, a
+/// register of another block or of a block-array element, `irq.STATUS`,
+/// `ch[3].CTRL.EN`, or `0x24`) in `scope`. `width` is the width for raw
+/// offsets (default 32).
+pub fn parse_target<'a>(text: &str, scope: Scope<'a>, width: Option<Width>) -> Result<Target<'a>> {
     let t = text.trim();
     if t.is_empty() {
         return Err(Error::usage(
@@ -327,22 +366,25 @@ pub fn parse_target<'a>(
                 width.bytes()
             )));
         }
-        if let Some(b) = block {
+        if let (Some(b), Some(len)) = (scope.block, scope.region_len()) {
             if offset
                 .checked_add(width.bytes())
-                .is_none_or(|end| end > b.size)
+                .is_none_or(|end| end > len)
             {
+                let what = if scope.blocks().len() > 1 || len != b.size {
+                    format!("the blocks of this BAR ({len:#x} bytes)")
+                } else {
+                    format!("block {} ({:#x} bytes)", b.name, b.size)
+                };
                 return Err(Error::usage(format!(
-                    "offset {offset:#x} ({}-bit) is outside block {} ({:#x} bytes)",
+                    "offset {offset:#x} ({}-bit) is outside {what}",
                     width.bits(),
-                    b.name,
-                    b.size
                 )));
             }
         }
         return Ok(Target::Raw { offset, width });
     }
-    let Some(block) = block else {
+    let Some(chosen) = scope.block else {
         return Err(Error::usage(format!(
             "{t} is a name, and names need a register map",
             t = crate::names::Shown(t)
@@ -351,10 +393,73 @@ pub fn parse_target<'a>(
             "give --spec FILE.yaml or --spec NAME (edu, ivshmem), or use a raw offset such as 0x24",
         ));
     };
-    // NAME ( '[' INDEX ']' )? ( '.' FIELD )?
-    let (head, field_name) = match t.split_once('.') {
+    // [ BLOCK ( '[' INDEX ']' )? '.' ] REG ( '[' INDEX ']' )? ( '.' FIELD )?
+    let head = t.split_once('.').map_or(t, |(h, _)| h);
+    let head_name = head.split_once('[').map_or(head, |(n, _)| n);
+    let is_register = find_register(chosen, head_name).is_ok();
+    if !is_register {
+        if let Some(place) = scope.qualified(head)? {
+            let Some((_, rest)) = t.split_once('.') else {
+                let names: Vec<&str> = place
+                    .block
+                    .registers
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect();
+                return Err(Error::usage(format!(
+                    "{} is a block{}, not a register: name one of its registers",
+                    crate::names::Shown(t),
+                    if place.index.is_some() {
+                        " element"
+                    } else {
+                        ""
+                    }
+                ))
+                .hint(format!(
+                    "write {}REG (registers: {})",
+                    place.prefix(),
+                    short_list(&names, 24)
+                )));
+            };
+            return parse_register(rest, t, place, width);
+        }
+    }
+    let place = match scope.chosen()? {
+        Some(p) => p,
+        None => return Err(Error::usage("internal error: no block")),
+    };
+    parse_register(t, t, place, width).map_err(|e| {
+        if is_register {
+            return e;
+        }
+        // An unknown name: perhaps a misspelt block qualifier.
+        let close = scope.near_blocks(head);
+        match (t.contains('.'), close.is_empty(), scope.qualifiers()) {
+            (true, false, Some(q)) => e.also(format!(
+                "or a block: did you mean {}? ({q})",
+                or_list(&close)
+            )),
+            (_, _, Some(q)) => e.also(format!(
+                "registers of other blocks are named BLOCK.REG ({q})"
+            )),
+            _ => e,
+        }
+    })
+}
+
+/// Parses `REG`, `REG[3]`, `REG.FIELD` or `REG[3].FIELD` (`text`, part of
+/// the target `whole`) among the registers of the block element `place`.
+fn parse_register<'a>(
+    text: &str,
+    whole: &str,
+    place: Place<'a>,
+    width: Option<Width>,
+) -> Result<Target<'a>> {
+    let block = place.block;
+    let t = whole;
+    let (head, field_name) = match text.split_once('.') {
         Some((h, f)) => (h, Some(f)),
-        None => (t, None),
+        None => (text, None),
     };
     let (reg_name, index) = match head.split_once('[') {
         Some((r, rest)) => {
@@ -377,24 +482,22 @@ pub fn parse_target<'a>(
         None => (head, None),
     };
     let reg = find_register(block, reg_name)?;
+    let name = format!("{}{}", place.prefix(), reg.name);
     if let Some(i) = index {
         match reg.array {
             None => {
                 return Err(Error::usage(format!(
-                    "{} is not a register array, so it takes no index",
-                    reg.name
+                    "{name} is not a register array, so it takes no index"
                 ))
-                .hint(format!("write {}", reg.name)))
+                .hint(format!("write {name}")))
             }
             Some(a) if i >= a.count => {
                 return Err(Error::usage(format!(
-                    "{}[{i}] is out of range: {} has {} elements",
-                    reg.name, reg.name, a.count
+                    "{name}[{i}] is out of range: {name} has {} elements",
+                    a.count
                 ))
                 .hint(format!(
-                    "indices run from {}[0] to {}[{}]",
-                    reg.name,
-                    reg.name,
+                    "indices run from {name}[0] to {name}[{}]",
                     a.count - 1
                 )))
             }
@@ -404,9 +507,8 @@ pub fn parse_target<'a>(
     if let Some(w) = width {
         if w != reg.width {
             return Err(Error::usage(format!(
-                "--width {} does not apply to {}: it is {} register",
+                "--width {} does not apply to {name}: it is {} register",
                 w.bits(),
-                reg.name,
                 crate::num::a_bits(reg.width.bits())
             ))
             .hint(
@@ -418,7 +520,12 @@ pub fn parse_target<'a>(
         None => None,
         Some(f) => Some(find_field(reg, f)?),
     };
-    Ok(Target::Reg { reg, index, field })
+    Ok(Target::Reg {
+        reg,
+        index,
+        field,
+        place,
+    })
 }
 
 /// The register called `name` in `block` (exact, else the only
@@ -730,11 +837,19 @@ fn condition_subject<'a>(lhs: &str, target: Target<'a>) -> Result<Target<'a>> {
     if lhs.eq_ignore_ascii_case(&target.name()) {
         return Ok(target);
     }
-    if let Target::Reg { reg, index, field } = target {
+    if let Target::Reg {
+        reg,
+        index,
+        field,
+        place,
+    } = target
+    {
+        let whole = target.register_only().name();
         // `FIELD` or `REG.FIELD` / `REG[i].FIELD` of the watched register.
         let fname = match lhs.rsplit_once('.') {
             Some((head, f)) => {
                 let head_ok = head.eq_ignore_ascii_case(&reg.name)
+                    || head.eq_ignore_ascii_case(&whole)
                     || index
                         .is_some_and(|i| head.eq_ignore_ascii_case(&format!("{}[{i}]", reg.name)));
                 if !head_ok {
@@ -754,6 +869,7 @@ fn condition_subject<'a>(lhs: &str, target: Target<'a>) -> Result<Target<'a>> {
                     reg,
                     index,
                     field: Some(f),
+                    place,
                 });
             }
         } else if field.is_some_and(|f| f.name.eq_ignore_ascii_case(fname)) {
@@ -868,39 +984,71 @@ pub fn target_access(target: &Target) -> Option<Access> {
     }
 }
 
-/// The registers (array elements) of `block` whose read has side effects
-/// and whose bytes overlap the `width` access at `offset`, in offset order.
+/// The registers (array elements) of the mapped region's blocks whose
+/// read has side effects and whose bytes overlap the `width` access at
+/// `offset` (of the region), in offset order.
 ///
 /// A raw access is checked against them: its load reads every byte it
 /// covers, so it has their side effects too.
-pub fn side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Target<'_>> {
-    overlaps(block, offset, width, Register::read_has_side_effects)
+pub fn side_effect_overlaps<'a>(scope: &Scope<'a>, offset: u64, width: Width) -> Vec<Target<'a>> {
+    overlaps(scope, offset, width, Register::read_has_side_effects)
 }
 
-/// The registers (array elements) of `block` whose store starts an action
-/// (`write_side_effects`) and whose bytes overlap the `width` access at
-/// `offset`, other than an access of exactly that register's offset and
-/// width: a raw store that covers such a register partly, or together with
-/// a neighbour, stores into it too.
-pub fn write_side_effect_overlaps(block: &Block, offset: u64, width: Width) -> Vec<Target<'_>> {
-    overlaps(block, offset, width, |r| r.write_side_effects)
+/// The registers (array elements) of the mapped region's blocks whose
+/// store starts an action (`write_side_effects`) and whose bytes overlap
+/// the `width` access at `offset`, other than an access of exactly that
+/// register's offset and width: a raw store that covers such a register
+/// partly, or together with a neighbour, stores into it too.
+pub fn write_side_effect_overlaps<'a>(
+    scope: &Scope<'a>,
+    offset: u64,
+    width: Width,
+) -> Vec<Target<'a>> {
+    overlaps(scope, offset, width, |r| r.write_side_effects)
         .into_iter()
         .filter(|t| !(t.offset() == offset && t.width() == width))
         .collect()
 }
 
-/// The registers (array elements) of `block` for which `pick` holds and
-/// whose bytes overlap the `width` access at `offset`, in offset order.
-fn overlaps(
-    block: &Block,
+/// The registers (array elements) of the mapped region's blocks for which
+/// `pick` holds and whose bytes overlap the `width` access at `offset`, in
+/// offset order.
+fn overlaps<'a>(
+    scope: &Scope<'a>,
     offset: u64,
     width: Width,
     pick: impl Fn(&Register) -> bool,
-) -> Vec<Target<'_>> {
-    let start = u128::from(offset);
-    let end = start + u128::from(width.bytes());
+) -> Vec<Target<'a>> {
     let mut hits = Vec::new();
-    for reg in block.registers.iter().filter(|r| pick(r)) {
+    let access_end = offset.saturating_add(width.bytes());
+    for place in scope.elements_within(offset, access_end) {
+        let end = u128::from(offset) + u128::from(width.bytes());
+        let Some(rel) = offset.checked_sub(place.base).map(u128::from) else {
+            // The access starts before the element: only its first bytes
+            // can be covered, from the element's start on.
+            if end > u128::from(place.base) {
+                let len = end - u128::from(place.base);
+                hits.extend(overlaps_in(place, 0, len, &pick));
+            }
+            continue;
+        };
+        hits.extend(overlaps_in(place, rel, u128::from(width.bytes()), &pick));
+    }
+    hits.sort_by_key(Target::offset);
+    hits
+}
+
+/// The registers of one block element for which `pick` holds and whose
+/// bytes overlap `len` bytes at `start` (relative to the element).
+fn overlaps_in<'a>(
+    place: Place<'a>,
+    start: u128,
+    len: u128,
+    pick: &impl Fn(&Register) -> bool,
+) -> Vec<Target<'a>> {
+    let end = start + len;
+    let mut hits = Vec::new();
+    for reg in place.block.registers.iter().filter(|r| pick(r)) {
         let base = u128::from(reg.offset);
         let len = u128::from(reg.width.bytes());
         let count = u128::from(reg.count());
@@ -923,6 +1071,7 @@ fn overlaps(
                 reg,
                 index: reg.array.map(|_| u64::try_from(i).unwrap_or(u64::MAX)),
                 field: None,
+                place,
             });
             if i == 0 || stride == 0 {
                 break;
@@ -931,7 +1080,6 @@ fn overlaps(
         }
         hits.extend(found.into_iter().rev());
     }
-    hits.sort_by_key(Target::offset);
     hits
 }
 
@@ -967,7 +1115,10 @@ pub fn check_readable(target: &Target) -> Result<()> {
                 "{} is a write-only field (wo): its read value means nothing, so it is refused",
                 target.name()
             ))
-            .hint(format!("read the whole register: read {}", reg.name)));
+            .hint(format!(
+                "read the whole register: read {}",
+                target.register_only().name()
+            )));
         }
     }
     Ok(())
@@ -976,6 +1127,7 @@ pub fn check_readable(target: &Target) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::place::Scope;
 
     fn edu() -> Device {
         let s = device_specs::spec("edu").unwrap();
@@ -1002,20 +1154,25 @@ mod tests {
         let d = edu();
         let b = default_block(&d).unwrap();
         assert_eq!(
-            parse_target("STATUS.COMPUTING", Some(b), None)
+            parse_target("STATUS.COMPUTING", Scope::new(Some(&d), Some(b)), None)
                 .unwrap()
                 .name(),
             "STATUS.COMPUTING"
         );
-        assert_eq!(parse_target("0x20", Some(b), None).unwrap().offset(), 0x20);
-        assert!(parse_target("0x21", Some(b), None).is_err());
-        assert!(parse_target("0x21", Some(b), Some(Width::W8)).is_ok());
-        assert!(parse_target("STATUS[", Some(b), None).is_err());
-        assert!(parse_target("", Some(b), None).is_err());
-        assert!(parse_target("ID", None, None).is_err());
-        assert!(parse_target("ID", Some(b), Some(Width::W8)).is_err());
         assert_eq!(
-            parse_target("DMA_CMD.DIRECTION", Some(b), None)
+            parse_target("0x20", Scope::new(Some(&d), Some(b)), None)
+                .unwrap()
+                .offset(),
+            0x20
+        );
+        assert!(parse_target("0x21", Scope::new(Some(&d), Some(b)), None).is_err());
+        assert!(parse_target("0x21", Scope::new(Some(&d), Some(b)), Some(Width::W8)).is_ok());
+        assert!(parse_target("STATUS[", Scope::new(Some(&d), Some(b)), None).is_err());
+        assert!(parse_target("", Scope::new(Some(&d), Some(b)), None).is_err());
+        assert!(parse_target("ID", Scope::new(None, None), None).is_err());
+        assert!(parse_target("ID", Scope::new(Some(&d), Some(b)), Some(Width::W8)).is_err());
+        assert_eq!(
+            parse_target("DMA_CMD.DIRECTION", Scope::new(Some(&d), Some(b)), None)
                 .unwrap()
                 .hex(1),
             "0x1"
@@ -1026,7 +1183,7 @@ mod tests {
     fn conditions() {
         let d = edu();
         let b = default_block(&d).unwrap();
-        let status = parse_target("STATUS", Some(b), None).unwrap();
+        let status = parse_target("STATUS", Scope::new(Some(&d), Some(b)), None).unwrap();
         let c = parse_condition("COMPUTING==IDLE", status).unwrap();
         assert_eq!(c.subject.name(), "STATUS.COMPUTING");
         assert_eq!(c.op, Op::Eq(0));
@@ -1051,5 +1208,67 @@ mod tests {
         assert!(Op::MaskEq(0x81, 0x80).holds(0x80));
         assert!(!Op::MaskEq(0x81, 0x80).holds(0x81));
         assert!(Op::NoneOf(1).holds(0x80));
+    }
+
+    /// The four-channel map of the tests (blocks at 0, 0x800 and, for the
+    /// channel array, 0x1000 + 0x100 * i of BAR0).
+    fn dmac() -> Device {
+        register_spec::parse(
+            include_str!("../../fixtures/downstream-crate/regs/dmac.yaml"),
+            "dmac.yaml",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn qualified_targets_lie_at_their_block_element() {
+        let d = dmac();
+        let scope = Scope::new(Some(&d), Some(default_block(&d).unwrap()));
+        let at = |t: &str| parse_target(t, scope, None).map(|t| (t.name(), t.offset()));
+        assert_eq!(at("ID").unwrap(), ("ID".into(), 0x0));
+        assert_eq!(at("irq.STATUS").unwrap(), ("irq.STATUS".into(), 0x800));
+        assert_eq!(at("ch[3].CTRL").unwrap(), ("ch[3].CTRL".into(), 0x1300));
+        assert_eq!(
+            at("CH[3].ctrl.EN").unwrap(),
+            ("ch[3].CTRL.EN".into(), 0x1300)
+        );
+        assert_eq!(at("ch[1].ADDR").unwrap(), ("ch[1].ADDR".into(), 0x1108));
+        // Raw offsets are offsets of the BAR.
+        assert_eq!(at("0x1310").unwrap().1, 0x1310);
+        let err = |t: &str| parse_target(t, scope, None).unwrap_err().for_humans();
+        let e = err("ch[4].CTRL");
+        assert!(
+            e.contains("ch[4] is out of range: block array ch has 4 elements"),
+            "{e}"
+        );
+        assert!(e.contains("indices run from ch[0] to ch[3]"), "{e}");
+        assert!(err("ch.CTRL").contains("block ch is an array of 4 elements"));
+        assert!(err("irq[0].STATUS").contains("block irq is not a block array"));
+        assert!(err("ch[0]").contains("is a block element, not a register"));
+        let e = err("ch[0].CTLR");
+        assert!(e.contains("did you mean CTRL?"), "{e}");
+        let e = err("chh[0].CTRL");
+        assert!(e.contains("did you mean ch[0]?"), "{e}");
+        assert!(err("0x1340").contains("outside the blocks of this BAR (0x1340 bytes)"));
+        // Unqualified names in a block array need an element.
+        let ch = Scope::new(Some(&d), d.block("ch"));
+        let e = parse_target("CTRL", ch, None).unwrap_err().for_humans();
+        assert!(e.contains("block ch is an array of 4 elements"), "{e}");
+        assert_eq!(
+            parse_target("ch[2].LEN", ch, None).unwrap().offset(),
+            0x1204
+        );
+    }
+
+    #[test]
+    fn raw_accesses_see_side_effect_registers_of_every_block() {
+        let d = dmac();
+        let scope = Scope::new(Some(&d), Some(default_block(&d).unwrap()));
+        let hits = write_side_effect_overlaps(&scope, 0x1314, Width::W32);
+        let names: Vec<String> = hits.iter().map(Target::name).collect();
+        assert_eq!(names, ["ch[3].DOORBELL"]);
+        assert_eq!(hits[0].offset(), 0x1314);
+        assert!(write_side_effect_overlaps(&scope, 0x1314, Width::W8).is_empty());
+        assert!(write_side_effect_overlaps(&scope, 0x1318, Width::W32).is_empty());
     }
 }

@@ -161,17 +161,37 @@ pub fn markdown(d: &Device) -> String {
             let bars: Vec<String> = p
                 .bars
                 .iter()
-                .map(|b| format!("BAR{} = `{}`", b.bar, b.block))
+                .map(|b| match b.offset {
+                    0 => format!("BAR{} = `{}`", b.bar, b.block),
+                    o => format!("BAR{}+{o:#x} = `{}`", b.bar, b.block),
+                })
                 .collect();
             let _ = write!(s, "; {}", bars.join(", "));
         }
         s.push_str(".\n\n");
     }
     for b in &d.blocks {
-        let bar = spec::bar_of_block(d, b)
-            .map(|n| format!("BAR{n}, "))
-            .unwrap_or_default();
-        let _ = writeln!(s, "## Block `{}` ({bar}{:#x} bytes)\n", b.name, b.size);
+        let bar = match d.binding(&b.name) {
+            Some(x) if x.offset != 0 => format!("BAR{} at {:#x}, ", x.bar, x.offset),
+            Some(x) => format!("BAR{}, ", x.bar),
+            None => String::new(),
+        };
+        let array = match b.array {
+            Some(a) => format!(
+                "; an array of {} elements `{}[0]` to `{}[{}]`, stride {:#x}",
+                a.count,
+                b.name,
+                b.name,
+                a.count - 1,
+                a.stride
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "## Block `{}` ({bar}{:#x} bytes{array})\n",
+            b.name, b.size
+        );
         if let Some(desc) = &b.description {
             let _ = writeln!(s, "{}\n", desc.trim_end());
         }

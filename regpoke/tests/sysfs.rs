@@ -41,6 +41,16 @@ fn cmd(f: &FakeSysfs) -> Command {
     c
 }
 
+/// `regpoke --spec SPEC list`, successful.
+fn list_with(f: &FakeSysfs, spec: &std::path::Path) -> assert_cmd::assert::Assert {
+    cmd(f)
+        .arg("--spec")
+        .arg(spec)
+        .arg("list")
+        .assert()
+        .success()
+}
+
 fn word(path: &std::path::Path, off: u64) -> u32 {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).unwrap();
@@ -96,16 +106,9 @@ fn list_matches_a_given_spec_too() {
         0x40200,
     ))
     .unwrap();
-    let spec = common::kinds_spec();
-    cmd(&f)
-        .arg("--spec")
-        .arg(&spec)
-        .arg("list")
-        .assert()
-        .success()
-        .stdout(
-            contains("0000:00:06.0  1234:beef").and(contains("spec kinds: regs = BAR0 via sysfs")),
-        );
+    list_with(&f, &common::kinds_spec()).stdout(
+        contains("0000:00:06.0  1234:beef").and(contains("spec kinds: regs = BAR0 via sysfs")),
+    );
 }
 
 #[test]
@@ -468,4 +471,49 @@ fn list_json_addresses_have_hex_siblings() {
         .unwrap();
     assert_eq!(edu["bars"][0]["start_hex"], "0xfea00000");
     assert_eq!(edu["blocks"][0]["backend"]["phys_hex"], "0xfea00000");
+}
+
+/// The four-channel map of the downstream fixture, its device with an
+/// 8 KiB BAR0 through sysfs `resource0`.
+#[test]
+fn block_arrays_are_listed_and_reached_at_their_bar_offset() {
+    let f = tree();
+    const DMAC: &str = "0000:00:07.0";
+    f.add_pci(&FakePci::new(DMAC, 0x1b36, 0x00d4).with_resource(
+        0,
+        0xfd10_0000,
+        0xfd10_1fff,
+        0x40200,
+    ))
+    .unwrap();
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/downstream-crate/regs/dmac.yaml");
+    list_with(&f, &spec).stdout(
+        contains("spec dmac: global = BAR0 via sysfs")
+            .and(contains("irq = BAR0+0x800 via sysfs"))
+            .and(contains("ch[0..3] = BAR0+0x1000 (stride 0x100) via sysfs")),
+    );
+    let (v, code) = json_of(cmd(&f).arg("--spec").arg(&spec).args(["list", "--json"]));
+    assert_eq!(code, 0);
+    let dev = v["pci"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["address"] == DMAC)
+        .unwrap()
+        .clone();
+    assert_eq!(dev["blocks"][2]["block"], "ch");
+    assert_eq!(dev["blocks"][2]["offset"], 0x1000);
+    assert_eq!(dev["blocks"][2]["count"], 4);
+    assert_eq!(dev["blocks"][2]["stride"], 0x100);
+    cmd(&f)
+        .arg("--spec")
+        .arg(&spec)
+        .args(["write", "ch[3].LEN=0x4321"])
+        .assert()
+        .success();
+    let resource = f
+        .root()
+        .join(format!("sys/bus/pci/devices/{DMAC}/resource0"));
+    assert_eq!(word(&resource, 0x1304), 0x4321);
 }

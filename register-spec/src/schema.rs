@@ -10,6 +10,8 @@ use crate::model::{Access, FieldWrites, Span, Width};
 use crate::names::{identifier_problem, suggest};
 use crate::yaml::{Entry, Kind, Node, Style};
 
+mod wide_keys;
+
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Loc<T> {
@@ -49,9 +51,16 @@ pub(crate) struct DDevice {
 }
 
 pub(crate) struct DPci {
+    /// Every ID, in file order: the `vendor`/`device` pair, or the `ids`
+    /// list. `None` parts were missing or wrong (reported).
+    pub ids: Vec<DPciId>,
+    pub bars: Vec<DBar>,
+}
+
+pub(crate) struct DPciId {
     pub vendor: Option<u16>,
     pub device: Option<u16>,
-    pub bars: Vec<DBar>,
+    pub span: Span,
 }
 
 pub(crate) struct DBar {
@@ -86,6 +95,7 @@ pub(crate) struct DRegister {
     pub field_writes: Given<Loc<FieldWrites>>,
     pub reset: Given<Loc<u64>>,
     pub array: Given<DArray>,
+    pub split: wide_keys::DSplit,
     pub fields: Vec<DField>,
     pub span: Span,
 }
@@ -109,7 +119,8 @@ pub(crate) struct DValue {
 }
 
 const DEVICE_KEYS: &[&str] = &["name", "description", "pci", "blocks"];
-const PCI_KEYS: &[&str] = &["vendor", "device", "bars"];
+const PCI_KEYS: &[&str] = &["vendor", "device", "ids", "bars"];
+const PCI_ID_KEYS: &[&str] = &["vendor", "device"];
 const BAR_KEYS: &[&str] = &["bar", "block"];
 const BLOCK_KEYS: &[&str] = &["name", "description", "size", "registers"];
 const REGISTER_KEYS: &[&str] = &[
@@ -123,6 +134,9 @@ const REGISTER_KEYS: &[&str] = &[
     "field_writes",
     "reset",
     "array",
+    "access_width",
+    "access_order",
+    "consistent_read",
     "fields",
 ];
 const ARRAY_KEYS: &[&str] = &["count", "stride"];
@@ -409,8 +423,53 @@ impl Ex<'_> {
         let entries = self.mapping(node, "`pci`")?;
         let ctx = "`pci`";
         self.check_keys(entries, ctx, PCI_KEYS);
+        let ids = match get(entries, "ids") {
+            None => vec![self.pci_id(entries, node.span, ctx)],
+            Some(list) => {
+                if let Some(e) = entries
+                    .iter()
+                    .find(|e| e.key == "vendor" || e.key == "device")
+                {
+                    self.err(
+                        e.key_span,
+                        format!(
+                            "`pci` has both `ids` and `{}`; list every vendor:device ID under `ids` \
+                             (the first is the device's main ID)",
+                            e.key
+                        ),
+                    );
+                }
+                let items = self.list(list, "ids", ctx).unwrap_or(&[]);
+                if items.is_empty() && matches!(list.kind, Kind::Seq(_)) {
+                    self.err(
+                        list.span,
+                        "`ids` of `pci` must list at least one `{ vendor, device }` ID",
+                    );
+                }
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let ctx = "an `ids` entry of `pci`";
+                        let entries = self.mapping(item, ctx)?;
+                        self.check_keys(entries, ctx, PCI_ID_KEYS);
+                        Some(self.pci_id(entries, item.span, ctx))
+                    })
+                    .collect()
+            }
+        };
+        let bars = self
+            .optional_list(entries, "bars", ctx)
+            .iter()
+            .filter_map(|b| self.bar(b))
+            .collect();
+        Some(DPci { ids, bars })
+    }
+
+    /// The `vendor` and `device` keys of `entries` (of `pci` itself, or of
+    /// an `ids` entry).
+    fn pci_id(&mut self, entries: &[Entry], span: Span, ctx: &str) -> DPciId {
         let id = |this: &mut Self, key: &str| -> Option<u16> {
-            let n = this.require(entries, node.span, key, ctx)?;
+            let n = this.require(entries, span, key, ctx)?;
             let v = this.number(n, key, ctx)?;
             match u16::try_from(v) {
                 Ok(v) => Some(v),
@@ -418,7 +477,7 @@ impl Ex<'_> {
                     this.err(
                         n.span,
                         format!(
-                            "`{key}` of `pci` must be at most 0xffff (PCI IDs are 16 bits), found {}",
+                            "`{key}` of {ctx} must be at most 0xffff (PCI IDs are 16 bits), found {}",
                             n.describe()
                         ),
                     );
@@ -426,18 +485,11 @@ impl Ex<'_> {
                 }
             }
         };
-        let vendor = id(self, "vendor");
-        let device = id(self, "device");
-        let bars = self
-            .optional_list(entries, "bars", ctx)
-            .iter()
-            .filter_map(|b| self.bar(b))
-            .collect();
-        Some(DPci {
-            vendor,
-            device,
-            bars,
-        })
+        DPciId {
+            vendor: id(self, "vendor"),
+            device: id(self, "device"),
+            span,
+        }
     }
 
     fn bar(&mut self, node: &Node) -> Option<DBar> {
@@ -589,6 +641,7 @@ impl Ex<'_> {
             None => Given::Absent,
             Some(n) => Given::from_option(true, self.array(n, &ctx)),
         };
+        let split = self.split_keys(entries, &ctx);
         let fields = self
             .optional_list(entries, "fields", &ctx)
             .iter()
@@ -605,6 +658,7 @@ impl Ex<'_> {
             field_writes,
             reset,
             array,
+            split,
             fields,
             span: node.span,
         })

@@ -56,7 +56,7 @@ fn every_error_is_reported() {
         // kind 6: duplicate BAR
         "dev.yaml:8:12: error: BAR 1 is bound twice in `pci.bars` (first at 6:12); each BAR holds one block",
         // kind 10: unknown key
-        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields",
+        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, access_width, access_order, consistent_read, fields",
         // kind 9: reset too wide
         "dev.yaml:17:16: error: reset value 0x100000000 of register `CTRL` does not fit in 32 bits (at most 0xffffffff)",
         // kind 5: overlapping fields

@@ -97,6 +97,7 @@ mod io;
 mod mmap;
 mod reg;
 mod region;
+pub mod wide;
 
 pub use check::check_block;
 pub use error::{AccessError, BlockError, MapError};
@@ -104,6 +105,7 @@ pub use io::{Io, Width, Word};
 pub use mmap::page_size;
 pub use reg::{FieldValueExt, Reg};
 pub use region::{MemoryKind, Region};
+pub use wide::WideReg;
 
 /// Re-export of the tock-registers crate, whose field API generated code uses.
 pub use tock_registers;

@@ -156,7 +156,8 @@ pub fn markdown(d: &Device) -> String {
         let _ = writeln!(s, "{}\n", desc.trim_end());
     }
     if let Some(p) = &d.pci {
-        let _ = write!(s, "PCI vendor:device `{:04x}:{:04x}`", p.vendor, p.device);
+        let ids: Vec<String> = p.ids().iter().map(|id| format!("`{id}`")).collect();
+        let _ = write!(s, "PCI vendor:device {}", ids.join(" or "));
         if !p.bars.is_empty() {
             let bars: Vec<String> = p
                 .bars

@@ -410,3 +410,87 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write>
         self.store(field.modify(kept | self.base))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOW: Piece = Piece::new(0, Width::W32, 0);
+    const HIGH: Piece = Piece::new(4, Width::W32, 32);
+
+    /// A 64-bit counter that advances by `step` after each read of its low
+    /// half; returns the read function and counts reads.
+    fn counter(start: u64, step: u64) -> impl FnMut(Piece) -> Result<u64, ()> {
+        let mut c = start;
+        move |p| {
+            let v = (c >> p.shift) & p.width.max_value();
+            if p.shift == 0 {
+                c = c.wrapping_add(step);
+            }
+            Ok(v)
+        }
+    }
+
+    #[test]
+    fn a_plain_split_read_of_a_counter_can_tear() {
+        // low read first (0xffffffff), then the carry, then high (2): a
+        // value the counter never held.
+        let v = read_pieces(&[LOW, HIGH], counter(0x1_ffff_ffff, 1)).unwrap();
+        assert_eq!(v, 0x2_ffff_ffff);
+    }
+
+    #[test]
+    fn a_consistent_read_retries_across_a_carry() {
+        let mut reads = 0;
+        let mut inner = counter(0x1_ffff_fffe, 3);
+        let v = read_consistent(&[HIGH, LOW], 4, |p| {
+            reads += 1;
+            inner(p)
+        })
+        .unwrap();
+        // try 1: high 1, low 0xfffffffe, carry, high 2: torn; try 2 agrees
+        assert_eq!(v, Ok(0x2_0000_0001));
+        assert_eq!(reads, 6);
+    }
+
+    #[test]
+    fn a_consistent_read_gives_up_with_an_error() {
+        let mut reads = 0;
+        let mut high = 0u64;
+        let r = read_consistent(&[HIGH, LOW], 4, |p| -> Result<u64, ()> {
+            reads += 1;
+            if p.shift == 32 {
+                high += 1;
+                Ok(high)
+            } else {
+                Ok(7)
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            r,
+            Err(TornRead {
+                tries: 4,
+                before: 7 << 32,
+                after: 8 << 32
+            })
+        );
+        assert_eq!(reads, 12);
+        assert!(r.unwrap_err().to_string().contains("on each of 4 tries"));
+    }
+
+    #[test]
+    fn writes_carry_each_part_in_order() {
+        let mut seen = Vec::new();
+        write_pieces(
+            &[HIGH, LOW],
+            0x1122_3344_5566_7788,
+            |p, v| -> Result<(), ()> {
+                seen.push((p.offset, v));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, vec![(4, 0x1122_3344), (0, 0x5566_7788)]);
+    }
+}

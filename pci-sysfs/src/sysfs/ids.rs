@@ -62,3 +62,45 @@ impl PciDevice {
         Sysfs::system().find_by_ids(&ids)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fake::{FakePci, FakeSysfs};
+    use crate::PciId;
+
+    const A: PciId = PciId::new(0x1234, 0x11e8);
+    const B: PciId = PciId::new(0x1234, 0x11e9);
+
+    #[test]
+    fn any_of_the_ids_finds_the_first_device_in_address_order() {
+        let f = FakeSysfs::new().unwrap();
+        f.add_pci(&FakePci::new("0000:00:03.0", 0x8086, 0x100e))
+            .unwrap();
+        f.add_pci(&FakePci::new("0000:00:09.0", 0x1234, 0x11e8))
+            .unwrap();
+        f.add_pci(&FakePci::new("0000:00:05.0", 0x1234, 0x11e9))
+            .unwrap();
+        let s = f.sysfs();
+        let d = s.find_by_ids(&[A, B]).unwrap();
+        assert_eq!(d.address().to_string(), "0000:00:05.0");
+        assert_eq!(d.id(), B);
+        let d = s.find_by_ids(&[A]).unwrap();
+        assert_eq!(d.address().to_string(), "0000:00:09.0");
+    }
+
+    #[test]
+    fn none_of_the_ids_names_them_all_and_lists_what_is_there() {
+        let f = FakeSysfs::new().unwrap();
+        f.add_pci(&FakePci::new("0000:00:03.0", 0x8086, 0x100e))
+            .unwrap();
+        let e = f.sysfs().find_by_ids(&[A, B]).unwrap_err();
+        assert!(e.is_not_found());
+        let text = e.to_string();
+        assert!(
+            text.starts_with("no PCI device with ID 1234:11e8 or 1234:11e9 in "),
+            "{text}"
+        );
+        assert!(text.contains("0000:00:03.0"), "{text}");
+        assert!(f.sysfs().find_by_ids(&[]).unwrap_err().is_not_found());
+    }
+}

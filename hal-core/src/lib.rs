@@ -14,6 +14,9 @@
 //!   register blocks get `read(FIELD)`, `write(FIELD::VAL)`, `modify`,
 //!   `is_set` and `matches_all` without ever overlaying a Rust struct on
 //!   device memory;
+//! * [`WideReg`] and [`wide`]: a register wider than the device's bus,
+//!   read and written as several narrower accesses in the register map's
+//!   order, with a tear-free read for counters;
 //! * [`check_block`]: the one check a generated register block makes when
 //!   it is built (length and base-address alignment);
 //! * [`access`]: marker types for access kinds (ro, wo, rw, w1c, w1s, rc)

@@ -239,10 +239,10 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
 }
 
-/// The code register-codegen generates from `tests/data/wide.yaml`, for
+/// The code register-codegen generates from `tests/data/wide_registers.yaml`, for
 /// `tests/wide_registers.rs` (registers accessed in parts).
 fn wide_fixture(out: &std::path::Path) {
-    let yaml = "tests/data/wide.yaml";
+    let yaml = "tests/data/wide_registers.yaml";
     let code = register_codegen::generate_file(std::path::Path::new(yaml))
         .unwrap_or_else(|e| panic!("{yaml} does not generate:\n{e}"));
     std::fs::write(out.join("wide_fixture.rs"), code).expect("writing the wide fixture's code");

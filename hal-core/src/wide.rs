@@ -401,13 +401,9 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write>
     /// write rule gives; otherwise the parts are only written.
     #[inline]
     pub fn modify(&self, field: FieldValue<T, R>) {
-        let named = field.mask();
-        let kept = if self.keep & !named != T::zero() {
-            self.load() & self.keep
-        } else {
-            T::zero()
-        };
-        self.store(field.modify(kept | self.base))
+        self.store(crate::reg::modified(self.keep, self.base, field, || {
+            self.load()
+        }))
     }
 }
 

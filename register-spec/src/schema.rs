@@ -580,18 +580,7 @@ impl Ex<'_> {
             .and_then(|n| self.located_number(n, "offset", &ctx));
         let width = match get(entries, "width") {
             None => Given::Ok(Width::W32),
-            Some(n) => {
-                let w = match n.scalar() {
-                    Some((text, Style::Plain)) => {
-                        parse_number(text).ok().and_then(Width::from_bits)
-                    }
-                    _ => None,
-                };
-                if w.is_none() {
-                    self.wrong(n, "width", &ctx, "8, 16, 32 or 64");
-                }
-                Given::from_option(true, w)
-            }
+            Some(n) => Given::from_option(true, self.width(n, "width", &ctx)),
         };
         let access = match get(entries, "access") {
             None => Given::Ok(Access::ReadWrite),
@@ -608,31 +597,7 @@ impl Ex<'_> {
             ),
         };
         let write_side_effects = self.located_boolean(entries, "write_side_effects", &ctx);
-        let field_writes = match get(entries, "field_writes") {
-            None => Given::Absent,
-            Some(n) => {
-                let parsed = match n.scalar() {
-                    Some((text, Style::Plain | Style::Quoted)) => FieldWrites::parse(text),
-                    _ => None,
-                };
-                if parsed.is_none() {
-                    let modes: Vec<&str> = FieldWrites::ALL.iter().map(|(m, _)| *m).collect();
-                    self.wrong(
-                        n,
-                        "field_writes",
-                        &ctx,
-                        &format!("one of {}", modes.join(", ")),
-                    );
-                }
-                Given::from_option(
-                    true,
-                    parsed.map(|value| Loc {
-                        value,
-                        span: n.span,
-                    }),
-                )
-            }
-        };
+        let field_writes = self.keyword(entries, "field_writes", &ctx, &FieldWrites::ALL);
         let reset = match get(entries, "reset") {
             None => Given::Absent,
             Some(n) => Given::from_option(true, self.located_number(n, "reset", &ctx)),

@@ -26,7 +26,11 @@ use wide::regs::{BASE, MIXED};
 const SIZE: usize = 0x40;
 
 fn spec() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wide_registers.yaml").to_string()
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/wide_registers.yaml"
+    )
+    .to_string()
 }
 
 /// One access: read or write, offset, width in bits, value.
@@ -296,6 +300,8 @@ fn a_map_with_two_ids_finds_a_device_with_either() {
         .stderr(
             contains("no PCI device with ID 1234:11e8 or 1234:11e9")
                 .and(contains("0000:00:03.0"))
-                .and(contains("spec wide_regs is for PCI ID 1234:11e8 or 1234:11e9")),
+                .and(contains(
+                    "spec wide_regs is for PCI ID 1234:11e8 or 1234:11e9",
+                )),
         );
 }

@@ -183,6 +183,33 @@ unsafe fn io_write<I: Io + ?Sized>(io: &I, offset: usize, width: Width, value: u
 /// a handle has no plain read (`get`, `read(FIELD)`, `modify`), only
 /// [`read_consistent`](WideReg::read_consistent), so that a counter is
 /// never read torn by mistake.
+///
+/// ```
+/// use hal_core::{access::Ro, fake::FakeIo, prelude::*, wide::Piece, WideReg, Width};
+///
+/// const LOW_FIRST: &[Piece] = &[Piece::new(0, Width::W32, 0), Piece::new(4, Width::W32, 32)];
+/// const HIGH_LOW: &[Piece] = &[Piece::new(4, Width::W32, 32), Piece::new(0, Width::W32, 0)];
+/// let io = FakeIo::new(8);
+/// // SAFETY: both pieces lie in the fake's 8 bytes, at 4-aligned offsets of a
+/// // page-aligned base.
+/// let counter: WideReg<'_, FakeIo, u64, (), Ro, true> =
+///     unsafe { WideReg::new(&io, 0, 0, LOW_FIRST, HIGH_LOW) };
+/// assert_eq!(counter.read_consistent().unwrap().get(), 0);
+/// assert_eq!(io.log().len(), 3); // high, low, high
+/// ```
+///
+/// A counter has no plain read:
+///
+/// ```compile_fail
+/// use hal_core::{access::Ro, fake::FakeIo, prelude::*, wide::Piece, WideReg, Width};
+///
+/// const LOW_FIRST: &[Piece] = &[Piece::new(0, Width::W32, 0), Piece::new(4, Width::W32, 32)];
+/// let io = FakeIo::new(8);
+/// // SAFETY: as above.
+/// let counter: WideReg<'_, FakeIo, u64, (), Ro, true> =
+///     unsafe { WideReg::new(&io, 0, 0, LOW_FIRST, LOW_FIRST) };
+/// let _ = counter.get();
+/// ```
 pub struct WideReg<
     'a,
     I: ?Sized,

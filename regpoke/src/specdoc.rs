@@ -229,6 +229,18 @@ pub fn markdown(d: &Device) -> String {
             if r.write_side_effects {
                 facts.push_str(", **a store starts an action**");
             }
+            if let Some(split) = &r.split {
+                let _ = write!(
+                    facts,
+                    ", accessed as {} {}-bit parts `{}`",
+                    r.accesses().len(),
+                    split.access_width.bits(),
+                    split.order
+                );
+                if split.consistent_read {
+                    facts.push_str(", a counter read tear-free (high, low, high)");
+                }
+            }
             if r.can_write() && !r.fields.is_empty() {
                 let _ = write!(facts, ", field writes `{}`", r.field_writes);
             }

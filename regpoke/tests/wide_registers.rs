@@ -305,3 +305,17 @@ fn a_map_with_two_ids_finds_a_device_with_either() {
                 )),
         );
 }
+
+#[test]
+fn spec_doc_says_how_a_register_is_accessed_and_lists_every_id() {
+    common::regpoke()
+        .args(["spec", "doc", &spec()])
+        .assert()
+        .success()
+        .stdout(
+            contains("PCI vendor:device `1234:11e8` or `1234:11e9`")
+                .and(contains("accessed as 2 32-bit parts `high_first`"))
+                .and(contains("accessed as 4 16-bit parts `low_first`"))
+                .and(contains("a counter read tear-free (high, low, high)")),
+        );
+}

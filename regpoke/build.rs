@@ -246,5 +246,16 @@ fn main() {
     std::fs::write(out_dir.join("prebuilt_specs.rs"), table).expect("writing prebuilt_specs.rs");
     write_rule_matrix(&out_dir);
     block_layout_fixture(&out_dir);
+    wide_fixture(&out_dir);
     println!("cargo::rerun-if-changed=build.rs");
+}
+
+/// The code register-codegen generates from `tests/data/wide_registers.yaml`, for
+/// `tests/wide_registers.rs` (registers accessed in parts).
+fn wide_fixture(out: &std::path::Path) {
+    let yaml = "tests/data/wide_registers.yaml";
+    let code = register_codegen::generate_file(std::path::Path::new(yaml))
+        .unwrap_or_else(|e| panic!("{yaml} does not generate:\n{e}"));
+    std::fs::write(out.join("wide_fixture.rs"), code).expect("writing the wide fixture's code");
+    println!("cargo::rerun-if-changed={yaml}");
 }

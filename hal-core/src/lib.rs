@@ -16,6 +16,9 @@
 //!   device memory;
 //! * [`Window`]: a sub-range (offset, length) of an [`Io`] that is itself an
 //!   [`Io`], so a generated block can sit at an offset inside a BAR;
+//! * [`WideReg`] and [`wide`]: a register wider than the device's bus,
+//!   read and written as several narrower accesses in the register map's
+//!   order, with a tear-free read for counters;
 //! * [`check_block`]: the one check a generated register block makes when
 //!   it is built (length and base-address alignment);
 //! * [`access`]: marker types for access kinds (ro, wo, rw, w1c, w1s, rc)
@@ -100,6 +103,7 @@ mod mmap;
 mod reg;
 mod region;
 mod window;
+pub mod wide;
 
 pub use check::check_block;
 pub use error::{AccessError, BlockError, MapError};
@@ -108,6 +112,7 @@ pub use mmap::page_size;
 pub use reg::{FieldValueExt, Reg};
 pub use region::{MemoryKind, Region};
 pub use window::{Window, WindowError};
+pub use wide::WideReg;
 
 /// Re-export of the tock-registers crate, whose field API generated code uses.
 pub use tock_registers;

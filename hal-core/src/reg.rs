@@ -173,13 +173,7 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Reg<'_, I, 
     /// left unnamed in a read-modify-write.
     #[inline]
     pub fn modify(&self, field: FieldValue<T, R>) {
-        let named = field.mask();
-        let kept = if self.keep & !named != T::zero() {
-            self.load() & self.keep
-        } else {
-            T::zero()
-        };
-        self.store(field.modify(kept | self.base))
+        self.store(modified(self.keep, self.base, field, || self.load()))
     }
 
     /// [`modify`](Reg::modify) with the state bits taken from `original`
@@ -188,6 +182,24 @@ impl<I: Io + ?Sized, T: Word, R: RegisterLongName, A: access::Write> Reg<'_, I, 
     pub fn modify_no_read(&self, original: LocalRegisterCopy<T, R>, field: FieldValue<T, R>) {
         self.store(field.modify((original.get() & self.keep) | self.base))
     }
+}
+
+/// The value `modify` stores (the write rule): the named fields, the `keep`
+/// bits from `load` (called only when some of them are not named), `base`
+/// in the rest. Shared by [`Reg`] and [`WideReg`](crate::WideReg).
+#[inline(always)]
+pub(crate) fn modified<T: Word, R: RegisterLongName>(
+    keep: T,
+    base: T,
+    field: FieldValue<T, R>,
+    load: impl FnOnce() -> T,
+) -> T {
+    let kept = if keep & !field.mask() != T::zero() {
+        load() & keep
+    } else {
+        T::zero()
+    };
+    field.modify(kept | base)
 }
 
 macro_rules! reset_for {

@@ -54,7 +54,7 @@ pub use device::PciDevice;
 pub use error::{write_present, DeviceList, DeviceSummary, PciError};
 pub use resource::{Resource, ResourceFlags, Size, ROM_INDEX};
 pub use sys::{parse_hex, read_sysfs_attr};
-pub use sysfs::Sysfs;
+pub use sysfs::{describe_ids, Sysfs};
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,9 @@ use crate::device::PciDevice;
 use crate::error::{DeviceList, DeviceSummary, PciError};
 use crate::sys;
 
+mod ids;
+pub use ids::describe_ids;
+
 /// Where sysfs lives: the root of a file-system tree that has `sys/` in it.
 ///
 /// [`Sysfs::system`] (also [`Default`]) is the real `/`. Tests and tools

@@ -7,6 +7,8 @@ use register_spec::{Access, Array, Block, Device, Field, Register, Width};
 
 use crate::CodegenError;
 
+mod wide;
+
 /// Generates the Rust source for a validated device.
 ///
 /// `file` names the YAML file in the header comment and in clash errors.
@@ -27,16 +29,17 @@ pub fn generate(device: &Device, file: &str) -> Result<String, CodegenError> {
     o.line(&format!("pub const DEVICE_NAME: &str = {:?};", device.name));
     if let Some(pci) = &device.pci {
         o.blank();
-        o.line("/// PCI vendor ID.");
+        o.line("/// PCI vendor ID (of the first of [`PCI_IDS`]).");
         o.line(&format!(
             "pub const PCI_VENDOR_ID: u16 = {:#06x};",
             pci.vendor
         ));
-        o.line("/// PCI device ID.");
+        o.line("/// PCI device ID (of the first of [`PCI_IDS`]).");
         o.line(&format!(
             "pub const PCI_DEVICE_ID: u16 = {:#06x};",
             pci.device
         ));
+        wide::gen_pci_ids(&mut o, pci);
         for bar in &pci.bars {
             o.line(&format!("/// The BAR that holds block `{}`.", bar.block));
             o.line(&format!(
@@ -83,8 +86,8 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.line(&format!("pub const SIZE: usize = {:#x};", block.size));
     let align = block.align();
     o.line("/// Alignment the block's base address needs, in bytes: the width of its");
-    o.line("/// widest register (1 for a block without registers). Every register's");
-    o.line("/// offset is a multiple of its width, which divides this.");
+    o.line("/// widest access (1 for a block without registers). Every register's");
+    o.line("/// offset is a multiple of its width, and every access's width divides this.");
     o.line(&format!("pub const ALIGN: usize = {align};"));
     crate::place::gen_placement(o, device, block);
     for reg in &block.registers {
@@ -274,6 +277,9 @@ fn summary(reg: &Register) -> String {
         let _ = write!(s, "; an array of {} with stride {:#x}", a.count, a.stride);
     }
     s.push('.');
+    if let Some(split) = &reg.split {
+        s.push_str(&wide::summary(reg, split));
+    }
     s
 }
 
@@ -315,6 +321,9 @@ fn gen_register_module(o: &mut Out, reg: &Register) {
         o.line("/// The value `modify` stores in the bits it neither names nor keeps");
         o.line("/// from a read (reset values of state bits; 0 for action bits).");
         o.line(&format!("pub const WRITE_BASE: {t} = {:#x};", rule.base));
+    }
+    if let Some(split) = &reg.split {
+        wide::gen_pieces(o, reg, split);
     }
     if let Some(a) = reg.array {
         array_consts(o, a, "the array", "elements");
@@ -503,11 +512,22 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
     } else {
         ("&self", "'r")
     };
-    let ty = format!(
-        "::hal_core::Reg<{lt}, I, {}, {m}::Register, ::hal_core::access::{}>",
-        uty(reg.width),
-        marker(reg)
-    );
+    let ty = match &reg.split {
+        None => format!(
+            "::hal_core::Reg<{lt}, I, {}, {m}::Register, ::hal_core::access::{}>",
+            uty(reg.width),
+            marker(reg)
+        ),
+        Some(split) => wide::handle_type(reg, split, lt, marker(reg)),
+    };
+    let new = match &reg.split {
+        None => "::hal_core::Reg::new".to_string(),
+        Some(_) => "::hal_core::WideReg::new".to_string(),
+    };
+    let extra = match &reg.split {
+        None => String::new(),
+        Some(_) => format!(", {m}::ACCESSES, {m}::CONSISTENT_READ"),
+    };
     let suffix = if reg.can_write() {
         format!(".with_write_rule({m}::WRITE_KEEP, {m}::WRITE_BASE)")
     } else {
@@ -523,15 +543,20 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
         o.line("///");
         o.line("/// Reading changes device state, so this takes `&mut self`.");
     }
+    let safety_parts = if reg.split.is_some() {
+        " Each access of ACCESSES and CONSISTENT_READ lies inside the register at an offset that is a multiple of its width, which divides ALIGN."
+    } else {
+        ""
+    };
     match reg.array {
         None => {
             o.line("#[inline(always)]");
             o.open(&format!("pub fn {acc}({recv}) -> {ty} {{"));
             o.line(&format!(
-                "// SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + {bytes} <= SIZE and OFFSET a multiple of {bytes}, which divides ALIGN, so base + OFFSET is {bytes}-aligned."
+                "// SAFETY: `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + {bytes} <= SIZE and OFFSET a multiple of {bytes}, which divides ALIGN, so base + OFFSET is {bytes}-aligned.{safety_parts}"
             ));
             o.line(&format!(
-                "unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET, {m}::RESET) }}{suffix}"
+                "unsafe {{ {new}(self.io, {m}::OFFSET, {m}::RESET{extra}) }}{suffix}"
             ));
             o.close("}");
         }
@@ -550,10 +575,10 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
             o.close("});");
             o.close("}");
             o.line(&format!(
-                "// SAFETY: index < COUNT; `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + (COUNT - 1) * STRIDE + {bytes} <= SIZE with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so the element's address is {bytes}-aligned."
+                "// SAFETY: index < COUNT; `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves OFFSET + (COUNT - 1) * STRIDE + {bytes} <= SIZE with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so the element's address is {bytes}-aligned.{safety_parts}"
             ));
             o.line(&format!(
-                "Ok(unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET + index * {m}::STRIDE, {m}::RESET) }}{suffix})"
+                "Ok(unsafe {{ {new}(self.io, {m}::OFFSET + index * {m}::STRIDE, {m}::RESET{extra}) }}{suffix})"
             ));
             o.close("}");
             o.blank();
@@ -571,10 +596,10 @@ fn gen_accessors(o: &mut Out, reg: &Register) {
                 reg.name
             ));
             o.line(&format!(
-                "// SAFETY: N < COUNT (checked at compile time); `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves the element in bounds with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so its address is {bytes}-aligned."
+                "// SAFETY: N < COUNT (checked at compile time); `new` checked that the backend holds SIZE bytes and that its base address is a multiple of ALIGN; the layout check on `{m}` proves the element in bounds with OFFSET and STRIDE multiples of {bytes}, which divides ALIGN, so its address is {bytes}-aligned.{safety_parts}"
             ));
             o.line(&format!(
-                "unsafe {{ ::hal_core::Reg::new(self.io, {m}::OFFSET + N * {m}::STRIDE, {m}::RESET) }}{suffix}"
+                "unsafe {{ {new}(self.io, {m}::OFFSET + N * {m}::STRIDE, {m}::RESET{extra}) }}{suffix}"
             ));
             o.close("}");
         }

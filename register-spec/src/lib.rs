@@ -87,6 +87,7 @@ mod rule;
 pub mod rust;
 mod schema;
 mod validate;
+pub mod wide;
 mod yaml;
 
 use std::path::Path;
@@ -94,6 +95,7 @@ use std::path::Path;
 pub use diagnostic::{use_color, Diagnostic, Diagnostics, Note};
 pub use model::*;
 pub use rule::WriteRule;
+pub use wide::{AccessOrder, Piece, Split};
 
 use diagnostic::Errors;
 

@@ -57,12 +57,59 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PciIdentity {
+    /// PCI vendor ID (of the first ID the map lists).
+    pub vendor: u16,
+    /// PCI device ID (of the first ID the map lists).
+    pub device: u16,
+    /// The other vendor:device IDs the map describes (a device with an
+    /// alternative ID, or a family), in file order; empty for a map with
+    /// one ID. [`PciIdentity::ids`] lists all of them.
+    pub alternative_ids: Vec<PciId>,
+    /// Which BAR holds which block.
+    pub bars: Vec<BarBinding>,
+}
+
+/// One PCI vendor:device ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PciId {
     /// PCI vendor ID.
     pub vendor: u16,
     /// PCI device ID.
     pub device: u16,
-    /// Which BAR holds which block.
-    pub bars: Vec<BarBinding>,
+}
+
+impl fmt::Display for PciId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04x}:{:04x}", self.vendor, self.device)
+    }
+}
+
+impl PciIdentity {
+    /// Every vendor:device ID of the map, the first (`vendor`, `device`)
+    /// first: a device with any of them is one this map describes.
+    pub fn ids(&self) -> Vec<PciId> {
+        let first = PciId {
+            vendor: self.vendor,
+            device: self.device,
+        };
+        std::iter::once(first)
+            .chain(self.alternative_ids.iter().copied())
+            .collect()
+    }
+
+    /// Whether `vendor:device` is one of the map's IDs.
+    pub fn matches(&self, vendor: u16, device: u16) -> bool {
+        self.ids()
+            .iter()
+            .any(|id| (id.vendor, id.device) == (vendor, device))
+    }
+
+    /// The IDs for messages: `1234:11e8` or `1234:11e8 or 1234:11e9`.
+    pub fn describe_ids(&self) -> String {
+        let ids: Vec<String> = self.ids().iter().map(PciId::to_string).collect();
+        ids.join(" or ")
+    }
 }
 
 /// One BAR → block assignment: the block (all elements of a block array)
@@ -241,6 +288,10 @@ pub struct Register {
     pub fields: Vec<Field>,
     /// Array shape, if this is a register array.
     pub array: Option<Array>,
+    /// How the register is split into narrower accesses, when the device
+    /// takes only accesses narrower than it (`access_width`); `None` for a
+    /// register accessed at its own width. See [`crate::wide`].
+    pub split: Option<crate::wide::Split>,
     /// Where it was declared.
     pub span: Span,
 }
@@ -427,12 +478,13 @@ impl Device {
 
 impl Block {
     /// The alignment the block's base address needs, in bytes: the width
-    /// of its widest register (1 for a block without registers). Every
-    /// register's offset is a multiple of its width, which divides this.
+    /// of its widest access (1 for a block without registers; a register
+    /// with `access_width` counts with that width). Every register's offset
+    /// is a multiple of its width, and every access's width divides this.
     pub fn align(&self) -> u64 {
         self.registers
             .iter()
-            .map(|r| r.width.bytes())
+            .map(|r| r.access_width().bytes())
             .max()
             .unwrap_or(1)
     }

@@ -10,6 +10,8 @@ use crate::model::{Access, FieldWrites, Span, Width};
 use crate::names::{identifier_problem, suggest};
 use crate::yaml::{Entry, Kind, Node, Style};
 
+mod wide_keys;
+
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Loc<T> {
@@ -49,9 +51,16 @@ pub(crate) struct DDevice {
 }
 
 pub(crate) struct DPci {
+    /// Every ID, in file order: the `vendor`/`device` pair, or the `ids`
+    /// list. `None` parts were missing or wrong (reported).
+    pub ids: Vec<DPciId>,
+    pub bars: Vec<DBar>,
+}
+
+pub(crate) struct DPciId {
     pub vendor: Option<u16>,
     pub device: Option<u16>,
-    pub bars: Vec<DBar>,
+    pub span: Span,
 }
 
 pub(crate) struct DBar {
@@ -89,6 +98,7 @@ pub(crate) struct DRegister {
     pub field_writes: Given<Loc<FieldWrites>>,
     pub reset: Given<Loc<u64>>,
     pub array: Given<DArray>,
+    pub split: wide_keys::DSplit,
     pub fields: Vec<DField>,
     pub span: Span,
 }
@@ -112,7 +122,8 @@ pub(crate) struct DValue {
 }
 
 const DEVICE_KEYS: &[&str] = &["name", "description", "pci", "blocks"];
-const PCI_KEYS: &[&str] = &["vendor", "device", "bars"];
+const PCI_KEYS: &[&str] = &["vendor", "device", "ids", "bars"];
+const PCI_ID_KEYS: &[&str] = &["vendor", "device"];
 const BAR_KEYS: &[&str] = &["bar", "block", "offset"];
 const BLOCK_KEYS: &[&str] = &["name", "description", "size", "array", "registers"];
 const REGISTER_KEYS: &[&str] = &[
@@ -126,6 +137,9 @@ const REGISTER_KEYS: &[&str] = &[
     "field_writes",
     "reset",
     "array",
+    "access_width",
+    "access_order",
+    "consistent_read",
     "fields",
 ];
 const ARRAY_KEYS: &[&str] = &["count", "stride"];
@@ -412,8 +426,53 @@ impl Ex<'_> {
         let entries = self.mapping(node, "`pci`")?;
         let ctx = "`pci`";
         self.check_keys(entries, ctx, PCI_KEYS);
+        let ids = match get(entries, "ids") {
+            None => vec![self.pci_id(entries, node.span, ctx)],
+            Some(list) => {
+                if let Some(e) = entries
+                    .iter()
+                    .find(|e| e.key == "vendor" || e.key == "device")
+                {
+                    self.err(
+                        e.key_span,
+                        format!(
+                            "`pci` has both `ids` and `{}`; list every vendor:device ID under `ids` \
+                             (the first is the device's main ID)",
+                            e.key
+                        ),
+                    );
+                }
+                let items = self.list(list, "ids", ctx).unwrap_or(&[]);
+                if items.is_empty() && matches!(list.kind, Kind::Seq(_)) {
+                    self.err(
+                        list.span,
+                        "`ids` of `pci` must list at least one `{ vendor, device }` ID",
+                    );
+                }
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let ctx = "an `ids` entry of `pci`";
+                        let entries = self.mapping(item, ctx)?;
+                        self.check_keys(entries, ctx, PCI_ID_KEYS);
+                        Some(self.pci_id(entries, item.span, ctx))
+                    })
+                    .collect()
+            }
+        };
+        let bars = self
+            .optional_list(entries, "bars", ctx)
+            .iter()
+            .filter_map(|b| self.bar(b))
+            .collect();
+        Some(DPci { ids, bars })
+    }
+
+    /// The `vendor` and `device` keys of `entries` (of `pci` itself, or of
+    /// an `ids` entry).
+    fn pci_id(&mut self, entries: &[Entry], span: Span, ctx: &str) -> DPciId {
         let id = |this: &mut Self, key: &str| -> Option<u16> {
-            let n = this.require(entries, node.span, key, ctx)?;
+            let n = this.require(entries, span, key, ctx)?;
             let v = this.number(n, key, ctx)?;
             match u16::try_from(v) {
                 Ok(v) => Some(v),
@@ -421,7 +480,7 @@ impl Ex<'_> {
                     this.err(
                         n.span,
                         format!(
-                            "`{key}` of `pci` must be at most 0xffff (PCI IDs are 16 bits), found {}",
+                            "`{key}` of {ctx} must be at most 0xffff (PCI IDs are 16 bits), found {}",
                             n.describe()
                         ),
                     );
@@ -429,18 +488,11 @@ impl Ex<'_> {
                 }
             }
         };
-        let vendor = id(self, "vendor");
-        let device = id(self, "device");
-        let bars = self
-            .optional_list(entries, "bars", ctx)
-            .iter()
-            .filter_map(|b| self.bar(b))
-            .collect();
-        Some(DPci {
-            vendor,
-            device,
-            bars,
-        })
+        DPciId {
+            vendor: id(self, "vendor"),
+            device: id(self, "device"),
+            span,
+        }
     }
 
     fn bar(&mut self, node: &Node) -> Option<DBar> {
@@ -544,18 +596,7 @@ impl Ex<'_> {
             .and_then(|n| self.located_number(n, "offset", &ctx));
         let width = match get(entries, "width") {
             None => Given::Ok(Width::W32),
-            Some(n) => {
-                let w = match n.scalar() {
-                    Some((text, Style::Plain)) => {
-                        parse_number(text).ok().and_then(Width::from_bits)
-                    }
-                    _ => None,
-                };
-                if w.is_none() {
-                    self.wrong(n, "width", &ctx, "8, 16, 32 or 64");
-                }
-                Given::from_option(true, w)
-            }
+            Some(n) => Given::from_option(true, self.width(n, "width", &ctx)),
         };
         let access = match get(entries, "access") {
             None => Given::Ok(Access::ReadWrite),
@@ -572,31 +613,7 @@ impl Ex<'_> {
             ),
         };
         let write_side_effects = self.located_boolean(entries, "write_side_effects", &ctx);
-        let field_writes = match get(entries, "field_writes") {
-            None => Given::Absent,
-            Some(n) => {
-                let parsed = match n.scalar() {
-                    Some((text, Style::Plain | Style::Quoted)) => FieldWrites::parse(text),
-                    _ => None,
-                };
-                if parsed.is_none() {
-                    let modes: Vec<&str> = FieldWrites::ALL.iter().map(|(m, _)| *m).collect();
-                    self.wrong(
-                        n,
-                        "field_writes",
-                        &ctx,
-                        &format!("one of {}", modes.join(", ")),
-                    );
-                }
-                Given::from_option(
-                    true,
-                    parsed.map(|value| Loc {
-                        value,
-                        span: n.span,
-                    }),
-                )
-            }
-        };
+        let field_writes = self.keyword(entries, "field_writes", &ctx, &FieldWrites::ALL);
         let reset = match get(entries, "reset") {
             None => Given::Absent,
             Some(n) => Given::from_option(true, self.located_number(n, "reset", &ctx)),
@@ -605,6 +622,7 @@ impl Ex<'_> {
             None => Given::Absent,
             Some(n) => Given::from_option(true, self.array(n, &ctx)),
         };
+        let split = self.split_keys(entries, &ctx);
         let fields = self
             .optional_list(entries, "fields", &ctx)
             .iter()
@@ -621,6 +639,7 @@ impl Ex<'_> {
             field_writes,
             reset,
             array,
+            split,
             fields,
             span: node.span,
         })

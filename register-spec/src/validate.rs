@@ -12,6 +12,8 @@ use crate::names::suggest;
 use crate::schema::{show, DBlock, DDevice, DField, DRegister, DValue, Given, Loc};
 use crate::yaml::shorten;
 
+mod wide_checks;
+
 /// How many array-element comparisons the overlap check of one block may
 /// make. Real register maps need a few hundred; only two huge interleaved
 /// arrays come near, and those get an error rather than a hang.
@@ -64,6 +66,7 @@ pub(crate) fn check(device: &DDevice, errors: &mut Errors) {
         "",
     );
     if let Some(pci) = &device.pci {
+        wide_checks::check_pci_ids(pci, errors);
         let mut names: Vec<&str> = Vec::new();
         for b in &device.blocks {
             if let Some(n) = &b.name {
@@ -300,6 +303,7 @@ fn check_register(
     }
 
     check_write_keys(reg, &rname, access, errors);
+    wide_checks::check_split(reg, &rname, width, access, errors);
 
     // Fields.
     duplicates(
@@ -659,21 +663,25 @@ fn check_field_overlaps(rname: &str, width: Option<Width>, fields: &[DField], er
 pub(crate) fn build(d: &DDevice) -> Option<Device> {
     let pci = match &d.pci {
         None => None,
-        Some(p) => Some(PciIdentity {
-            vendor: p.vendor?,
-            device: p.device?,
-            bars: p
-                .bars
-                .iter()
-                .map(|b| {
-                    Some(BarBinding {
-                        bar: b.bar.as_ref()?.value,
-                        block: b.block.as_ref()?.value.clone(),
-                        offset: b.offset.ok()?.value,
-                        span: b.span,
+        Some(p) => Some({
+            let (first, alternative_ids) = wide_checks::build_pci_ids(p)?;
+            PciIdentity {
+                vendor: first.vendor,
+                device: first.device,
+                alternative_ids,
+                bars: p
+                    .bars
+                    .iter()
+                    .map(|b| {
+                        Some(BarBinding {
+                            bar: b.bar.as_ref()?.value,
+                            block: b.block.as_ref()?.value.clone(),
+                            offset: b.offset.ok()?.value,
+                            span: b.span,
+                        })
                     })
-                })
-                .collect::<Option<_>>()?,
+                    .collect::<Option<_>>()?,
+            }
         }),
     };
     Some(Device {
@@ -762,6 +770,7 @@ fn build_register(r: &DRegister) -> Option<Register> {
         reset_given,
         fields,
         array,
+        split: wide_checks::build_split(r)?,
         span: r.span,
     })
 }

@@ -56,7 +56,7 @@ fn every_error_is_reported() {
         // kind 6: a block misaligned in its BAR
         "dev.yaml:8:25: error: offset 0x2 of block `regs` in BAR 1 is not a multiple of the block's alignment 8 (its widest register is 64 bits)",
         // kind 10: unknown key
-        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields",
+        "dev.yaml:16:9: error: unknown key `acess` in register `CTRL`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, access_width, access_order, consistent_read, fields",
         // kind 9: reset too wide
         "dev.yaml:17:16: error: reset value 0x100000000 of register `CTRL` does not fit in 32 bits (at most 0xffffffff)",
         // kind 5: overlapping fields

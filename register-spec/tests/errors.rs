@@ -389,7 +389,7 @@ fn reset_does_not_fit() {
 fn unknown_key_with_suggestion() {
     assert_errors(
         &regs(&["      - name: R", "        offset: 0x0", "        acess: ro"]),
-        &["t.yaml:8:9: error: unknown key `acess` in register `R`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields"],
+        &["t.yaml:8:9: error: unknown key `acess` in register `R`; did you mean `access`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, access_width, access_order, consistent_read, fields"],
     );
 }
 
@@ -416,7 +416,7 @@ fn unknown_keys_everywhere() {
         ]),
         &[
             "t.yaml:2:1: error: unknown key `colour` in the device; allowed keys: name, description, pci, blocks",
-            "t.yaml:3:30: error: unknown key `bar` in `pci`; did you mean `bars`? allowed keys: vendor, device, bars",
+            "t.yaml:3:30: error: unknown key `bar` in `pci`; did you mean `bars`? allowed keys: vendor, device, ids, bars",
             "t.yaml:7:5: error: unknown key `regs` in block `regs`; allowed keys: name, description, size, array, registers",
             "t.yaml:11:28: error: unknown key `stide` in the array of register `R`; did you mean `stride`? allowed keys: count, stride",
             "t.yaml:14:13: error: unknown key `bit` in field `R.F`; did you mean `bits`? allowed keys: name, description, bits, access, self_clearing, values",

@@ -29,8 +29,8 @@ fn unknown_key() {
             "        offest: 0x0",
         ],
         "unknown_key.yaml",
-        "unknown_key.yaml:7:9: error: unknown key `offest` in register `CTRL`; did you mean `offset`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields",
-        r#"error: unknown key `offest` in register `CTRL`; did you mean `offset`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, fields
+        "unknown_key.yaml:7:9: error: unknown key `offest` in register `CTRL`; did you mean `offset`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, access_width, access_order, consistent_read, fields",
+        r#"error: unknown key `offest` in register `CTRL`; did you mean `offset`? allowed keys: name, description, offset, width, access, read_side_effects, write_side_effects, field_writes, reset, array, access_width, access_order, consistent_read, fields
  --> unknown_key.yaml:7:9
   |
 7 |         offest: 0x0

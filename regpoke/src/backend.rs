@@ -304,13 +304,19 @@ pub fn select<'a>(
         ))
         .hint("give --pci BDF|ID, --uio N, --devmem ADDR or --file PATH"));
     };
-    let id = pci_sysfs::PciId::new(pci.vendor, pci.device);
-    let dev = sysfs.find_by_id(id).map_err(|e| {
+    let ids: Vec<pci_sysfs::PciId> = pci
+        .ids()
+        .iter()
+        .map(|id| pci_sysfs::PciId::new(id.vendor, id.device))
+        .collect();
+    let dev = sysfs.find_by_ids(&ids).map_err(|e| {
         pci_err(e).hint(format!(
-            "spec {} is for PCI ID {id}; select a device explicitly with --pci, --uio, --devmem or --file",
-            d.name
+            "spec {} is for PCI ID {}; select a device explicitly with --pci, --uio, --devmem or --file",
+            d.name,
+            pci.describe_ids()
         ))
     })?;
+    let id = dev.id();
     let bar = choose_bar(g, dev_spec, explicit, &dev)?;
     let block = block_for_bar(dev_spec, explicit, Some(bar))?;
     log.info(|| {
@@ -326,10 +332,11 @@ pub fn select<'a>(
 
 fn warn_id_mismatch(d: &Device, id: pci_sysfs::PciId, what: &str) {
     if let Some(p) = &d.pci {
-        if (p.vendor, p.device) != (id.vendor, id.device) {
+        if !p.matches(id.vendor, id.device) {
             crate::output::err(&format!(
-                "regpoke: warning: spec {} is for PCI ID {:04x}:{:04x}, but {what} is {id}",
-                d.name, p.vendor, p.device
+                "regpoke: warning: spec {} is for PCI ID {}, but {what} is {id}",
+                d.name,
+                p.describe_ids()
             ));
         }
     }

@@ -95,10 +95,10 @@ fn specs(g: &Global) -> Result<Vec<Device>, Error> {
         .collect();
     if let Some(s) = &g.spec {
         let (d, _) = spec::load(s)?;
-        v.retain(|x| {
-            x.pci.as_ref().map(|p| (p.vendor, p.device))
-                != d.pci.as_ref().map(|p| (p.vendor, p.device))
-                || d.pci.is_none()
+        // A shipped spec sharing an ID with --spec gives way to it.
+        v.retain(|x| match (&x.pci, &d.pci) {
+            (Some(xp), Some(dp)) => !xp.ids().iter().any(|id| dp.matches(id.vendor, id.device)),
+            _ => true,
         });
         v.insert(0, d);
     }
@@ -106,11 +106,9 @@ fn specs(g: &Global) -> Result<Vec<Device>, Error> {
 }
 
 fn spec_for(specs: &[Device], vendor: u16, device: u16) -> Option<&Device> {
-    specs.iter().find(|d| {
-        d.pci
-            .as_ref()
-            .is_some_and(|p| p.vendor == vendor && p.device == device)
-    })
+    specs
+        .iter()
+        .find(|d| d.pci.as_ref().is_some_and(|p| p.matches(vendor, device)))
 }
 
 /// Runs `regpoke list`; returns the exit status.

@@ -16,6 +16,8 @@ use crate::num::{digits_for_bits, hex, parse_duration, parse_timeout, show_durat
 use crate::place::Scope;
 use crate::spec::{self, bits_text, Condition, Target};
 
+mod wide;
+
 /// One checked operation.
 #[derive(Debug, Clone)]
 pub enum Step<'a> {
@@ -1194,7 +1196,7 @@ impl<'a> Session<'a> {
     }
 
     fn read_target(&self, t: &Target) -> Result<ReadResult> {
-        let v = self.read_at(t.offset(), t.width())?;
+        let v = self.read_reg(t.offset(), t.width(), t.reg())?;
         Ok(read_result(t, v))
     }
 
@@ -1239,7 +1241,7 @@ impl<'a> Session<'a> {
             } => {
                 let values = loads
                     .iter()
-                    .map(|t| self.read_at(t.offset(), t.width()))
+                    .map(|t| self.read_reg(t.offset(), t.width(), t.reg()))
                     .collect::<Result<Vec<u64>>>()?;
                 let reads = targets
                     .iter()
@@ -1326,13 +1328,13 @@ impl<'a> Session<'a> {
                 let key = self.mapped()?.lock_base.key(p.offset);
                 let _guard = self.locker.lock(&key)?;
                 self.log.trace(|| format!("locked {key}"));
-                let old = self.read_at(p.offset, p.width)?;
+                let old = self.read_reg(p.offset, p.width, p.reg)?;
                 let new = p.value(old);
-                self.write_at(p.offset, p.width, new)?;
+                self.write_reg(p.offset, p.width, p.reg, new)?;
                 (new, Some(old))
             } else {
                 let new = p.value(0);
-                self.write_at(p.offset, p.width, new)?;
+                self.write_reg(p.offset, p.width, p.reg, new)?;
                 (new, None)
             };
             self.log
@@ -1351,7 +1353,7 @@ impl<'a> Session<'a> {
                     {
                         (None, Some("read side effects".to_string()))
                     }
-                    _ => (Some(self.read_at(p.offset, p.width)?), None),
+                    _ => (Some(self.read_reg(p.offset, p.width, p.reg)?), None),
                 }
             };
             if let Some(why) = &skipped {
@@ -1390,7 +1392,7 @@ impl<'a> Session<'a> {
         let deadline = timeout.and_then(|t| start.checked_add(t));
         let mut reads = 0u64;
         loop {
-            let reg_value = self.read_at(target.offset(), target.width())?;
+            let reg_value = self.read_reg(target.offset(), target.width(), target.reg())?;
             reads += 1;
             let r = read_result(&cond.subject, reg_value);
             let held = cond.op.holds(r.value);

@@ -156,7 +156,8 @@ pub fn markdown(d: &Device) -> String {
         let _ = writeln!(s, "{}\n", desc.trim_end());
     }
     if let Some(p) = &d.pci {
-        let _ = write!(s, "PCI vendor:device `{:04x}:{:04x}`", p.vendor, p.device);
+        let ids: Vec<String> = p.ids().iter().map(|id| format!("`{id}`")).collect();
+        let _ = write!(s, "PCI vendor:device {}", ids.join(" or "));
         if !p.bars.is_empty() {
             let bars: Vec<String> = p
                 .bars
@@ -247,6 +248,18 @@ pub fn markdown(d: &Device) -> String {
             }
             if r.write_side_effects {
                 facts.push_str(", **a store starts an action**");
+            }
+            if let Some(split) = &r.split {
+                let _ = write!(
+                    facts,
+                    ", accessed as {} {}-bit parts `{}`",
+                    r.accesses().len(),
+                    split.access_width.bits(),
+                    split.order
+                );
+                if split.consistent_read {
+                    facts.push_str(", a counter read tear-free (high, low, high)");
+                }
             }
             if r.can_write() && !r.fields.is_empty() {
                 let _ = write!(facts, ", field writes `{}`", r.field_writes);

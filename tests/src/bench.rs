@@ -18,7 +18,7 @@ use pci_sysfs::PciDevice;
 use uio_backend::UioDevice;
 
 use crate::guest::{map_bar, Backend};
-use crate::EDU_ID;
+use crate::{EDU_ID, EDU_IDS};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -28,7 +28,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Typed edu ID reads through the generated API vs raw `read_volatile` on
 /// the same mapping, in ns per read.
 pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
-    let region = map_bar(EDU_ID, 0, Backend::Uio)?;
+    let region = map_bar(EDU_IDS, 0, Backend::Uio)?;
     let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
     let raw = region.as_ptr().cast::<u32>();
     let (mut typed, mut direct) = (Vec::new(), Vec::new());

@@ -14,7 +14,7 @@ use hal_core::Region;
 use pci_sysfs::PciDevice;
 use uio_backend::UioDevice;
 
-use crate::{first_difference, pattern, EDU_ID, IVSHMEM_ID};
+use crate::{first_difference, pattern, EDU_ID, EDU_IDS, IVSHMEM_ID, IVSHMEM_IDS};
 
 mod dma;
 pub use dma::{dma_pagemap, dma_pagemap_unprivileged};
@@ -51,12 +51,13 @@ impl Backend {
     }
 }
 
-/// Maps BAR `bar` of the PCI device `id` through `backend`.
-pub fn map_bar(id: (u16, u16), bar: usize, backend: Backend) -> Result<Region, String> {
-    let pci = PciDevice::find_by_id(id.0, id.1).map_err(|e| e.to_string())?;
+/// Maps BAR `bar` of the PCI device with any of the IDs `ids` (a map's
+/// `PCI_IDS`) through `backend`.
+pub fn map_bar(ids: &[(u16, u16)], bar: usize, backend: Backend) -> Result<Region, String> {
+    let pci = PciDevice::find_by_ids(ids).map_err(|e| e.to_string())?;
     match backend {
         Backend::Uio => {
-            let dev = UioDevice::find_by_pci_id(id.0, id.1).map_err(|e| e.to_string())?;
+            let dev = UioDevice::find_by_pci_ids(ids).map_err(|e| e.to_string())?;
             let map = (0..dev.maps().len())
                 .find(|&m| dev.bar_of_map(m) == Some(bar))
                 .ok_or_else(|| format!("BAR{bar} is not a UIO map of {}", dev.name()))?;
@@ -76,7 +77,7 @@ pub fn map_bar(id: (u16, u16), bar: usize, backend: Backend) -> Result<Region, S
 /// edu through the typed API: identification, liveness and factorial
 /// (polling COMPUTING), over one backend.
 pub fn edu_basics(backend: Backend) -> Outcome {
-    let region = map_bar(EDU_ID, 0, backend)?;
+    let region = map_bar(EDU_IDS, 0, backend)?;
     let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
     let id = regs.id();
     if id.get() != 0x0100_00ed {
@@ -250,7 +251,7 @@ pub fn ivshmem_exchange(
     offset: usize,
     len: usize,
 ) -> Outcome {
-    let region = map_bar(IVSHMEM_ID, 2, backend)?;
+    let region = map_bar(IVSHMEM_IDS, 2, backend)?;
     let mut got = vec![0u8; len];
     region
         .read_bytes(offset, &mut got)
@@ -275,7 +276,7 @@ pub fn ivshmem_exchange(
 /// Starts the 4096-byte edu DMA that makes QEMU 7.2 abort, through raw
 /// checked accesses (no driver guard). Used to test the harness.
 pub fn edu_dma_abort() -> Outcome {
-    let region = map_bar(EDU_ID, 0, Backend::Uio)?;
+    let region = map_bar(EDU_IDS, 0, Backend::Uio)?;
     let w = |off: usize, v: u64| region.try_write64(off, v).map_err(|e| e.to_string());
     w(0x80, 0x10_0000)?;
     w(0x88, 0x4_0000)?;

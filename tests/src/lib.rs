@@ -27,6 +27,12 @@ pub const IVSHMEM_ID: (u16, u16) = (
     device_specs::ivshmem::PCI_DEVICE_ID,
 );
 
+/// Every PCI vendor:device of edu's map (the generated `PCI_IDS`): the
+/// helpers that find a device for a map accept any of them.
+pub const EDU_IDS: &[(u16, u16)] = device_specs::edu::PCI_IDS;
+/// Every PCI vendor:device of ivshmem's map.
+pub const IVSHMEM_IDS: &[(u16, u16)] = device_specs::ivshmem::PCI_IDS;
+
 /// A deterministic byte pattern (xorshift32) that the host and the guest
 /// both compute, so either side can check the other's data byte for byte.
 pub fn pattern(seed: u32, len: usize) -> Vec<u8> {

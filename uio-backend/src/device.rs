@@ -153,6 +153,12 @@ impl UioDevice {
     pub fn find_by_pci_id(vendor: u16, device: u16) -> Result<UioDevice, UioError> {
         UioDevice::find(&UioSelector::PciId(PciId::new(vendor, device)))
     }
+    /// Opens the first UIO device whose PCI device has any of these
+    /// vendor:device IDs, for example a generated map's `PCI_IDS`.
+    pub fn find_by_pci_ids(ids: &[(u16, u16)]) -> Result<UioDevice, UioError> {
+        let ids = ids.iter().map(|&(v, d)| PciId::new(v, d)).collect();
+        UioDevice::find(&UioSelector::AnyPciId(ids))
+    }
 
     /// What sysfs says about the device (as of when it was found).
     pub fn info(&self) -> &UioInfo {

@@ -39,6 +39,9 @@ pub enum UioSelector {
     PciAddress(PciAddress),
     /// The parent PCI device's vendor:device ID.
     PciId(PciId),
+    /// A parent PCI device with any of these vendor:device IDs (a register
+    /// map with an alternative ID, or a family).
+    AnyPciId(Vec<PciId>),
 }
 
 impl UioSelector {
@@ -49,6 +52,7 @@ impl UioSelector {
             UioSelector::Name(name) => info.name() == name,
             UioSelector::PciAddress(a) => info.pci_address() == Some(*a),
             UioSelector::PciId(id) => info.pci_id() == Some(*id),
+            UioSelector::AnyPciId(ids) => info.pci_id().is_some_and(|id| ids.contains(&id)),
         }
     }
 }
@@ -60,6 +64,9 @@ impl fmt::Display for UioSelector {
             UioSelector::Name(n) => write!(f, "named {n:?}"),
             UioSelector::PciAddress(a) => write!(f, "for PCI device {a}"),
             UioSelector::PciId(id) => write!(f, "for a PCI device with ID {id}"),
+            UioSelector::AnyPciId(ids) => {
+                write!(f, "for a PCI device {}", pci_sysfs::describe_ids(ids))
+            }
         }
     }
 }
@@ -232,6 +239,20 @@ impl UioScan {
                 Ok(v) => v,
                 Err(_) => return format!("; there is no PCI device with ID {id} either"),
             },
+            UioSelector::AnyPciId(ids) => {
+                let found: Vec<_> = ids
+                    .iter()
+                    .filter_map(|id| self.sysfs.find_all_by_id(*id).ok())
+                    .flatten()
+                    .collect();
+                if found.is_empty() {
+                    return format!(
+                        "; there is no PCI device {} either",
+                        pci_sysfs::describe_ids(ids)
+                    );
+                }
+                found
+            }
             _ => return String::new(),
         };
         let parts: Vec<String> = devices

@@ -534,3 +534,29 @@ fn uio_pci_generic_derivation_defers_to_sysfs_when_it_differs() {
     fs::remove_dir_all(dir.join("maps")).unwrap();
     assert!(info(&fake).maps().is_empty());
 }
+
+/// A selector with several IDs picks the device with any of them, and
+/// names them all when there is none.
+#[test]
+fn any_of_several_pci_ids_selects() {
+    let fake = tree();
+    let ids = |list: &[(u16, u16)]| {
+        UioSelector::AnyPciId(list.iter().map(|&(v, d)| PciId::new(v, d)).collect())
+    };
+    let found = scan(&fake)
+        .find(&ids(&[(0x1234, 0x11e9), (0x1234, 0x11e8)]))
+        .unwrap();
+    assert_eq!(found.pci_id(), Some(PciId::new(0x1234, 0x11e8)));
+    let e = scan(&fake)
+        .find(&ids(&[(0x1234, 0x11e9), (0x1234, 0x11ea)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("for a PCI device with ID 1234:11e9 or 1234:11ea"),
+        "{e}"
+    );
+    assert!(
+        e.contains("there is no PCI device with ID 1234:11e9 or 1234:11ea either"),
+        "{e}"
+    );
+}

@@ -12,10 +12,13 @@
 /// Device name, as in the register map.
 pub const DEVICE_NAME: &str = "edu";
 
-/// PCI vendor ID.
+/// PCI vendor ID (of the first of [`PCI_IDS`]).
 pub const PCI_VENDOR_ID: u16 = 0x1234;
-/// PCI device ID.
+/// PCI device ID (of the first of [`PCI_IDS`]).
 pub const PCI_DEVICE_ID: u16 = 0x11e8;
+/// Every PCI vendor:device ID this map describes (an alternative ID, a
+/// family), the main one first: find the device with any of them.
+pub const PCI_IDS: &[(u16, u16)] = &[(0x1234, 0x11e8)];
 /// The BAR that holds block `regs`.
 pub const REGS_BAR: u8 = 0;
 
@@ -30,8 +33,8 @@ pub mod regs {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100000;
     /// Alignment the block's base address needs, in bytes: the width of its
-    /// widest register (1 for a block without registers). Every register's
-    /// offset is a multiple of its width, which divides this.
+    /// widest access (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, and every access's width divides this.
     pub const ALIGN: usize = 8;
 
     /// Identification, `0xRRrr00ed` (major RR, minor rr).

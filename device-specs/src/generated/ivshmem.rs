@@ -9,10 +9,13 @@
 /// Device name, as in the register map.
 pub const DEVICE_NAME: &str = "ivshmem";
 
-/// PCI vendor ID.
+/// PCI vendor ID (of the first of [`PCI_IDS`]).
 pub const PCI_VENDOR_ID: u16 = 0x1af4;
-/// PCI device ID.
+/// PCI device ID (of the first of [`PCI_IDS`]).
 pub const PCI_DEVICE_ID: u16 = 0x1110;
+/// Every PCI vendor:device ID this map describes (an alternative ID, a
+/// family), the main one first: find the device with any of them.
+pub const PCI_IDS: &[(u16, u16)] = &[(0x1af4, 0x1110)];
 /// The BAR that holds block `regs`.
 pub const REGS_BAR: u8 = 0;
 /// The BAR that holds block `shared`.
@@ -31,8 +34,8 @@ pub mod regs {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100;
     /// Alignment the block's base address needs, in bytes: the width of its
-    /// widest register (1 for a block without registers). Every register's
-    /// offset is a multiple of its width, which divides this.
+    /// widest access (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, and every access's width divides this.
     pub const ALIGN: usize = 4;
 
     /// Interrupt mask; plain storage, no effect in revision 1.
@@ -293,8 +296,8 @@ pub mod shared {
     /// Size of the block in bytes.
     pub const SIZE: usize = 0x100000;
     /// Alignment the block's base address needs, in bytes: the width of its
-    /// widest register (1 for a block without registers). Every register's
-    /// offset is a multiple of its width, which divides this.
+    /// widest access (1 for a block without registers). Every register's
+    /// offset is a multiple of its width, and every access's width divides this.
     pub const ALIGN: usize = 1;
 
     /// BAR2, the shared memory (64-bit prefetchable). Its size is set on the

@@ -22,6 +22,11 @@ pub struct RecordOptions {
     /// `phys_base + offset`, as mmiotrace does; with the default 0 the
     /// addresses are the offsets.
     pub phys_base: u64,
+    /// The length the `MAP` line states, when it is not the wrapped `Io`'s
+    /// (default `None`: [`Io::len`]). A tool that maps only the pages it
+    /// touches states the size of the whole block, so that a driver of
+    /// the whole block can replay the trace.
+    pub map_len: Option<u64>,
 }
 
 impl Default for RecordOptions {
@@ -29,18 +34,23 @@ impl Default for RecordOptions {
         RecordOptions {
             map_id: 1,
             phys_base: 0,
+            map_len: None,
         }
     }
 }
 
-/// Writing a trace failed: the trace is incomplete.
+/// Creating or writing a trace failed: the trace is missing or incomplete.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("writing the access trace to {target} failed after {accesses} accesses: {source}; the trace is incomplete: record again with enough space, or to another file")]
+#[error("{}", match accesses {
+    None => format!("cannot create the access trace {target}: {source}; choose a file in a directory that exists and is writable"),
+    Some(n) => format!("writing the access trace to {target} failed after {n} accesses: {source}; the trace is incomplete: record again with enough space, or to another file"),
+})]
 pub struct RecordError {
     /// The file (or "the writer").
     pub target: String,
-    /// Accesses recorded before the failure.
-    pub accesses: u64,
+    /// Accesses recorded before a write failed (`None`: the file could not
+    /// be created).
+    pub accesses: Option<u64>,
     /// The I/O error.
     #[source]
     pub source: Arc<io::Error>,
@@ -74,7 +84,7 @@ impl<W: Write> Sink<W> {
     fn error(&self, e: io::Error, accesses: u64) -> RecordError {
         RecordError {
             target: self.target.clone(),
-            accesses,
+            accesses: Some(accesses),
             source: Arc::new(e),
         }
     }
@@ -222,7 +232,7 @@ impl<I: Io> Recorder<I, File> {
         let target = path.display().to_string();
         let file = File::create(path).map_err(|e| RecordError {
             target: target.clone(),
-            accesses: 0,
+            accesses: None,
             source: Arc::new(e),
         })?;
         Recorder::with_target(io, file, options, target)
@@ -257,7 +267,8 @@ impl<I: Io, W: Write> Recorder<I, W> {
         };
         {
             let mut s = sink.lock();
-            let (len, virt) = (io.len(), io.base_addr());
+            let len = options.map_len.unwrap_or(io.len() as u64);
+            let virt = io.base_addr();
             sink.emit(&mut s, |l| {
                 writeln!(l, "VERSION {VERSION}")?;
                 writeln!(

@@ -266,6 +266,7 @@ fn recording_keeps_the_physical_base_and_map_id() {
     let opts = RecordOptions {
         map_id: 7,
         phys_base: 0xfea0_0000,
+        map_len: Some(0x1000),
     };
     let rec = Recorder::new(FakeIo::new(0x100), Vec::new(), opts).unwrap();
     rec.mark("step one\nof two");
@@ -273,11 +274,13 @@ fn recording_keeps_the_physical_base_and_map_id() {
     assert_eq!(rec.accesses(), 8);
     let text = String::from_utf8(rec.finish().unwrap().1).unwrap();
     assert!(text.contains("\nMAP 0.000000 7 0xfea00000 "), "{text}");
+    assert!(text.contains(" 0x1000 0x0 "), "the stated length: {text}");
     assert!(text.contains(" 7 0xfea00010 0xdeadbeef 0x0 "), "{text}");
     assert!(text.contains(" step one of two\n"), "{text}");
     for which in [MapSelect::Id(7), MapSelect::Phys(0xfea0_0000)] {
         let r = Replay::parse(&text, which, "t").unwrap();
         assert_eq!(r.base_addr(), 0xfea0_0000);
+        assert_eq!(r.len(), 0x1000);
         assert_eq!(driver(&r, Change::None), seen);
         r.finish().unwrap();
     }
@@ -342,7 +345,7 @@ fn a_header_that_cannot_be_written_is_an_error() {
     )
     .err()
     .unwrap();
-    assert_eq!(e.accesses, 0);
+    assert_eq!(e.accesses, Some(0));
     let dir = tempfile::tempdir().unwrap();
     let e = Recorder::create(
         FakeIo::new(0x100),
@@ -351,6 +354,11 @@ fn a_header_that_cannot_be_written_is_an_error() {
     )
     .err()
     .unwrap();
+    assert_eq!(e.accesses, None);
+    assert!(
+        e.to_string().starts_with("cannot create the access trace "),
+        "{e}"
+    );
     assert!(e.to_string().contains("no/such/dir/t"), "{e}");
 }
 

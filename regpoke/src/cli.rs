@@ -35,6 +35,7 @@ Examples:
   regpoke --spec edu --uio 0 irq wait --timeout 1s
   regpoke --devmem 0xfea00000 read 0x0 --width 32
   regpoke --spec edu --file regs.bin dump --json
+  regpoke --spec edu --trace edu.mmiotrace write FACTORIAL=10
 
 Full documentation: docs/regpoke.md";
 
@@ -132,6 +133,12 @@ pub struct Global {
     /// and not world-writable (mode 2770): files there are created 0660.
     #[arg(long, global = true, value_name = "DIR")]
     pub lock_dir: Option<PathBuf>,
+    /// Record every register access to FILE (created or truncated) as a
+    /// trace in Linux mmiotrace's text format, which io-trace's Replay
+    /// serves back to a driver in a host test. The physical addresses are
+    /// the BAR's (0-based for --file).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Root of the file-system tree with sys/ and dev/ (for tests on fake trees).
     #[arg(long, global = true, value_name = "DIR", hide = true)]
     pub sysfs_root: Option<PathBuf>,

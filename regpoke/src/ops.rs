@@ -1165,13 +1165,19 @@ impl<'a> Session<'a> {
                 .selection
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
-            let m = backend::map(sel, self.g, self.log, self.extent)?;
+            let mut m = backend::map(sel, self.g, self.log, self.extent)?;
+            if let Some(path) = &self.g.trace {
+                let len = self.block.map(|b| b.size);
+                m.region = m.region.traced(path, m.info.phys, len)?;
+                self.log
+                    .info(|| format!("recording every access to {}", path.display()));
+            }
             if let (Some(b), None) = (self.block, self.extent) {
-                if (m.region.len() as u64) < b.size {
+                if (m.region.region().len() as u64) < b.size {
                     self.log.info(|| {
                         format!(
                             "the mapping ({:#x} bytes) is smaller than block {} ({:#x} bytes): accesses beyond it are refused",
-                            m.region.len(),
+                            m.region.region().len(),
                             b.name,
                             b.size
                         )
@@ -1195,8 +1201,8 @@ impl<'a> Session<'a> {
             .map_err(|_| Error::usage(format!("offset {offset:#x} is too large")))?;
         let v = m
             .region
-            .try_read(off, spec::hal_width(width))
-            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))?;
+            .read(off, spec::hal_width(width))
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.region().label())))?;
         self.log.trace(|| {
             format!(
                 "read{} {offset:#x} -> {}",
@@ -1219,8 +1225,25 @@ impl<'a> Session<'a> {
             )
         });
         m.region
-            .try_write(off, spec::hal_width(width), value)
-            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))
+            .write(off, spec::hal_width(width), value)
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.region().label())))
+    }
+
+    /// Writes out what `--trace` has buffered, before a wait.
+    fn flush_trace(&self) -> Result<()> {
+        match &self.mapped {
+            Some(m) => m.region.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the `--trace` recording (if any) and reports whether the trace
+    /// was written completely.
+    pub fn finish_trace(&mut self) -> Result<()> {
+        match self.mapped.take() {
+            Some(m) => m.region.finish(),
+            None => Ok(()),
+        }
     }
 
     fn read_target(&self, t: &Target) -> Result<ReadResult> {
@@ -1340,6 +1363,7 @@ impl<'a> Session<'a> {
                 })
             }
             Step::Sleep(d) => {
+                self.flush_trace()?;
                 std::thread::sleep(*d);
                 Ok(Output::Sleep {
                     slept: d.as_secs_f64(),
@@ -1450,6 +1474,7 @@ impl<'a> Session<'a> {
                 if let Some(d) = deadline {
                     pause = pause.min(d.saturating_duration_since(Instant::now()));
                 }
+                self.flush_trace()?;
                 std::thread::sleep(pause);
             }
         }
@@ -1525,6 +1550,7 @@ impl<'a> Session<'a> {
         if enable {
             irq.enable().map_err(|e| Error::device(e.to_string()))?;
         }
+        self.flush_trace()?;
         let ev = irq
             .try_wait(timeout)
             .map_err(|e| Error::device(e.to_string()))?;

@@ -20,8 +20,10 @@ cases:
   uio-list-udev                       the same through libudev (`udev` feature)
   pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
+  edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
+  bench-trace ITERS ROUNDS            reads through an io-trace Recorder vs direct
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
@@ -54,8 +56,10 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("uio-list-udev") => guest::uio_list_udev(),
         Some("pci-helpers") => guest::pci_helpers(),
         Some("edu-dma-abort") => guest::edu_dma_abort(),
+        Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
+        Some("bench-trace") => bench::trace(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(
             args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
             num(args, 2)?,

@@ -92,36 +92,47 @@ impl<W: Write> Sink<W> {
     /// Formats a line (or lines) with `f` and adds it to the buffer,
     /// unless an earlier write failed.
     fn emit(&self, s: &mut State<W>, f: impl FnOnce(&mut String) -> fmt::Result) {
+        let mut line = std::mem::take(&mut s.line);
+        line.clear();
+        // Writing into a String cannot fail.
+        let _ = f(&mut line);
+        self.put(s, line.as_bytes());
+        s.line = line;
+    }
+
+    /// Adds `bytes` to the buffer, unless an earlier write failed; keeps
+    /// the first error.
+    fn put(&self, s: &mut State<W>, bytes: &[u8]) {
         if s.error.is_some() {
             return;
         }
-        let accesses = s.accesses;
-        let State {
-            out, line, error, ..
-        } = s;
-        let Some(out) = out.as_mut() else { return };
-        line.clear();
-        // Writing into a String cannot fail.
-        let _ = f(line);
-        if let Err(e) = out.write_all(line.as_bytes()) {
-            *error = Some(self.error(e, accesses));
+        let Some(out) = s.out.as_mut() else { return };
+        if let Err(e) = out.write_all(bytes) {
+            s.error = Some(self.error(e, s.accesses));
         }
     }
 
+    /// Adds the `R`/`W` line of `a`. The line is built by hand: `format!`
+    /// machinery cost most of the time of a recorded access.
     fn record(&self, s: &mut State<W>, a: Access) {
-        let time = Time(self.start.elapsed());
+        let time = self.start.elapsed();
         let phys = self.phys_base.wrapping_add(a.offset as u64);
-        self.emit(s, |l| {
-            writeln!(
-                l,
-                "{} {} {time} {} {phys:#x} {:#x} 0x0 {}",
-                a.kind.keyword(),
-                a.width.bytes(),
-                self.map_id,
-                a.value,
-                self.pid
-            )
-        });
+        let mut line = LineBuf::default();
+        line.push(a.kind.keyword().as_bytes());
+        line.push(&[b' ', b'0' + a.width.bytes() as u8, b' ']);
+        line.decimal(time.as_secs(), 1);
+        line.push(b".");
+        line.decimal(u64::from(time.subsec_micros()), 6);
+        line.push(b" ");
+        line.decimal(u64::from(self.map_id), 1);
+        line.push(b" 0x");
+        line.hex(phys);
+        line.push(b" 0x");
+        line.hex(a.value);
+        line.push(b" 0x0 ");
+        line.decimal(u64::from(self.pid), 1);
+        line.push(b"\n");
+        self.put(s, line.as_bytes());
         s.accesses += 1;
     }
 
@@ -158,6 +169,53 @@ impl<W: Write> Sink<W> {
             out.into_inner().map_err(|e| e.into_error())
         });
         result.map_err(|e| self.error(e, accesses))
+    }
+}
+
+/// One `R`/`W` line under construction: at most 4 + 20 + 1 + 6 + 1 + 10
+/// + 3 + 16 + 3 + 16 + 5 + 10 + 1 = 96 bytes.
+struct LineBuf {
+    bytes: [u8; 128],
+    len: usize,
+}
+
+impl Default for LineBuf {
+    fn default() -> LineBuf {
+        LineBuf {
+            bytes: [0; 128],
+            len: 0,
+        }
+    }
+}
+
+impl LineBuf {
+    fn push(&mut self, b: &[u8]) {
+        self.bytes[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    /// `v` in decimal, zero-padded to at least `min` digits.
+    fn decimal(&mut self, mut v: u64, min: usize) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        while v > 0 || n < min {
+            digits[19 - n] = b'0' + (v % 10) as u8;
+            v /= 10;
+            n += 1;
+        }
+        self.push(&digits[20 - n..]);
+    }
+
+    /// `v` in lowercase hexadecimal without leading zeros (`0` for 0).
+    fn hex(&mut self, v: u64) {
+        let n = (16 - v.leading_zeros() as usize / 4).max(1);
+        for i in (0..n).rev() {
+            self.push(&[b"0123456789abcdef"[((v >> (i * 4)) & 0xf) as usize]]);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -412,5 +470,25 @@ impl<I: Io, W: Write> Io for Recorder<I, W> {
         read16, write16, u16, Width::W16;
         read32, write32, u32, Width::W32;
         read64, write64, u64, Width::W64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_built_lines_match_the_format_macros() {
+        for v in [0u64, 1, 9, 10, 0xf, 0x10, 0xdead_beef, u64::MAX, 1 << 63] {
+            let mut l = LineBuf::default();
+            l.hex(v);
+            assert_eq!(l.as_bytes(), format!("{v:x}").as_bytes());
+            let mut l = LineBuf::default();
+            l.decimal(v, 6);
+            assert_eq!(l.as_bytes(), format!("{v:06}").as_bytes());
+        }
+        let mut l = LineBuf::default();
+        l.decimal(0, 1);
+        assert_eq!(l.as_bytes(), b"0");
     }
 }

@@ -42,8 +42,8 @@ impl Default for RecordOptions {
 /// Creating or writing a trace failed: the trace is missing or incomplete.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", match accesses {
-    None => format!("cannot create the access trace {target}: {source}; choose a file in a directory that exists and is writable"),
-    Some(n) => format!("writing the access trace to {target} failed after {n} accesses: {source}; the trace is incomplete: record again with enough space, or to another file"),
+    None => format!("cannot create the access trace {target}: {error}; choose a file in a directory that exists and is writable"),
+    Some(n) => format!("writing the access trace to {target} failed after {n} accesses: {error}; the trace is incomplete: record again with enough space, or to another file"),
 })]
 pub struct RecordError {
     /// The file (or "the writer").
@@ -51,9 +51,8 @@ pub struct RecordError {
     /// Accesses recorded before a write failed (`None`: the file could not
     /// be created).
     pub accesses: Option<u64>,
-    /// The I/O error.
-    #[source]
-    pub source: Arc<io::Error>,
+    /// The I/O error (part of the message, so not a `source()`).
+    pub error: Arc<io::Error>,
 }
 
 struct State<W: Write> {
@@ -85,7 +84,7 @@ impl<W: Write> Sink<W> {
         RecordError {
             target: self.target.clone(),
             accesses: Some(accesses),
-            source: Arc::new(e),
+            error: Arc::new(e),
         }
     }
 
@@ -291,7 +290,7 @@ impl<I: Io> Recorder<I, File> {
         let file = File::create(path).map_err(|e| RecordError {
             target: target.clone(),
             accesses: None,
-            source: Arc::new(e),
+            error: Arc::new(e),
         })?;
         Recorder::with_target(io, file, options, target)
     }

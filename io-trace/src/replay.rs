@@ -93,13 +93,12 @@ impl fmt::Display for Divergence {
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// The trace file cannot be read.
-    #[error("reading the trace {path}: {source}")]
+    #[error("reading the trace {path}: {error}")]
     Read {
         /// The file.
         path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (part of the message, so not a `source()`).
+        error: std::io::Error,
     },
     /// A line of the trace is malformed.
     #[error("{trace}:{error}")]
@@ -174,9 +173,9 @@ impl Replay {
     pub fn open(path: impl AsRef<Path>, which: MapSelect) -> Result<Replay, ReplayError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| ReplayError::Read {
+        let text = std::fs::read(path).map_err(|error| ReplayError::Read {
             path: name.clone(),
-            source,
+            error,
         })?;
         let text = String::from_utf8_lossy(&text);
         Replay::parse(&text, which, &name)

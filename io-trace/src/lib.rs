@@ -20,7 +20,7 @@
 //!
 //! Traces are text in the format of Linux's mmiotrace
 //! (`Documentation/trace/mmiotrace.rst`; the lines are listed in
-//! [`format`]), both when written and when read. So a kernel driver's
+//! [`mod@format`]), both when written and when read. So a kernel driver's
 //! session recorded with mmiotrace (`echo mmiotrace >
 //! /sys/kernel/tracing/current_tracer; cat /sys/kernel/tracing/trace_pipe`)
 //! replays against a user-space driver: choose the mapping with

@@ -238,7 +238,7 @@ impl<W: Write> Drop for Sink<W> {
 
 /// An [`Io`] that performs every access on the `Io` it wraps and records
 /// it (offset, width, value, read or write, time) as one line of Linux's
-/// mmiotrace text format ([`format`](crate::format)).
+/// mmiotrace text format ([`format`](mod@crate::format)).
 ///
 /// The trace starts with `VERSION 20070824` and a `MAP` line (map id,
 /// physical base from [`RecordOptions`], the wrapped `Io`'s

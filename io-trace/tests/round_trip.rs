@@ -153,30 +153,23 @@ fn changed_value_is_detected_with_index_and_line() {
 }
 
 #[test]
-fn changed_offset_is_detected() {
-    let d = diverged(Change::Offset);
-    assert_eq!(d.index, 1);
-    assert_eq!(d.actual.offset, 0x14);
-    assert!(d.to_string().contains("another offset"), "{d}");
-}
-
-#[test]
-fn changed_width_is_detected() {
-    let d = diverged(Change::Width);
-    assert_eq!(d.index, 2);
-    assert_eq!(d.actual.width, Width::W16);
-    assert!(d.to_string().contains("another width"), "{d}");
-}
-
-#[test]
-fn read_instead_of_write_is_detected() {
-    let d = diverged(Change::Kind);
-    assert_eq!(d.index, 1);
-    assert_eq!(d.actual.kind, Kind::Read);
-    assert!(
-        d.to_string().contains("a read where the trace writes"),
-        "{d}"
-    );
+fn changed_offset_width_or_kind_is_detected() {
+    let cases = [
+        (Change::Offset, 1, "another offset"),
+        (Change::Width, 2, "another width"),
+        (Change::Kind, 1, "a read where the trace writes"),
+    ];
+    for (change, index, what) in cases {
+        let d = diverged(change);
+        assert_eq!(d.index, index, "{d}");
+        assert!(d.to_string().contains(what), "{d}");
+        let a = d.actual;
+        match change {
+            Change::Offset => assert_eq!(a.offset, 0x14),
+            Change::Width => assert_eq!(a.width, Width::W16),
+            _ => assert_eq!(a.kind, Kind::Read),
+        }
+    }
 }
 
 #[test]
@@ -245,20 +238,18 @@ fn strict_mode_panics_at_the_divergence() {
 #[test]
 fn a_replay_dropped_unchecked_panics() {
     let (text, _, _) = record();
-    let err = catch_unwind(|| {
-        let r = replay(&text);
-        driver(&r, Change::Missing);
-    })
-    .unwrap_err();
-    let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("nothing called Replay::finish"), "{msg}");
-    let err = catch_unwind(|| {
-        let r = replay(&text);
-        driver(&r, Change::Value);
-    })
-    .unwrap_err();
-    let msg = err.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("replay diverged"), "{msg}");
+    for (change, says) in [
+        (Change::Missing, "nothing called Replay::finish"),
+        (Change::Value, "replay diverged"),
+    ] {
+        let err = catch_unwind(|| {
+            let r = replay(&text);
+            driver(&r, change);
+        })
+        .unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains(says), "{msg}");
+    }
 }
 
 #[test]
@@ -292,6 +283,15 @@ struct Full {
     limit: usize,
 }
 
+/// A recorder of a fake into a [`Full`] writer with room for `limit` bytes.
+fn recorder_with_room(limit: usize) -> Result<Recorder<FakeIo, Full>, io_trace::RecordError> {
+    Recorder::new(
+        FakeIo::new(0x100),
+        Full { written: 0, limit },
+        RecordOptions::default(),
+    )
+}
+
 impl Write for Full {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.written + buf.len() > self.limit {
@@ -308,15 +308,7 @@ impl Write for Full {
 #[test]
 fn a_write_error_is_returned_by_flush_and_finish() {
     // Room for the header only.
-    let rec = Recorder::new(
-        FakeIo::new(0x100),
-        Full {
-            written: 0,
-            limit: 80,
-        },
-        RecordOptions::default(),
-    )
-    .unwrap();
+    let rec = recorder_with_room(80).unwrap();
     for _ in 0..2000 {
         driver(&rec, Change::None);
     }
@@ -335,16 +327,7 @@ fn a_write_error_is_returned_by_flush_and_finish() {
 
 #[test]
 fn a_header_that_cannot_be_written_is_an_error() {
-    let e = Recorder::new(
-        FakeIo::new(0x100),
-        Full {
-            written: 0,
-            limit: 3,
-        },
-        RecordOptions::default(),
-    )
-    .err()
-    .unwrap();
+    let e = recorder_with_room(3).err().unwrap();
     assert_eq!(e.accesses, Some(0));
     let dir = tempfile::tempdir().unwrap();
     let e = Recorder::create(

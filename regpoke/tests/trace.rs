@@ -6,6 +6,7 @@ mod common;
 use common::Dev;
 use device_specs::edu;
 use hal_core::prelude::*;
+use io_trace::format::Record;
 use io_trace::{MapSelect, Replay, Trace};
 
 fn accesses(trace: &str) -> Vec<String> {
@@ -90,13 +91,10 @@ fn a_batch_records_every_step_including_read_modify_writes() {
             "read32 0x0 -> 0x10000ed",
         ]
     );
+    let records = Trace::parse(&text).unwrap().records;
     assert!(
-        text.trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("UNMAP "),
-        "{text}"
+        matches!(records.last(), Some(Record::Unmap { map_id: 1, .. })),
+        "the trace is not closed: {text}"
     );
 }
 
@@ -107,13 +105,10 @@ fn the_trace_is_not_written_without_the_option_and_errors_are_reported() {
     d.edu_cmd().args(["read", "ID"]).assert().success();
     assert_eq!(std::fs::read_dir(d.dir.path()).unwrap().count(), 2);
     // A trace that cannot be created: refused before any access.
-    let out = d
-        .edu_cmd()
-        .args(["--trace", "/nonexistent-dir/t", "write", "FACTORIAL=7"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = failure(
+        &d,
+        &["--trace", "/nonexistent-dir/t", "write", "FACTORIAL=7"],
+    );
     assert!(
         err.starts_with(
             "regpoke: error: --trace: cannot create the access trace /nonexistent-dir/t: "
@@ -123,16 +118,18 @@ fn the_trace_is_not_written_without_the_option_and_errors_are_reported() {
     assert_eq!(d.peek32(8), 0, "the write was performed");
     // A trace that cannot be written (a full disk).
     if std::path::Path::new("/dev/full").exists() {
-        let out = d
-            .edu_cmd()
-            .args(["--trace", "/dev/full", "read", "ID"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let err = String::from_utf8(out.stderr).unwrap();
+        let err = failure(&d, &["--trace", "/dev/full", "read", "ID"]);
         assert!(
             err.contains("--trace: writing the access trace to /dev/full failed after 0 accesses"),
             "{err}"
         );
     }
+}
+
+/// Runs regpoke on `d` with `args`, which must fail with exit status 1;
+/// returns its standard error.
+fn failure(d: &Dev, args: &[&str]) -> String {
+    let out = d.edu_cmd().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    String::from_utf8(out.stderr).unwrap()
 }

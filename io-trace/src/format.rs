@@ -346,10 +346,9 @@ impl<'a> Line<'a> {
     fn width(&self, i: usize, form: &str) -> Result<Width, ParseError> {
         let f = self.field(i, "width", form)?;
         let bytes = self.decimal(i, "width", form)?;
-        u32::try_from(bytes * 8)
-            .ok()
-            .filter(|_| bytes <= 8)
-            .and_then(Width::from_bits)
+        Some(bytes)
+            .filter(|&b| b <= 8)
+            .and_then(|b| Width::from_bits(b as u32 * 8))
             .ok_or_else(|| {
                 self.err(
                     f.column,

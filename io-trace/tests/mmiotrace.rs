@@ -220,6 +220,10 @@ fn malformed_lines_are_reported_with_line_and_column() {
             "1:3: the width `16` is not 1, 2, 4 or 8",
         ),
         (
+            "R 18446744073709551615 1.0 1 0x0 0x0",
+            "1:3: the width `18446744073709551615` is not 1, 2, 4 or 8",
+        ),
+        (
             "R 99999999999999999999 1.0 1 0x0 0x0",
             "1:3: the width `99999999999999999999` is too large",
         ),
@@ -360,6 +364,7 @@ fn hostile_and_truncated_input_never_panics() {
         "\u{0}",
         "0x",
         "99999999999999999999999",
+        "18446744073709551615",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for _ in 0..5000 {

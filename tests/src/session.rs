@@ -3,6 +3,10 @@
 //! real device through an [`io_trace::Recorder`], and the host replays the
 //! recorded trace against the same function (`tests/vm.rs` and the
 //! committed fixture `tests/fixtures/edu-session.mmiotrace`).
+//!
+//! The VM case `trace_recorded_in_vm_replays_on_host` keeps the trace it
+//! received in `target/tmp/edu-session.mmiotrace`; to refresh the fixture
+//! (after changing the session), copy that file over it.
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use hal_core::{page_size, Region};
+use hal_core::page_size;
 use pci_sysfs::{PciDevice, PciSelector, Sysfs};
 use register_spec::{Block, Device};
 use serde::Serialize;
@@ -20,6 +20,7 @@ use crate::cli::Global;
 use crate::error::{Error, Result};
 use crate::lock::LockBase;
 use crate::spec;
+use crate::trace::Regs;
 
 /// Diagnostics on stderr for `-v` / `-vv`.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +111,8 @@ pub struct BackendInfo {
 
 /// An open mapping and what else the backend offers.
 pub struct Mapped {
-    /// The registers.
-    pub region: Region,
+    /// The registers (through a recorder under `--trace`).
+    pub region: Regs,
     /// Where they came from.
     pub info: BackendInfo,
     /// Identity for lock files.
@@ -574,7 +575,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
             let len = region.len() as u64;
             log.info(|| format!("using file {} ({len:#x} bytes)", path.display()));
             Ok(Mapped {
-                region,
+                region: region.into(),
                 info: BackendInfo {
                     kind: "file",
                     path: path.display().to_string(),
@@ -603,7 +604,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                 )
             });
             Ok(Mapped {
-                region,
+                region: region.into(),
                 info: BackendInfo {
                     kind: "devmem",
                     path: node.display().to_string(),
@@ -763,7 +764,7 @@ fn map_uio(
             phys: Some(m.start()),
             len: region.len() as u64,
         },
-        region,
+        region: region.into(),
         lock_base: LockBase::Phys(m.start()),
         uio: Some(dev),
     })
@@ -821,7 +822,7 @@ fn map_sysfs(dev: &PciDevice, bar: u8, limit: Option<usize>, log: Log) -> Result
             phys: Some(start),
             len: region.len() as u64,
         },
-        region,
+        region: region.into(),
         lock_base: LockBase::Phys(start),
         uio: None,
     })

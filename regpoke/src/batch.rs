@@ -234,10 +234,11 @@ pub fn run(g: &Global, a: &BatchArgs) -> i32 {
         );
         render::print_json(&Value::Object(d));
     }
-    match failure {
+    let code = match failure {
         Some((_, e)) => report(&e),
         None => 0,
-    }
+    };
+    crate::end_trace(&mut session, code)
 }
 
 #[cfg(test)]

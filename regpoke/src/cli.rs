@@ -37,6 +37,7 @@ Examples:
   regpoke --spec edu --file regs.bin dump --json
   regpoke --spec dmac.yaml read ch[3].CTRL      (block array element 3)
   regpoke --spec dmac.yaml write ch[3].CTRL.EN=1 irq.STATUS.CH3=1
+  regpoke --spec edu --trace edu.mmiotrace write FACTORIAL=10
 
 Full documentation: docs/regpoke.md";
 
@@ -134,6 +135,12 @@ pub struct Global {
     /// and not world-writable (mode 2770): files there are created 0660.
     #[arg(long, global = true, value_name = "DIR")]
     pub lock_dir: Option<PathBuf>,
+    /// Record every register access to FILE (created or truncated) as a
+    /// trace in Linux mmiotrace's text format, which io-trace's Replay
+    /// serves back to a driver in a host test. The physical addresses are
+    /// the BAR's (0-based for --file).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Root of the file-system tree with sys/ and dev/ (for tests on fake trees).
     #[arg(long, global = true, value_name = "DIR", hide = true)]
     pub sysfs_root: Option<PathBuf>,

@@ -65,6 +65,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
                 | "--size"
                 | "--file"
                 | "--lock-dir"
+                | "--trace"
                 | "--sysfs-root"
                 | "--width"
                 | "-w"
@@ -82,6 +83,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
                 "--size" => g.size = Some(cli::parse_number(v).ok()?),
                 "--file" => g.file = Some(PathBuf::from(v)),
                 "--lock-dir" => g.lock_dir = Some(PathBuf::from(v)),
+                "--trace" => g.trace = Some(PathBuf::from(v)),
                 "--sysfs-root" => g.sysfs_root = Some(PathBuf::from(v)),
                 // --width belongs to the subcommand.
                 _ => {
@@ -163,6 +165,7 @@ mod tests {
             "--spec ./x.yaml --block regs --lock-dir /tmp write A=1 B.C=2:3",
             "--uio uio0 --map 1 read X -d",
             "--sysfs-root /tmp/tree --spec edu read ID",
+            "--spec edu --trace /tmp/t.mmiotrace write FACTORIAL=10",
         ];
         for l in lines {
             let fast = parse(&os(l)).unwrap_or_else(|| panic!("no fast path for {l:?}"));

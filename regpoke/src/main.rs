@@ -40,6 +40,7 @@ mod place;
 mod render;
 mod spec;
 mod specdoc;
+mod trace;
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
@@ -189,6 +190,23 @@ pub fn report(e: &Error) -> i32 {
     e.kind.exit_code()
 }
 
+/// Ends the session's `--trace` recording after a command that exited
+/// with `code`: a trace that could not be written completely is reported,
+/// and fails a command that succeeded.
+pub fn end_trace(session: &mut Session, code: i32) -> i32 {
+    match session.finish_trace() {
+        Ok(()) => code,
+        Err(e) => {
+            let c = report(&e);
+            if code == 0 {
+                c
+            } else {
+                code
+            }
+        }
+    }
+}
+
 fn run(cli: &Cli) -> i32 {
     let g = &cli.global;
     match &cli.command {
@@ -322,6 +340,7 @@ fn single(g: &Global, c: &Command) -> i32 {
     let mut session = Session::new(g, log, scope, selection);
     session.extent = step.extent();
     let code = single_exec(g, name, spec.as_ref(), block, &mut session, &step);
+    let code = end_trace(&mut session, code);
     // The process ends next: the kernel unmaps the registers and closes the
     // files, and the heap goes with the process. Not dropping them saves
     // two system calls and about a hundred `free` calls (a tenth of the

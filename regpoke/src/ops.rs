@@ -1135,15 +1135,21 @@ impl<'a> Session<'a> {
                 .selection
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
-            let m = backend::map(sel, self.g, self.log, self.extent)?;
+            let mut m = backend::map(sel, self.g, self.log, self.extent)?;
+            if let Some(path) = &self.g.trace {
+                let len = self.scope.region_len();
+                m.region = m.region.traced(path, m.info.phys, len)?;
+                self.log
+                    .info(|| format!("recording every access to {}", path.display()));
+            }
             if let (Some(b), Some(need), None) =
                 (self.scope.block, self.scope.region_len(), self.extent)
             {
-                if (m.region.len() as u64) < need {
+                if (m.region.region().len() as u64) < need {
                     self.log.info(|| {
                         format!(
                             "the mapping ({:#x} bytes) is smaller than block {} needs ({:#x} bytes from the start of the mapping): accesses beyond it are refused",
-                            m.region.len(),
+                            m.region.region().len(),
                             b.name,
                             need
                         )
@@ -1167,8 +1173,8 @@ impl<'a> Session<'a> {
             .map_err(|_| Error::usage(format!("offset {offset:#x} is too large")))?;
         let v = m
             .region
-            .try_read(off, spec::hal_width(width))
-            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))?;
+            .read(off, spec::hal_width(width))
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.region().label())))?;
         self.log.trace(|| {
             format!(
                 "read{} {offset:#x} -> {}",
@@ -1191,8 +1197,25 @@ impl<'a> Session<'a> {
             )
         });
         m.region
-            .try_write(off, spec::hal_width(width), value)
-            .map_err(|e| Error::usage(format!("{}: {e}", m.region.label())))
+            .write(off, spec::hal_width(width), value)
+            .map_err(|e| Error::usage(format!("{}: {e}", m.region.region().label())))
+    }
+
+    /// Writes out what `--trace` has buffered, before a wait.
+    fn flush_trace(&self) -> Result<()> {
+        match &self.mapped {
+            Some(m) => m.region.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the `--trace` recording (if any) and reports whether the trace
+    /// was written completely.
+    pub fn finish_trace(&mut self) -> Result<()> {
+        match self.mapped.take() {
+            Some(m) => m.region.finish(),
+            None => Ok(()),
+        }
     }
 
     fn read_target(&self, t: &Target) -> Result<ReadResult> {
@@ -1312,6 +1335,7 @@ impl<'a> Session<'a> {
                 })
             }
             Step::Sleep(d) => {
+                self.flush_trace()?;
                 std::thread::sleep(*d);
                 Ok(Output::Sleep {
                     slept: d.as_secs_f64(),
@@ -1421,6 +1445,7 @@ impl<'a> Session<'a> {
                 if let Some(d) = deadline {
                     pause = pause.min(d.saturating_duration_since(Instant::now()));
                 }
+                self.flush_trace()?;
                 std::thread::sleep(pause);
             }
         }
@@ -1503,6 +1528,7 @@ impl<'a> Session<'a> {
         if enable {
             irq.enable().map_err(|e| Error::device(e.to_string()))?;
         }
+        self.flush_trace()?;
         let ev = irq
             .try_wait(timeout)
             .map_err(|e| Error::device(e.to_string()))?;

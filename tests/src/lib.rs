@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod guest;
 pub mod host;
+pub mod session;
 
 /// PCI vendor:device of edu.
 pub const EDU_ID: (u16, u16) = (

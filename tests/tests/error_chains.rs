@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use devmem_backend::DevMemError;
 use dma_mem::DmaError;
 use hal_core::MapError;
+use io_trace::{MapSelect, RecordError, Replay, ReplayError};
 use pci_sysfs::PciError;
 use qemu::VmError;
 use register_codegen::CodegenError;
@@ -251,4 +252,30 @@ fn dma_errors_print_each_inner_error_once() {
         },
         &[ENOENT_TEXT, "/proc/self/pagemap"],
     );
+}
+
+#[test]
+fn io_trace_errors_print_the_io_error_once() {
+    let e = RecordError {
+        target: "t.mmiotrace".into(),
+        accesses: Some(3),
+        error: std::sync::Arc::new(io::Error::from_raw_os_error(nix::libc::ENOSPC)),
+    };
+    check(
+        &e,
+        &["No space left on device (os error 28)", "record again"],
+    );
+    let e = RecordError {
+        accesses: None,
+        error: std::sync::Arc::new(enoent()),
+        ..e
+    };
+    check(&e, &[ENOENT_TEXT, "choose a file"]);
+    let e = Replay::open("/nonexistent/t.mmiotrace", MapSelect::Only)
+        .err()
+        .unwrap();
+    assert!(matches!(e, ReplayError::Read { .. }));
+    check(&e, &[ENOENT_TEXT]);
+    let e = Replay::parse("R 3", MapSelect::Only, "t").err().unwrap();
+    check(&e, &["t:1:3: the width `3` is not 1, 2, 4 or 8"]);
 }

@@ -140,6 +140,44 @@ fn regpoke_ivshmem(shared: &Shared, regpoke: &Result<PathBuf, String>) -> Trial 
     })
 }
 
+/// The guest runs the edu session through a recorder and prints the
+/// trace; the host replays it against the same function, then shows that
+/// a changed driver step (another factorial) diverges at its line.
+fn trace_replays_on_host(shared: &Shared) -> Trial {
+    use io_trace::{MapSelect, Replay, ReplayError};
+    use vm_tests::session::{edu_session, trace_in_output, SESSION_FACTORIAL};
+    let shared = shared.clone();
+    Trial::test("trace_recorded_in_vm_replays_on_host", move || {
+        let out = run_guest(vm(&shared)?, "edu-trace", T)?;
+        let trace = trace_in_output(&out)?;
+        // Kept for refreshing tests/fixtures/edu-session.mmiotrace.
+        let kept = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("edu-session.mmiotrace");
+        std::fs::write(&kept, trace).map_err(|e| format!("writing {}: {e}", kept.display()))?;
+        println!("    trace kept in {}", kept.display());
+        let replay =
+            Replay::parse(trace, MapSelect::Only, "the VM's trace").map_err(|e| e.to_string())?;
+        let n = replay.expected().len();
+        let report = edu_session(&replay, SESSION_FACTORIAL, Duration::ZERO)?;
+        replay.finish().map_err(|e| e.to_string())?;
+        println!("    guest: {}", out.lines().next().unwrap_or_default());
+        println!("    host replay of {n} accesses: {report}");
+        let changed =
+            Replay::parse(trace, MapSelect::Only, "the VM's trace").map_err(|e| e.to_string())?;
+        let _ = edu_session(&changed, SESSION_FACTORIAL + 1, Duration::ZERO);
+        match changed.finish() {
+            Err(e @ ReplayError::Diverged(_)) => {
+                println!("    changed step: {e}");
+                Ok(())
+            }
+            other => Err(format!(
+                "a session computing {}! replayed as {other:?}",
+                SESSION_FACTORIAL + 1
+            )
+            .into()),
+        }
+    })
+}
+
 /// A fresh VM whose guest starts edu's fatal DMA: the harness must report
 /// a QEMU crash (SIGABRT with QEMU's hardware-error line), and leave no
 /// QEMU process and no shared-memory file behind.
@@ -205,6 +243,7 @@ fn main() {
         "regpoke_ivshmem_bar2_shared_with_host",
         "regpoke_4_processes_1000_field_flips_each",
         "vm_boots_within_10_seconds",
+        "trace_recorded_in_vm_replays_on_host",
         "harness_reports_qemu_abort",
     ];
     #[cfg(feature = "udev")]
@@ -298,6 +337,7 @@ fn main() {
                 Ok(())
             })
         },
+        trace_replays_on_host(s),
         harness_reports_qemu_abort(),
     ];
     // With the `udev` feature only (scripts/test.sh runs it in a pass of

@@ -22,6 +22,7 @@ fn bench() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let read = run_guest(&vm, "bench-read 200000 11", Duration::from_secs(300))?;
     let irq = run_guest(&vm, "bench-irq 2000 5", Duration::from_secs(300))?;
+    let trace = run_guest(&vm, "bench-trace 20000 11", Duration::from_secs(300))?;
     let reads: u32 = std::env::var("BENCH_BATCH_READS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -31,7 +32,7 @@ fn bench() -> Result<(), String> {
         &format!("bench-regpoke {} 101 {reads}", host::GUEST_REGPOKE),
         Duration::from_secs(1800),
     )?;
-    let (read, irq, rp) = (read.trim(), irq.trim(), rp.trim());
+    let (read, irq, trace, rp) = (read.trim(), irq.trim(), trace.trim(), rp.trim());
     println!("VM booted in {:?}\n", vm.boot_time());
     println!("| measurement | ours | raw | ratio |");
     println!("|---|---|---|---|");
@@ -46,6 +47,12 @@ fn bench() -> Result<(), String> {
         field(irq, "lib_irq_us"),
         field(irq, "raw_irq_us"),
         field(irq, "ratio")
+    );
+    println!(
+        "| edu ID register read through an io-trace `Recorder` (to a file) vs directly (ns/op) | {} | {} | {} |",
+        field(trace, "traced_read_ns"),
+        field(trace, "direct_read_ns"),
+        field(trace, "ratio")
     );
     println!(
         "| one `regpoke --spec edu read ID` (finds the device itself) vs one `busybox devmem ADDR 32` (ms, median of {}) | {} | {} | {} |",
@@ -73,7 +80,7 @@ fn bench() -> Result<(), String> {
         field(rp, "devmem_loop_s"),
         field(rp, "batch_ratio")
     );
-    println!("\nraw output:\n  {read}\n  {irq}\n  {rp}");
+    println!("\nraw output:\n  {read}\n  {irq}\n  {trace}\n  {rp}");
     Ok(())
 }
 

@@ -22,8 +22,10 @@ cases:
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
   dma-pagemap                         DMA buffer addresses as root, then the
                                       error as uid 65534 (dma-pagemap-unprivileged)
+  edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
+  bench-trace ITERS ROUNDS            reads through an io-trace Recorder vs direct
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
@@ -58,8 +60,10 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-dma-abort") => guest::edu_dma_abort(),
         Some("dma-pagemap") => guest::dma_pagemap(),
         Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
+        Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
+        Some("bench-trace") => bench::trace(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(
             args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
             num(args, 2)?,

@@ -102,8 +102,8 @@ mod io;
 mod mmap;
 mod reg;
 mod region;
-mod window;
 pub mod wide;
+mod window;
 
 pub use check::check_block;
 pub use error::{AccessError, BlockError, MapError};
@@ -111,8 +111,8 @@ pub use io::{Io, Width, Word};
 pub use mmap::page_size;
 pub use reg::{FieldValueExt, Reg};
 pub use region::{MemoryKind, Region};
-pub use window::{Window, WindowError};
 pub use wide::WideReg;
+pub use window::{Window, WindowError};
 
 /// Re-export of the tock-registers crate, whose field API generated code uses.
 pub use tock_registers;

@@ -14,6 +14,8 @@
 //!   register blocks get `read(FIELD)`, `write(FIELD::VAL)`, `modify`,
 //!   `is_set` and `matches_all` without ever overlaying a Rust struct on
 //!   device memory;
+//! * bulk data on every [`Io`]: [`Io::read_into`], [`Io::write_from`],
+//!   [`Io::fill`], with the widest naturally aligned accesses ([`bulk`]);
 //! * [`Window`]: a sub-range (offset, length) of an [`Io`] that is itself an
 //!   [`Io`], so a generated block can sit at an offset inside a BAR;
 //! * [`check_block`]: the one check a generated register block makes when
@@ -92,6 +94,7 @@ compile_error!(
 );
 
 pub mod access;
+pub mod bulk;
 mod check;
 mod error;
 pub mod fake;

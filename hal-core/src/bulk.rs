@@ -74,7 +74,7 @@ fn widest(addr: usize, remaining: usize) -> Width {
 /// accesses cover `0..len` exactly once, and each is the widest that is
 /// aligned at its address and fits in what is left.
 #[inline(always)]
-pub(crate) fn plan(addr: usize, len: usize, mut access: impl FnMut(usize, Width)) {
+pub fn plan(addr: usize, len: usize, mut access: impl FnMut(usize, Width)) {
     // Bytes up to the first 8-byte boundary (none if `addr` is on one).
     let head = addr.wrapping_neg() % 8;
     let head = head.min(len);

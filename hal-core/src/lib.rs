@@ -16,6 +16,11 @@
 //!   device memory;
 //! * bulk data on every [`Io`]: [`Io::read_into`], [`Io::write_from`],
 //!   [`Io::fill`], with the widest naturally aligned accesses ([`bulk`]);
+//! * [`poll::poll_timeout`]: poll a condition with a timeout, like Linux's
+//!   `read_poll_timeout`, returning the last value on timeout;
+//! * [`order`]: the orderings between DMA memory and MMIO a driver needs
+//!   ([`order::before_doorbell`], [`order::after_completion`]), with the
+//!   reasoning for x86-64;
 //! * [`Window`]: a sub-range (offset, length) of an [`Io`] that is itself an
 //!   [`Io`], so a generated block can sit at an offset inside a BAR;
 //! * [`check_block`]: the one check a generated register block makes when
@@ -100,6 +105,8 @@ mod error;
 pub mod fake;
 mod io;
 mod mmap;
+pub mod order;
+pub mod poll;
 mod reg;
 mod region;
 mod window;

@@ -13,6 +13,7 @@ cases:
   edu-basics uio|sysfs|devmem         identification, liveness, factorial
   edu-irq N                           N interrupts raised, waited for, acknowledged
   edu-irq-timeout MILLIS              a wait with nothing raised times out
+  edu-async-irq N                     N factorials by interrupt, awaited in tokio
   ivshmem-uio-no-irq                  ivshmem registers over UIO; irq wait refused
   ivshmem-exchange uio|sysfs|devmem SEED REPLY OFFSET LEN
                                       check the host's bytes, write a reply
@@ -41,6 +42,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-basics") => guest::edu_basics(backend(args, 1)?),
         Some("edu-irq") => guest::edu_irq(num(args, 1)?),
         Some("edu-irq-timeout") => guest::edu_irq_timeout(Duration::from_millis(num(args, 1)?)),
+        Some("edu-async-irq") => guest::edu_async_irq(num(args, 1)?),
         Some("ivshmem-uio-no-irq") => guest::ivshmem_uio_no_irq(),
         Some("ivshmem-exchange") => guest::ivshmem_exchange(
             backend(args, 1)?,

@@ -23,6 +23,7 @@ cases:
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
+  bench-copy LEN ROUNDS               bulk copy into/out of ivshmem BAR2: wide vs bytes vs raw u64
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
@@ -58,6 +59,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-dma-abort") => guest::edu_dma_abort(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
+        Some("bench-copy") => bench::copy(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(
             args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
             num(args, 2)?,

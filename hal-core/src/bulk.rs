@@ -66,35 +66,84 @@ fn widest(addr: usize, remaining: usize) -> Width {
     }
 }
 
+/// Where the 64-bit body of a transfer of `len` bytes at address `addr`
+/// starts and ends, as positions in the transfer: `(head, body_end)`.
+///
+/// `0..head` is the head (at most 7 bytes, up to the first 8-byte aligned
+/// address), `head..body_end` a multiple of 8 bytes, `body_end..len` the
+/// tail (at most 7 bytes).
+#[inline(always)]
+fn split(addr: usize, len: usize) -> (usize, usize) {
+    let head = (addr.wrapping_neg() % 8).min(len);
+    (head, head + (len - head) / 8 * 8)
+}
+
+/// The accesses of the part `from..to` of a transfer at address `addr`,
+/// each the widest that is aligned at its address and fits in what is left.
+#[inline(always)]
+fn narrow(addr: usize, from: usize, to: usize, access: &mut impl FnMut(usize, Width)) {
+    let mut at = from;
+    while at < to {
+        let w = widest(addr.wrapping_add(at), to - at);
+        access(at, w);
+        at += w.bytes();
+    }
+}
+
 /// Calls `access(at, width)` for each access of a transfer of `len` bytes
 /// starting at address `addr`, in ascending order; `at` is the position in
 /// the transfer (0..len). See the module documentation for the rule.
 ///
 /// Every access is naturally aligned (`(addr + at) % width == 0`), the
 /// accesses cover `0..len` exactly once, and each is the widest that is
-/// aligned at its address and fits in what is left.
-#[inline(always)]
+/// aligned at its address and fits in what is left. [`Io::read_into`],
+/// [`Io::write_from`] and [`Io::fill`] perform exactly these accesses
+/// (their body loops are written out, so that they compile to tight loops
+/// of 64-bit accesses; the tests compare their accesses with this plan).
 pub fn plan(addr: usize, len: usize, mut access: impl FnMut(usize, Width)) {
-    // Bytes up to the first 8-byte boundary (none if `addr` is on one).
-    let head = addr.wrapping_neg() % 8;
-    let head = head.min(len);
-    let body_end = head + (len - head) / 8 * 8;
-    let mut at = 0;
-    while at < head {
-        let w = widest(addr.wrapping_add(at), head - at);
-        access(at, w);
-        at += w.bytes();
-    }
-    // The body is kept a loop of its own so that it compiles to a tight
-    // loop of 64-bit accesses with no choice of width inside.
-    while at < body_end {
+    let (head, body_end) = split(addr, len);
+    narrow(addr, 0, head, &mut access);
+    for at in (head..body_end).step_by(8) {
         access(at, Width::W64);
-        at += 8;
     }
-    while at < len {
-        let w = widest(addr.wrapping_add(at), len - at);
-        access(at, w);
-        at += w.bytes();
+    narrow(addr, body_end, len, &mut access);
+}
+
+/// One access of a head or tail of `read_into`: `w` at `offset + at`
+/// into `buf[at..]`.
+///
+/// # Safety
+/// The [`Io`] contract for an access of `w` at `offset + at`.
+#[inline(always)]
+unsafe fn read_one<I: Io + ?Sized>(io: &I, offset: usize, buf: &mut [u8], at: usize, w: Width) {
+    let o = offset + at;
+    // SAFETY: the caller's promise.
+    unsafe {
+        match w {
+            Width::W8 => buf[at] = io.read8(o),
+            Width::W16 => buf[at..at + 2].copy_from_slice(&io.read16(o).to_le_bytes()),
+            Width::W32 => buf[at..at + 4].copy_from_slice(&io.read32(o).to_le_bytes()),
+            Width::W64 => buf[at..at + 8].copy_from_slice(&io.read64(o).to_le_bytes()),
+        }
+    }
+}
+
+/// One access of a head or tail of `write_from`: `w` at `offset + at`
+/// from `data[at..]`.
+///
+/// # Safety
+/// The [`Io`] contract for an access of `w` at `offset + at`.
+#[inline(always)]
+unsafe fn write_one<I: Io + ?Sized>(io: &I, offset: usize, data: &[u8], at: usize, w: Width) {
+    let o = offset + at;
+    // SAFETY: the caller's promise.
+    unsafe {
+        match w {
+            Width::W8 => io.write8(o, data[at]),
+            Width::W16 => io.write16(o, u16::from_le_bytes(bytes(data, at))),
+            Width::W32 => io.write32(o, u32::from_le_bytes(bytes(data, at))),
+            Width::W64 => io.write64(o, u64::from_le_bytes(bytes(data, at))),
+        }
     }
 }
 
@@ -106,20 +155,25 @@ pub(crate) fn read_into<I: Io + ?Sized>(
     buf: &mut [u8],
 ) -> Result<(), AccessError> {
     check_range(io, offset, buf.len())?;
-    plan(io.base_addr().wrapping_add(offset), buf.len(), |at, w| {
-        let o = offset + at;
-        // SAFETY: check_range proved offset + buf.len() <= io.len(), and
-        // `plan` yields accesses inside 0..buf.len() whose address
-        // (base + offset + at) is a multiple of their width: the Io
-        // contract.
-        unsafe {
-            match w {
-                Width::W8 => buf[at] = io.read8(o),
-                Width::W16 => buf[at..at + 2].copy_from_slice(&io.read16(o).to_le_bytes()),
-                Width::W32 => buf[at..at + 4].copy_from_slice(&io.read32(o).to_le_bytes()),
-                Width::W64 => buf[at..at + 8].copy_from_slice(&io.read64(o).to_le_bytes()),
-            }
-        }
+    let addr = io.base_addr().wrapping_add(offset);
+    let (head, body_end) = split(addr, buf.len());
+    // Why the three unsafe blocks below are sound: check_range proved offset +
+    // buf.len() <= io.len(); `narrow` yields accesses inside the range
+    // whose address (base + offset + at) is a multiple of their width, and
+    // `split` starts the body on an 8-byte aligned address, so every 8-byte
+    // step of it is aligned: the Io contract.
+    narrow(addr, 0, head, &mut |at, w| {
+        // SAFETY: see above.
+        unsafe { read_one(io, offset, buf, at, w) }
+    });
+    for (i, chunk) in buf[head..body_end].chunks_exact_mut(8).enumerate() {
+        // SAFETY: see above.
+        let v = unsafe { io.read64(offset + head + i * 8) };
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    narrow(addr, body_end, buf.len(), &mut |at, w| {
+        // SAFETY: see above.
+        unsafe { read_one(io, offset, buf, at, w) }
     });
     Ok(())
 }
@@ -132,18 +186,21 @@ pub(crate) fn write_from<I: Io + ?Sized>(
     data: &[u8],
 ) -> Result<(), AccessError> {
     check_range(io, offset, data.len())?;
-    plan(io.base_addr().wrapping_add(offset), data.len(), |at, w| {
-        let o = offset + at;
-        // SAFETY: as in `read_into`: in bounds by check_range, aligned on
-        // the address by `plan`.
-        unsafe {
-            match w {
-                Width::W8 => io.write8(o, data[at]),
-                Width::W16 => io.write16(o, u16::from_le_bytes(bytes(data, at))),
-                Width::W32 => io.write32(o, u32::from_le_bytes(bytes(data, at))),
-                Width::W64 => io.write64(o, u64::from_le_bytes(bytes(data, at))),
-            }
-        }
+    let addr = io.base_addr().wrapping_add(offset);
+    let (head, body_end) = split(addr, data.len());
+    // The three unsafe blocks below are sound as in `read_into`.
+    narrow(addr, 0, head, &mut |at, w| {
+        // SAFETY: see above.
+        unsafe { write_one(io, offset, data, at, w) }
+    });
+    for (i, chunk) in data[head..body_end].chunks_exact(8).enumerate() {
+        let v = u64::from_le_bytes(bytes(chunk, 0));
+        // SAFETY: see above.
+        unsafe { io.write64(offset + head + i * 8, v) };
+    }
+    narrow(addr, body_end, data.len(), &mut |at, w| {
+        // SAFETY: see above.
+        unsafe { write_one(io, offset, data, at, w) }
     });
     Ok(())
 }
@@ -264,9 +321,16 @@ mod tests {
                         "fill {offset}+{len}"
                     );
 
-                    // Every access the fake saw was naturally aligned.
-                    for l in io.log() {
-                        assert_eq!((base + l.offset) % l.width.bytes(), 0, "{l:?}");
+                    // Each transfer made exactly the plan's accesses (so
+                    // all naturally aligned, in ascending order).
+                    let mut want = Vec::new();
+                    plan(base + offset, len, |at, w| want.push((offset + at, w)));
+                    let log = io.log();
+                    assert_eq!(log.len(), 3 * want.len());
+                    for part in log.chunks(want.len().max(1)) {
+                        let got: Vec<(usize, Width)> =
+                            part.iter().map(|l| (l.offset, l.width)).collect();
+                        assert_eq!(got, want, "{offset}+{len} at {base:#x}");
                     }
                 }
             }

@@ -93,15 +93,23 @@ pub fn poll_timeout<T>(
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// A read that returns 1, 2, 3, ..., and the number of reads so far.
+    fn counting() -> (Rc<Cell<u64>>, impl FnMut() -> u64) {
+        let n = Rc::new(Cell::new(0));
+        let reads = n.clone();
+        (n, move || {
+            reads.set(reads.get() + 1);
+            reads.get()
+        })
+    }
 
     #[test]
     fn succeeds_with_the_accepted_value() {
-        let n = Cell::new(0u32);
+        let (n, read) = counting();
         let v = poll_timeout(
-            || {
-                n.set(n.get() + 1);
-                n.get()
-            },
+            read,
             |v| *v == 5,
             Duration::from_micros(10),
             Duration::from_secs(10),
@@ -113,12 +121,9 @@ mod tests {
 
     #[test]
     fn times_out_returning_the_last_value() {
-        let n = Cell::new(0u32);
+        let (n, read) = counting();
         let err = poll_timeout(
-            || {
-                n.set(n.get() + 1);
-                n.get()
-            },
+            read,
             |_| false,
             Duration::from_millis(1),
             Duration::from_millis(20),
@@ -139,42 +144,28 @@ mod tests {
     /// deadline: the read after the deadline sees it, so it is a success.
     #[test]
     fn checks_once_more_after_the_deadline() {
-        let n = Cell::new(0u32);
+        let (n, read) = counting();
         let v = poll_timeout(
-            || {
-                n.set(n.get() + 1);
-                n.get()
-            },
+            read,
             |v| *v == 2,
             // The first interval alone overruns the deadline.
             Duration::from_millis(30),
             Duration::from_millis(1),
         );
-        assert_eq!(v, Ok(2));
+        assert_eq!((v, n.get()), (Ok(2), 2));
         // A zero timeout reads once: a check without waiting.
-        let n = Cell::new(0u32);
-        let err = poll_timeout(
-            || {
-                n.set(n.get() + 1);
-                n.get()
-            },
-            |_| false,
-            Duration::from_millis(1),
-            Duration::ZERO,
-        )
-        .unwrap_err();
+        let (n, read) = counting();
+        let err =
+            poll_timeout(read, |_| false, Duration::from_millis(1), Duration::ZERO).unwrap_err();
         assert_eq!((err.last, n.get()), (1, 1));
     }
 
     #[test]
     fn zero_interval_spins_without_sleeping() {
-        let n = Cell::new(0u64);
+        let (_, read) = counting();
         let start = Instant::now();
         let v = poll_timeout(
-            || {
-                n.set(n.get() + 1);
-                n.get()
-            },
+            read,
             |v| *v == 100_000,
             Duration::ZERO,
             Duration::from_secs(30),

@@ -48,27 +48,27 @@ fn bench() -> Result<(), String> {
     println!("VM booted in {:?}\n", vm.boot_time());
     println!("| measurement | ours | raw | ratio |");
     println!("|---|---|---|---|");
-    if selected("read") {
-        let read = run_guest(&vm, "bench-read 200000 11", Duration::from_secs(300))?;
-        let read = read.trim().to_string();
-        println!(
-            "| edu ID register read (ns/op) | {} | {} | {} |",
-            field(&read, "typed_read_ns"),
-            field(&read, "raw_read_ns"),
-            field(&read, "ratio")
-        );
-        raw.push(read);
-    }
-    if selected("irq") {
-        let irq = run_guest(&vm, "bench-irq 2000 5", Duration::from_secs(300))?;
-        let irq = irq.trim().to_string();
-        println!(
-            "| edu interrupt round trip (µs) | {} | {} | {} |",
-            field(&irq, "lib_irq_us"),
-            field(&irq, "raw_irq_us"),
-            field(&irq, "ratio")
-        );
-        raw.push(irq);
+    for (name, command, what, keys) in [
+        (
+            "read",
+            "bench-read 200000 11",
+            "edu ID register read (ns/op)",
+            ["typed_read_ns", "raw_read_ns", "ratio"],
+        ),
+        (
+            "irq",
+            "bench-irq 2000 5",
+            "edu interrupt round trip (µs)",
+            ["lib_irq_us", "raw_irq_us", "ratio"],
+        ),
+    ] {
+        if selected(name) {
+            let out = run_guest(&vm, command, Duration::from_secs(300))?;
+            let out = out.trim().to_string();
+            let [ours, theirs, ratio] = keys.map(|k| field(&out, k));
+            println!("| {what} | {ours} | {theirs} | {ratio} |");
+            raw.push(out);
+        }
     }
     if selected("regpoke") {
         let reads: u32 = std::env::var("BENCH_BATCH_READS")

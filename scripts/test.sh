@@ -28,8 +28,10 @@ cargo test --workspace --no-fail-fast || status=$?
 # workspace build above, so that no crate links libudev by feature
 # unification (regpoke's tests check its binary). Its code is tested here:
 # on the host, and in the VM against the real UIO devices (the VM case
-# compares libudev's list with the sysfs scan).
-cargo test -p uio-backend --features udev --no-fail-fast || status=$?
+# compares libudev's list with the sysfs scan). Its `tokio` feature
+# (AsyncIrq) is on in the workspace build through vm-tests; it is named here
+# too, so that uio-backend's own tests of it run whatever vm-tests asks for.
+cargo test -p uio-backend --features udev,tokio --no-fail-fast || status=$?
 if is_root; then
     cargo test -p vm-tests --features udev --test vm -- uio_devices_listed_through_udev || status=$?
 fi

@@ -404,3 +404,95 @@ pub fn pci_helpers() -> Outcome {
         dev.name()
     ))
 }
+
+/// `n` edu factorials, each finished by its interrupt and awaited through
+/// uio-backend's `AsyncIrq` (tokio's `AsyncFd`) in a current-thread tokio
+/// runtime; then a wait with nothing raised times out while another task
+/// of the same thread keeps running (the wait does not block the thread).
+pub fn edu_async_irq(n: u32) -> Outcome {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use uio_backend::AsyncIrq;
+
+    let dev = UioDevice::find_by_pci_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
+    let region = dev.map(0).map_err(|e| e.to_string())?;
+    let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
+    edu_quiesce(&regs);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(err("starting a tokio runtime"))?;
+    runtime.block_on(async {
+        let mut irq = AsyncIrq::new(dev.irq().map_err(err("opening the interrupt"))?)
+            .map_err(err("registering with tokio"))?;
+        regs.status().modify(STATUS::IRQFACT::SET);
+        irq.irq().enable().map_err(err("enabling the interrupt"))?;
+        let start = Instant::now();
+        let mut counts = Vec::new();
+        for i in 1..=n {
+            let k = i % 13;
+            regs.factorial().set(k);
+            let ev = irq
+                .wait_timeout(Duration::from_secs(2))
+                .await
+                .map_err(|e| format!("factorial {i} of {n}: {e}"))?;
+            if ev.missed != 0 {
+                return Err(format!("factorial {i}: {} interrupts missed", ev.missed));
+            }
+            if !regs.irq_status().is_set(IRQ_STATUS::FACT) {
+                return Err(format!("factorial {i}: IRQ_STATUS.FACT not set"));
+            }
+            let got = regs.factorial().get();
+            let want = (1..=k).fold(1u32, u32::wrapping_mul);
+            if got != want {
+                return Err(format!("{k}! reads {got}, expected {want}"));
+            }
+            regs.irq_ack().write(IRQ_ACK::FACT::SET);
+            irq.irq()
+                .enable()
+                .map_err(|e| format!("re-enabling after factorial {i}: {e}"))?;
+            counts.push(ev.count);
+        }
+        let per = start.elapsed() / n.max(1);
+        regs.status().modify(STATUS::IRQFACT::CLEAR);
+        if counts.windows(2).any(|w| w[1] != w[0].wrapping_add(1)) {
+            return Err(format!("interrupt counts not consecutive: {counts:?}"));
+        }
+
+        // Nothing raised: the wait times out, and meanwhile a ticker task
+        // on the same thread runs.
+        let ticks = Arc::new(AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let limit = Duration::from_millis(200);
+        let t = Instant::now();
+        let outcome = irq.wait_timeout(limit).await;
+        let took = t.elapsed();
+        ticker.abort();
+        let ticks = ticks.load(Ordering::Relaxed);
+        match outcome {
+            Err(e) if e.is_timeout() => {}
+            Err(e) => return Err(format!("expected a timeout, got: {e}")),
+            Ok(ev) => return Err(format!("expected a timeout, got an interrupt: {ev:?}")),
+        }
+        if took < limit {
+            return Err(format!("timed out after {took:?}, before the limit {limit:?}"));
+        }
+        if ticks < 10 {
+            return Err(format!(
+                "another task ticked only {ticks} times during a {took:?} wait: the wait blocked the thread"
+            ));
+        }
+        Ok(format!(
+            "{n} factorials by interrupt through AsyncFd, {:.1} µs each; a {limit:?} wait timed out after {took:?} while another task ticked {ticks} times",
+            per.as_secs_f64() * 1e6
+        ))
+    })
+}

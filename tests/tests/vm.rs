@@ -227,6 +227,7 @@ fn main() {
         "edu_typed_api_over_devmem",
         "edu_10000_interrupts_none_lost",
         "edu_interrupt_wait_times_out",
+        "edu_interrupt_through_tokio_async_fd",
         "ivshmem_uio_interrupt_wait_is_refused",
         "ivshmem_host_guest_exchange_sysfs_resource2",
         "ivshmem_host_guest_exchange_devmem",
@@ -278,6 +279,11 @@ fn main() {
         guest_case("edu_typed_api_over_devmem", "edu-basics devmem", s),
         guest_case("edu_10000_interrupts_none_lost", "edu-irq 10000", s),
         guest_case("edu_interrupt_wait_times_out", "edu-irq-timeout 300", s),
+        guest_case(
+            "edu_interrupt_through_tokio_async_fd",
+            "edu-async-irq 100",
+            s,
+        ),
         guest_case(
             "ivshmem_uio_interrupt_wait_is_refused",
             "ivshmem-uio-no-irq",

@@ -88,6 +88,22 @@ fn open_hint(e: nix::Error) -> String {
     }
 }
 
+/// The device node's descriptor (`/dev/uioN`), for `poll(2)`, `epoll` or
+/// mio. It is the same open file as every [`Irq`] handle's: readable when an
+/// interrupt event is pending (take it with [`Irq::take_event`]).
+impl AsFd for UioDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.fd()
+    }
+}
+
+/// The raw form of [`AsFd`], which mio and tokio's `AsyncFd` need.
+impl std::os::fd::AsRawFd for UioDevice {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.inner.fd().as_raw_fd()
+    }
+}
+
 impl UioDevice {
     /// Opens the device `info` describes (`O_RDWR | O_CLOEXEC | O_NONBLOCK`).
     ///

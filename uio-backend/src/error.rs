@@ -125,6 +125,15 @@ pub enum UioError {
         /// The timeout that expired.
         timeout: Duration,
     },
+    /// An `AsyncIrq` (cargo feature `tokio`) could not be registered with
+    /// tokio's reactor.
+    #[error("waiting asynchronously for interrupts of {device}: {detail}")]
+    NoRuntime {
+        /// `uioN`.
+        device: String,
+        /// What is missing, and what to do.
+        detail: String,
+    },
     /// A system call on the device node failed.
     #[error("{op} {device}: {errno}")]
     Syscall {

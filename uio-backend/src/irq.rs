@@ -1,5 +1,6 @@
 //! Waiting for and re-enabling UIO interrupts.
 
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -244,10 +245,7 @@ impl Irq {
     /// [`UioError::NoInterrupt`] at once, never a busy loop.
     pub fn wait(&self, timeout: Duration) -> Result<IrqEvent, UioError> {
         self.try_wait(Some(timeout))?
-            .ok_or_else(|| UioError::Timeout {
-                device: self.inner.name(),
-                timeout,
-            })
+            .ok_or_else(|| self.timeout_error(timeout))
     }
 
     /// Waits for an interrupt, up to `timeout` (`None`: for ever).
@@ -295,41 +293,84 @@ impl Irq {
                 }
                 Ok(Ready::Readable) => {}
             }
-            match sys::read_count(fd) {
-                Ok(CountRead::Count(count)) => {
-                    let mut st = self.inner.irq_state();
-                    let ev = IrqEvent::from_counts(st.last, count);
-                    st.last = Some(count);
-                    return Ok(Some(ev));
-                }
-                // Someone else took the event (another handle); wait on.
-                Ok(CountRead::WouldBlock) | Err(Errno::EINTR) => {
-                    if deadline_passed(deadline) {
-                        return Ok(None);
-                    }
-                }
-                Ok(CountRead::Short(got)) => {
-                    return Err(UioError::ShortTransfer {
-                        op: "reading the interrupt count from",
-                        device: self.inner.node_name(),
-                        got,
-                    })
-                }
-                Err(Errno::EIO) => {
-                    return Err(UioError::NoInterrupt {
-                        device: self.inner.name(),
-                        detail: "read() of the device node returned EIO".into(),
-                    })
-                }
-                Err(e) => {
-                    return Err(UioError::Syscall {
-                        op: "reading the interrupt count from",
-                        device: self.inner.node_name(),
-                        errno: e,
-                    })
-                }
+            if let Some(ev) = self.take_event()? {
+                return Ok(Some(ev));
+            }
+            // Someone else took the event (another handle); wait on.
+            if deadline_passed(deadline) {
+                return Ok(None);
             }
         }
+    }
+
+    /// Takes the pending interrupt event without waiting: one non-blocking
+    /// `read` of the cumulative count.
+    ///
+    /// `Ok(None)` when there is none (EAGAIN, or a signal). This is the one
+    /// place that turns a read of the count into an [`IrqEvent`] (updating
+    /// the shared last count) or an error, for the blocking waits here and
+    /// for event loops that wait for the descriptor (see
+    /// [`AsFd`](std::os::fd::AsFd)) themselves.
+    pub fn take_event(&self) -> Result<Option<IrqEvent>, UioError> {
+        match sys::read_count(self.inner.fd()) {
+            Ok(CountRead::Count(count)) => {
+                let mut st = self.inner.irq_state();
+                let ev = IrqEvent::from_counts(st.last, count);
+                st.last = Some(count);
+                Ok(Some(ev))
+            }
+            Ok(CountRead::WouldBlock) | Err(Errno::EINTR) => Ok(None),
+            Ok(CountRead::Short(got)) => Err(UioError::ShortTransfer {
+                op: "reading the interrupt count from",
+                device: self.inner.node_name(),
+                got,
+            }),
+            Err(Errno::EIO) => Err(UioError::NoInterrupt {
+                device: self.inner.name(),
+                detail: "read() of the device node returned EIO".into(),
+            }),
+            Err(e) => Err(UioError::Syscall {
+                op: "reading the interrupt count from",
+                device: self.inner.node_name(),
+                errno: e,
+            }),
+        }
+    }
+
+    /// `uioN`, for error messages.
+    pub(crate) fn device_name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// `/dev/uioN`, for error messages.
+    pub(crate) fn node_name(&self) -> String {
+        self.inner.node_name()
+    }
+
+    /// The [`UioError::Timeout`] of a wait of `timeout` on this device.
+    pub(crate) fn timeout_error(&self, timeout: Duration) -> UioError {
+        UioError::Timeout {
+            device: self.inner.name(),
+            timeout,
+        }
+    }
+}
+
+/// The device node's descriptor, for `poll(2)`, `epoll` or mio: it is
+/// readable when an interrupt event is pending, which
+/// [`take_event`](Irq::take_event) then takes without blocking (the node is
+/// open non-blocking). A device without an interrupt reports an error
+/// condition (POLLERR) instead.
+impl AsFd for Irq {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.fd()
+    }
+}
+
+/// The raw form of [`AsFd`], which tokio's `AsyncFd` and mio need.
+impl AsRawFd for Irq {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.fd().as_raw_fd()
     }
 }
 

@@ -52,10 +52,21 @@
 //! where there is one, otherwise (uio_pci_generic) by clearing the PCI INTx
 //! Disable bit. A device without an interrupt (ivshmem) is
 //! [`UioError::NoInterrupt`], never a busy loop.
+//!
+//! For event loops, [`UioDevice`] and [`Irq`] implement `AsFd` (and
+//! `AsRawFd`): the descriptor is readable when an event is pending, and
+//! [`Irq::take_event`] takes it without blocking. With the cargo feature
+//! `tokio` (off by default), `AsyncIrq` waits in a tokio runtime
+//! (`irq.wait().await`, `irq.wait_timeout(d).await`) through tokio's
+//! `AsyncFd`; `examples/async_irq.rs` computes an edu factorial that way.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
-#![forbid(unsafe_code)]
+// No unsafe code, but for one call: registering the device node with
+// tokio's reactor (feature `tokio`), whose contract is stated at the call.
+#![deny(unsafe_code)]
 
+#[cfg(feature = "tokio")]
+mod async_irq;
 mod device;
 mod error;
 mod info;
@@ -63,6 +74,8 @@ mod irq;
 mod scan;
 mod sys;
 
+#[cfg(feature = "tokio")]
+pub use async_irq::AsyncIrq;
 pub use device::UioDevice;
 pub use error::{UioError, UioList, UioSummary};
 pub use info::{parse_maps, UioInfo, UioMap};

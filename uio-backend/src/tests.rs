@@ -560,3 +560,102 @@ fn any_of_several_pci_ids_selects() {
         "{e}"
     );
 }
+
+/// The descriptor of `AsFd` plugs into `poll(2)`: not readable until the
+/// kernel (here, the fake's FIFO) has an event; then readable, and
+/// `take_event` takes it without blocking.
+#[test]
+fn irq_fd_polls_readable_when_an_event_is_pending() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::{AsFd, AsRawFd};
+    let (fake, dev) = fifo_tree();
+    let irq = dev.irq().unwrap();
+    assert_eq!(dev.as_fd().as_raw_fd(), irq.as_raw_fd());
+    let readable = |timeout: PollTimeout| {
+        let mut fds = [PollFd::new(irq.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, timeout).unwrap() == 1
+            && fds[0].revents().unwrap().contains(PollFlags::POLLIN)
+    };
+    assert!(!readable(PollTimeout::ZERO));
+    assert_eq!(irq.take_event().unwrap(), None);
+    push_count(&fake, 5);
+    assert!(readable(PollTimeout::from(5000u16)));
+    assert_eq!(
+        irq.take_event().unwrap(),
+        Some(IrqEvent {
+            count: 5,
+            missed: 2
+        })
+    );
+    assert!(!readable(PollTimeout::ZERO));
+    assert_eq!(irq.take_event().unwrap(), None);
+    assert_eq!(irq.last_count(), Some(5));
+}
+
+/// `AsyncIrq` in a tokio runtime: a wait with nothing pending times out
+/// with the same error as `Irq::wait`; an event raised later by another
+/// thread wakes the task, with the count and missed events of the shared
+/// state; outside a runtime, construction is a clear error, not a panic.
+#[cfg(feature = "tokio")]
+#[test]
+fn async_irq_waits_in_a_tokio_runtime() {
+    use crate::AsyncIrq;
+    let (fake, dev) = fifo_tree();
+    let e = AsyncIrq::new(dev.irq().unwrap()).unwrap_err();
+    assert!(matches!(e, UioError::NoRuntime { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("there is no current tokio runtime"),
+        "{e}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut irq = AsyncIrq::new(dev.irq().unwrap()).unwrap();
+        // The same device node twice in one reactor: refused, clearly.
+        let e = AsyncIrq::new(dev.irq().unwrap()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is another AsyncIrq of this device registered"),
+            "{e}"
+        );
+        let t = Instant::now();
+        let e = irq
+            .wait_timeout(Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert!(t.elapsed() >= Duration::from_millis(50));
+        assert!(e.is_timeout(), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            dev.irq()
+                .unwrap()
+                .wait(Duration::from_millis(50))
+                .unwrap_err()
+                .to_string()
+        );
+        let root = fake.root().to_path_buf();
+        let pusher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let mut w = OpenOptions::new()
+                .write(true)
+                .open(root.join("dev/uio0"))
+                .unwrap();
+            w.write_all(&7i32.to_ne_bytes()).unwrap();
+        });
+        let ev = irq.wait_timeout(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(
+            ev,
+            IrqEvent {
+                count: 7,
+                missed: 4
+            }
+        );
+        pusher.join().unwrap();
+        push_count(&fake, 8);
+        assert_eq!(irq.wait().await.unwrap().missed, 0);
+        assert_eq!(irq.irq().last_count(), Some(8));
+        assert_eq!(irq.into_inner().last_count(), Some(8));
+    });
+}

@@ -1,5 +1,7 @@
 //! Benchmarks inside one VM: typed vs raw MMIO reads, and uio-backend vs
-//! raw-syscall interrupt round trips. Prints a Markdown table.
+//! raw-syscall interrupt round trips, regpoke vs busybox devmem, bulk copies
+//! into ivshmem BAR2. Prints a Markdown table. `BENCH_ONLY=copy` (a
+//! comma-separated list of read, irq, trace, regpoke, copy) runs only those.
 //!
 //! `cargo build --release -p vm-tests --bins && sudo target/release/vm-bench`
 
@@ -14,46 +16,110 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or("?")
 }
 
+/// The benchmarks `BENCH_ONLY` selects (a comma-separated list of `read`,
+/// `irq`, `trace`, `regpoke`, `copy`); all of them when it is unset.
+fn selected(name: &str) -> bool {
+    std::env::var("BENCH_ONLY")
+        .map(|only| only.split(',').any(|o| o.trim() == name))
+        .unwrap_or(true)
+}
+
 fn bench() -> Result<(), String> {
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        if let Some(bad) = only
+            .split(',')
+            .map(str::trim)
+            .find(|o| !["read", "irq", "trace", "regpoke", "copy"].contains(o))
+        {
+            return Err(format!(
+                "BENCH_ONLY names `{bad}`: use a comma-separated list of read, irq, trace, regpoke, copy"
+            ));
+        }
+    }
     let guest = host::sibling_guest_binary()?;
-    eprintln!("building regpoke for the guest (static, non-PIE) ...");
-    let regpoke = host::build_guest_regpoke()?;
-    let vm = qemu::Vm::boot(host::config(&guest).binary(&regpoke, host::GUEST_REGPOKE))
-        .map_err(|e| e.to_string())?;
-    let read = run_guest(&vm, "bench-read 200000 11", Duration::from_secs(300))?;
-    let irq = run_guest(&vm, "bench-irq 2000 5", Duration::from_secs(300))?;
-    let trace = run_guest(&vm, "bench-trace 20000 11", Duration::from_secs(300))?;
-    let reads: u32 = std::env::var("BENCH_BATCH_READS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let rp = run_guest(
-        &vm,
-        &format!("bench-regpoke {} 101 {reads}", host::GUEST_REGPOKE),
-        Duration::from_secs(1800),
-    )?;
-    let (read, irq, trace, rp) = (read.trim(), irq.trim(), trace.trim(), rp.trim());
+    let mut config = host::config(&guest);
+    if selected("regpoke") {
+        eprintln!("building regpoke for the guest (static, non-PIE) ...");
+        let regpoke = host::build_guest_regpoke()?;
+        config = config.binary(&regpoke, host::GUEST_REGPOKE);
+    }
+    let vm = qemu::Vm::boot(config).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
     println!("VM booted in {:?}\n", vm.boot_time());
     println!("| measurement | ours | raw | ratio |");
     println!("|---|---|---|---|");
-    println!(
-        "| edu ID register read (ns/op) | {} | {} | {} |",
-        field(read, "typed_read_ns"),
-        field(read, "raw_read_ns"),
-        field(read, "ratio")
-    );
-    println!(
-        "| edu interrupt round trip (µs) | {} | {} | {} |",
-        field(irq, "lib_irq_us"),
-        field(irq, "raw_irq_us"),
-        field(irq, "ratio")
-    );
-    println!(
-        "| edu ID register read through an io-trace `Recorder` (to a file) vs directly (ns/op) | {} | {} | {} |",
-        field(trace, "traced_read_ns"),
-        field(trace, "direct_read_ns"),
-        field(trace, "ratio")
-    );
+    for (name, command, what, keys) in [
+        (
+            "read",
+            "bench-read 200000 11",
+            "edu ID register read (ns/op)",
+            ["typed_read_ns", "raw_read_ns", "ratio"],
+        ),
+        (
+            "irq",
+            "bench-irq 2000 5",
+            "edu interrupt round trip (µs)",
+            ["lib_irq_us", "raw_irq_us", "ratio"],
+        ),
+        (
+            "trace",
+            "bench-trace 20000 11",
+            "edu ID register read through an io-trace `Recorder` (to a file) vs directly (ns/op)",
+            ["traced_read_ns", "direct_read_ns", "ratio"],
+        ),
+    ] {
+        if selected(name) {
+            let out = run_guest(&vm, command, Duration::from_secs(300))?;
+            let out = out.trim().to_string();
+            let [ours, theirs, ratio] = keys.map(|k| field(&out, k));
+            println!("| {what} | {ours} | {theirs} | {ratio} |");
+            raw.push(out);
+        }
+    }
+    if selected("regpoke") {
+        let reads: u32 = std::env::var("BENCH_BATCH_READS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        let rp = run_guest(
+            &vm,
+            &format!("bench-regpoke {} 101 {reads}", host::GUEST_REGPOKE),
+            Duration::from_secs(1800),
+        )?;
+        let rp = rp.trim().to_string();
+        print_regpoke(&rp);
+        raw.push(rp);
+    }
+    if selected("copy") {
+        let copy = run_guest(&vm, "bench-copy 65536 11", Duration::from_secs(600))?;
+        let copy = copy.trim().to_string();
+        for dir in ["write", "read"] {
+            let f = |k: &str| field(&copy, &format!("{dir}_{k}")).to_string();
+            println!(
+                "| {} KiB {dir} of ivshmem BAR2: `Io::{}` vs a plain loop of u64 volatile accesses (µs) | {} | {} | {} |",
+                field(&copy, "copy_len").parse::<usize>().map_or(0, |l| l / 1024),
+                if dir == "write" { "write_from" } else { "read_into" },
+                f("wide_us"),
+                f("raw_us"),
+                f("wide_over_raw")
+            );
+            println!(
+                "| the same {dir}: a byte loop of `{}` (the old `Region::{}_bytes`) vs `Io::{}` (µs) | {} | {} | {} |",
+                if dir == "write" { "write8" } else { "read8" },
+                dir,
+                if dir == "write" { "write_from" } else { "read_into" },
+                f("bytes_us"),
+                f("wide_us"),
+                f("bytes_over_wide")
+            );
+        }
+        raw.push(copy);
+    }
+    println!("\nraw output:\n  {}", raw.join("\n  "));
+    Ok(())
+}
+
+fn print_regpoke(rp: &str) {
     println!(
         "| one `regpoke --spec edu read ID` (finds the device itself) vs one `busybox devmem ADDR 32` (ms, median of {}) | {} | {} | {} |",
         field(rp, "single_runs"),
@@ -80,8 +146,6 @@ fn bench() -> Result<(), String> {
         field(rp, "devmem_loop_s"),
         field(rp, "batch_ratio")
     );
-    println!("\nraw output:\n  {read}\n  {irq}\n  {trace}\n  {rp}");
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -13,6 +13,7 @@ cases:
   edu-basics uio|sysfs|devmem         identification, liveness, factorial
   edu-irq N                           N interrupts raised, waited for, acknowledged
   edu-irq-timeout MILLIS              a wait with nothing raised times out
+  edu-async-irq N                     N factorials by interrupt, awaited in tokio
   ivshmem-uio-no-irq                  ivshmem registers over UIO; irq wait refused
   ivshmem-exchange uio|sysfs|devmem SEED REPLY OFFSET LEN
                                       check the host's bytes, write a reply
@@ -26,6 +27,7 @@ cases:
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
   bench-trace ITERS ROUNDS            reads through an io-trace Recorder vs direct
+  bench-copy LEN ROUNDS               bulk copy into/out of ivshmem BAR2: wide vs bytes vs raw u64
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
@@ -45,6 +47,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-basics") => guest::edu_basics(backend(args, 1)?),
         Some("edu-irq") => guest::edu_irq(num(args, 1)?),
         Some("edu-irq-timeout") => guest::edu_irq_timeout(Duration::from_millis(num(args, 1)?)),
+        Some("edu-async-irq") => guest::edu_async_irq(num(args, 1)?),
         Some("ivshmem-uio-no-irq") => guest::ivshmem_uio_no_irq(),
         Some("ivshmem-exchange") => guest::ivshmem_exchange(
             backend(args, 1)?,
@@ -64,6 +67,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
         Some("bench-trace") => bench::trace(num(args, 1)?, num(args, 2)?),
+        Some("bench-copy") => bench::copy(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(
             args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
             num(args, 2)?,

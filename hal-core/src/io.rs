@@ -140,6 +140,59 @@ pub trait Io {
     unsafe fn write64(&self, offset: usize, value: u64);
 }
 
+/// A shared reference to a backend is a backend: `Window<&Region>` and
+/// `Window<&ModelIo<M>>` borrow the backend they are a part of.
+impl<I: Io + ?Sized> Io for &I {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    #[inline(always)]
+    fn base_addr(&self) -> usize {
+        (**self).base_addr()
+    }
+    #[inline(always)]
+    unsafe fn read8(&self, offset: usize) -> u8 {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).read8(offset) }
+    }
+    #[inline(always)]
+    unsafe fn read16(&self, offset: usize) -> u16 {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).read16(offset) }
+    }
+    #[inline(always)]
+    unsafe fn read32(&self, offset: usize) -> u32 {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).read32(offset) }
+    }
+    #[inline(always)]
+    unsafe fn read64(&self, offset: usize) -> u64 {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).read64(offset) }
+    }
+    #[inline(always)]
+    unsafe fn write8(&self, offset: usize, value: u8) {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).write8(offset, value) }
+    }
+    #[inline(always)]
+    unsafe fn write16(&self, offset: usize, value: u16) {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).write16(offset, value) }
+    }
+    #[inline(always)]
+    unsafe fn write32(&self, offset: usize, value: u32) {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).write32(offset, value) }
+    }
+    #[inline(always)]
+    unsafe fn write64(&self, offset: usize, value: u64) {
+        // SAFETY: forwarded verbatim from this function's contract.
+        unsafe { (**self).write64(offset, value) }
+    }
+}
+
 /// An unsigned integer type that is a register width: `u8`, `u16`, `u32`, `u64`.
 ///
 /// It dispatches a generic access to the [`Io`] method of its width.

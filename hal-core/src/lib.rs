@@ -14,6 +14,8 @@
 //!   register blocks get `read(FIELD)`, `write(FIELD::VAL)`, `modify`,
 //!   `is_set` and `matches_all` without ever overlaying a Rust struct on
 //!   device memory;
+//! * [`Window`]: a sub-range (offset, length) of an [`Io`] that is itself an
+//!   [`Io`], so a generated block can sit at an offset inside a BAR;
 //! * [`check_block`]: the one check a generated register block makes when
 //!   it is built (length and base-address alignment);
 //! * [`access`]: marker types for access kinds (ro, wo, rw, w1c, w1s, rc)
@@ -97,6 +99,7 @@ mod io;
 mod mmap;
 mod reg;
 mod region;
+mod window;
 
 pub use check::check_block;
 pub use error::{AccessError, BlockError, MapError};
@@ -104,6 +107,7 @@ pub use io::{Io, Width, Word};
 pub use mmap::page_size;
 pub use reg::{FieldValueExt, Reg};
 pub use region::{MemoryKind, Region};
+pub use window::{Window, WindowError};
 
 /// Re-export of the tock-registers crate, whose field API generated code uses.
 pub use tock_registers;

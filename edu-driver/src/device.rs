@@ -211,7 +211,7 @@ fn describe_edus() -> String {
             )
         }
         Err(e) if e.is_not_found() => {
-            "there is no PCI device with that ID at all (start QEMU with -device edu)".to_string()
+            format!("no PCI device {EDU_PCI_ID} exists at all (start QEMU with -device edu)")
         }
         Err(e) => format!("listing PCI devices failed: {e}"),
     }

@@ -1,13 +1,14 @@
 //! Finding, opening and owning a real edu device over UIO.
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use dma_mem::{DmaAllocator, DmaBuffer, PagemapAllocator};
 use hal_core::Region;
-use pci_sysfs::{PciAddress, PciDevice, PciId, UIO_PCI_GENERIC};
+use pci_sysfs::{ConfigSpace, PciAddress, PciDevice, PciId, UIO_PCI_GENERIC};
 use uio_backend::{Irq, UioDevice, UioInfo, UioScan, UioSelector};
 
-use crate::driver::{Edu, Options, RoundTrip, Wait};
+use crate::driver::{Edu, Options, Platform, RoundTrip, Wait};
 use crate::error::EduError;
 use crate::lock::OwnerLock;
 
@@ -17,22 +18,90 @@ pub const EDU_PCI_ID: PciId = PciId::new(
     device_specs::edu::PCI_DEVICE_ID,
 );
 
+/// The [`Platform`] of an edu bound to `uio_pci_generic`: its UIO
+/// interrupt and its PCI config space (for Bus Master).
+#[derive(Debug)]
+pub struct UioPlatform {
+    irq: Irq,
+    config: ConfigSpace,
+    address: PciAddress,
+}
+
+impl UioPlatform {
+    /// The platform of `uio`: its interrupt handle and its PCI device's
+    /// config space, opened read-write (needs root).
+    pub fn new(uio: &UioDevice) -> Result<UioPlatform, EduError> {
+        let irq = uio.irq()?;
+        let pci = uio.pci()?;
+        let address = pci.address();
+        let config = pci.config_rw().map_err(|error| EduError::Pci {
+            op: "opening config space read-write (for Bus Master)",
+            address: address.to_string(),
+            error,
+        })?;
+        Ok(UioPlatform {
+            irq,
+            config,
+            address,
+        })
+    }
+
+    /// The UIO interrupt handle.
+    pub fn irq(&self) -> &Irq {
+        &self.irq
+    }
+
+    /// Whether Bus Master is on now (read from config space).
+    pub fn bus_master(&self) -> Result<bool, EduError> {
+        self.config.bus_master().map_err(|error| EduError::Pci {
+            op: "reading COMMAND",
+            address: self.address.to_string(),
+            error,
+        })
+    }
+}
+
+impl Platform for UioPlatform {
+    fn unmask_interrupt(&self) -> Result<(), EduError> {
+        Ok(self.irq.enable()?)
+    }
+    fn wait_interrupt(&self, timeout: Duration) -> Result<(), EduError> {
+        Ok(self.irq.wait(timeout).map(|_| ())?)
+    }
+    fn drain_interrupt(&self) -> Result<(), EduError> {
+        self.irq.try_wait(Some(Duration::ZERO))?;
+        Ok(())
+    }
+    /// Turns Bus Master (PCI COMMAND bit 2) on if it is off: one config
+    /// read, and a one-byte write only when the bit was clear.
+    fn prepare_dma(&self) -> Result<(), EduError> {
+        self.config
+            .set_bus_master(true)
+            .map_err(|error| EduError::Pci {
+                op: "turning Bus Master on (COMMAND |= 0x4) for DMA",
+                address: self.address.to_string(),
+                error,
+            })
+    }
+}
+
 /// An edu device bound to `uio_pci_generic`, owned by this driver instance.
 ///
 /// Opening it ([`open`](Self::open), [`open_auto`](Self::open_auto),
 /// [`open_with`](Self::open_with)):
 ///
-/// 1. finds the device's UIO node and opens it;
-/// 2. locks it for exclusive use (a second instance gets
-///    [`EduError::InUse`] with the holder's pid; see [`crate::lock`]),
-///    before any register access;
+/// 1. finds the device and locks it for exclusive use (a second instance
+///    gets [`EduError::InUse`] with the holder's pid; see [`crate::lock`])
+///    before opening its UIO node or touching a register;
+/// 2. opens the UIO node;
 /// 3. maps BAR0, checks the identification and liveness registers
 ///    ([`EduError::NotEdu`], [`EduError::LivenessFailed`]), acknowledges
 ///    stale interrupt state and unmasks the interrupt;
 /// 4. turns Bus Master on (PCI COMMAND bit 2, through sysfs config
 ///    space): without it QEMU's DMA reads zeros and drops writes while
 ///    still reporting completion. uio_pci_generic never sets it and clears
-///    it at the last close of `/dev/uioN`, so every open sets it again.
+///    it whenever an open file of `/dev/uioN` is closed, so the driver
+///    also checks it before every DMA leg.
 ///
 /// All operations are those of [`Edu`], reached through `Deref`:
 /// `edu.factorial(10, Wait::Interrupt)`, `edu.copy_to_device(…)`.
@@ -42,7 +111,7 @@ pub const EDU_PCI_ID: PciId = PciId::new(
 pub struct EduDevice {
     // Field order is drop order: the driver (and its mapping) first, the
     // lock last.
-    edu: Edu<Region, Irq>,
+    edu: Edu<Region, UioPlatform>,
     uio: UioDevice,
     address: PciAddress,
     alloc: PagemapAllocator,
@@ -66,26 +135,18 @@ impl EduDevice {
     /// Opens the edu at `address` (or the only one, for `None`) with
     /// `options`.
     pub fn open_with(address: Option<PciAddress>, options: Options) -> Result<EduDevice, EduError> {
-        let info = match address {
+        let (info, pci) = match address {
             Some(a) => find_at(a)?,
             None => find_only()?,
         };
-        let address = info.pci_address().ok_or_else(|| EduError::NotFound {
-            id: EDU_PCI_ID,
-            found: format!("{} has no parent PCI device", info.device_name()),
-        })?;
-        let uio = UioDevice::open(&info)?;
-        let lock = OwnerLock::acquire(&uio, address)?;
+        let address = pci.address();
+        let lock = OwnerLock::acquire(address, &pci.config_path())?;
+        let uio = UioDevice::open_with_pci(&info, pci)?;
         let region = uio.map(0)?;
-        let irq = uio.irq()?;
+        let platform = UioPlatform::new(&uio)?;
         let name = format!("edu {address} ({})", uio.name());
-        let edu = Edu::new(region, irq, options, name)?;
-        let pci = uio.pci()?;
-        pci.set_bus_master(true).map_err(|error| EduError::Pci {
-            op: "turning Bus Master on (COMMAND |= 0x4) for DMA",
-            address: address.to_string(),
-            error,
-        })?;
+        let edu = Edu::new(region, platform, options, name)?;
+        edu.platform().prepare_dma()?;
         Ok(EduDevice {
             edu,
             uio,
@@ -98,11 +159,7 @@ impl EduDevice {
     /// The PCI address of the device [`open_auto`](Self::open_auto) would
     /// open, without opening it.
     pub fn find() -> Result<PciAddress, EduError> {
-        let info = find_only()?;
-        info.pci_address().ok_or_else(|| EduError::NotFound {
-            id: EDU_PCI_ID,
-            found: format!("{} has no parent PCI device", info.device_name()),
-        })
+        Ok(find_only()?.1.address())
     }
 
     /// The device's PCI address.
@@ -117,12 +174,7 @@ impl EduDevice {
 
     /// Whether Bus Master is on now (read from config space).
     pub fn bus_master(&self) -> Result<bool, EduError> {
-        let pci = self.uio.pci()?;
-        pci.bus_master().map_err(|error| EduError::Pci {
-            op: "reading COMMAND",
-            address: self.address.to_string(),
-            error,
-        })
+        self.edu.platform().bus_master()
     }
 
     /// Allocates `len` bytes of DMA memory below the driver's DMA mask.
@@ -144,15 +196,15 @@ impl EduDevice {
 }
 
 impl Deref for EduDevice {
-    type Target = Edu<Region, Irq>;
-    fn deref(&self) -> &Edu<Region, Irq> {
+    type Target = Edu<Region, UioPlatform>;
+    fn deref(&self) -> &Edu<Region, UioPlatform> {
         &self.edu
     }
 }
 
-/// The UIO device of the edu at `address`, after checking that it is an
-/// edu and bound to uio_pci_generic.
-fn find_at(address: PciAddress) -> Result<UioInfo, EduError> {
+/// The UIO device and the PCI device of the edu at `address`, after
+/// checking that it is an edu and bound to uio_pci_generic.
+fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
     let pci = PciDevice::find_by_address(address).map_err(|error| EduError::Pci {
         op: "finding the PCI device",
         address: address.to_string(),
@@ -172,11 +224,12 @@ fn find_at(address: PciAddress) -> Result<UioInfo, EduError> {
             driver: pci.driver().map(str::to_string),
         });
     }
-    Ok(UioScan::system().find(&UioSelector::PciAddress(address))?)
+    let info = UioScan::system().find(&UioSelector::PciAddress(address))?;
+    Ok((info, pci))
 }
 
-/// The only edu bound to uio_pci_generic.
-fn find_only() -> Result<UioInfo, EduError> {
+/// The only edu bound to uio_pci_generic: its UIO and PCI devices.
+fn find_only() -> Result<(UioInfo, PciDevice), EduError> {
     let mut edus: Vec<UioInfo> = UioScan::system()
         .list()?
         .into_iter()
@@ -187,7 +240,22 @@ fn find_only() -> Result<UioInfo, EduError> {
             id: EDU_PCI_ID,
             found: describe_edus(),
         }),
-        1 => Ok(edus.remove(0)),
+        1 => {
+            let info = edus.remove(0);
+            let address = info.pci_address().ok_or_else(|| EduError::NotFound {
+                id: EDU_PCI_ID,
+                found: format!("{} has no parent PCI device", info.device_name()),
+            })?;
+            let pci = info
+                .sysfs()
+                .pci_device(address)
+                .map_err(|error| EduError::Pci {
+                    op: "reading the PCI device",
+                    address: address.to_string(),
+                    error,
+                })?;
+            Ok((info, pci))
+        }
         _ => Err(EduError::Ambiguous {
             candidates: edus.iter().filter_map(UioInfo::pci_address).collect(),
         }),

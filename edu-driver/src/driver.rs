@@ -1,4 +1,4 @@
-//! The register-level driver, over any [`Io`] and any [`Interrupt`].
+//! The register-level driver, over any [`Io`] and any [`Platform`].
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -36,31 +36,23 @@ impl fmt::Display for Wait {
     }
 }
 
-/// An interrupt line the driver can unmask and wait on.
+/// What the driver needs around the device's registers: its interrupt
+/// line, and permission to master the bus for DMA.
 ///
-/// [`uio_backend::Irq`] implements it (the real device); host tests use a
-/// fake over a device model.
-pub trait Interrupt {
+/// [`UioPlatform`](crate::UioPlatform) implements it for the real device
+/// (the UIO interrupt and PCI config space); host tests use a fake over a
+/// device model.
+pub trait Platform {
     /// Unmasks the interrupt (after the device has been acknowledged).
-    fn unmask(&self) -> Result<(), EduError>;
+    fn unmask_interrupt(&self) -> Result<(), EduError>;
     /// Waits up to `timeout` for one interrupt; a timeout is an error for
     /// which [`EduError::is_timeout`] holds.
-    fn wait(&self, timeout: Duration) -> Result<(), EduError>;
+    fn wait_interrupt(&self, timeout: Duration) -> Result<(), EduError>;
     /// Consumes an interrupt already signalled, without waiting.
-    fn drain(&self) -> Result<(), EduError>;
-}
-
-impl Interrupt for uio_backend::Irq {
-    fn unmask(&self) -> Result<(), EduError> {
-        Ok(self.enable()?)
-    }
-    fn wait(&self, timeout: Duration) -> Result<(), EduError> {
-        Ok(uio_backend::Irq::wait(self, timeout).map(|_| ())?)
-    }
-    fn drain(&self) -> Result<(), EduError> {
-        self.try_wait(Some(Duration::ZERO))?;
-        Ok(())
-    }
+    fn drain_interrupt(&self) -> Result<(), EduError>;
+    /// Makes sure the device may start DMA now (PCI Bus Master on), just
+    /// before a transfer is programmed.
+    fn prepare_dma(&self) -> Result<(), EduError>;
 }
 
 /// How the driver behaves: the device's DMA mask and how long it waits.
@@ -102,7 +94,11 @@ pub struct Identity {
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "edu {}.{} (ID {:#010x})", self.major, self.minor, self.raw)
+        write!(
+            f,
+            "edu {}.{} (ID {:#010x})",
+            self.major, self.minor, self.raw
+        )
     }
 }
 
@@ -154,7 +150,7 @@ impl fmt::Display for RoundTrip {
     }
 }
 
-/// The edu driver over a register backend `I` and an interrupt `Q`.
+/// The edu driver over a register backend `I` and a [`Platform`] `P`.
 ///
 /// [`EduDevice`](crate::EduDevice) is this over a UIO mapping and the UIO
 /// interrupt, with the device found, locked and Bus Master on; host tests
@@ -164,23 +160,28 @@ impl fmt::Display for RoundTrip {
 /// device; every wait is `hal_core::poll::poll_timeout` or the interrupt;
 /// every DMA is ordered with `hal_core::order`.
 #[derive(Debug)]
-pub struct Edu<I: Io, Q: Interrupt> {
+pub struct Edu<I: Io, P: Platform> {
     io: I,
-    irq: Q,
+    platform: P,
     options: Options,
     name: String,
 }
 
-impl<I: Io, Q: Interrupt> Edu<I, Q> {
+impl<I: Io, P: Platform> Edu<I, P> {
     /// Takes over the device behind `io`: checks its identification and
     /// liveness, then brings it to a known state (stale interrupt bits
-    /// acknowledged, IRQFACT off, no DMA running) and unmasks `irq`.
+    /// acknowledged, IRQFACT off, no DMA running) and unmasks the interrupt.
     ///
     /// `name` says which device this is in messages (`0000:00:04.0 (uio0)`).
-    pub fn new(io: I, irq: Q, options: Options, name: impl Into<String>) -> Result<Self, EduError> {
+    pub fn new(
+        io: I,
+        platform: P,
+        options: Options,
+        name: impl Into<String>,
+    ) -> Result<Self, EduError> {
         let edu = Edu {
             io,
-            irq,
+            platform,
             options,
             name: name.into(),
         };
@@ -200,9 +201,9 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
         &self.io
     }
 
-    /// The interrupt line.
-    pub fn interrupt(&self) -> &Q {
-        &self.irq
+    /// The platform (interrupt line, bus mastering).
+    pub fn platform(&self) -> &P {
+        &self.platform
     }
 
     /// The options the driver was opened with.
@@ -268,8 +269,8 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
             regs.irq_ack().set(stale);
         }
         regs.status().modify(STATUS::IRQFACT::CLEAR);
-        self.irq.unmask()?;
-        self.irq.drain()
+        self.platform.unmask_interrupt()?;
+        self.platform.drain_interrupt()
     }
 
     /// Computes `n!` (modulo 2^32, as edu does) on the device.
@@ -369,7 +370,10 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
         let mut back = vec![0u8; data.len()];
         dst.region()
             .read_bytes(0, &mut back)
-            .map_err(|error| EduError::Copy { op: "out of", error })?;
+            .map_err(|error| EduError::Copy {
+                op: "out of",
+                error,
+            })?;
         if let Some(i) = data.iter().zip(&back).position(|(a, b)| a != b) {
             return Err(EduError::Mismatch {
                 device: self.name.clone(),
@@ -405,6 +409,9 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
         // DMA registers are frozen while RUN is set: a transfer left by a
         // killed program must end first (it takes about 100 ms).
         self.wait_dma_idle(&regs)?;
+        // Bus Master may have been cleared since the last leg (every close
+        // of /dev/uioN clears it; see crate::lock).
+        self.platform.prepare_dma()?;
         let (src, dst, dir) = match direction {
             Direction::ToDevice => (ram, device_addr, DMA_CMD::DIRECTION::TO_DEVICE),
             Direction::ToRam => (device_addr, ram, DMA_CMD::DIRECTION::TO_RAM),
@@ -452,8 +459,13 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
 
     /// Waits for the interrupt, then acknowledges exactly the bits
     /// IRQ_STATUS shows, unmasks, and checks that `bit` was among them.
-    fn wait_interrupt(&self, regs: &edu::Regs<'_, I>, bit: u32, what: &'static str) -> Result<(), EduError> {
-        if let Err(e) = self.irq.wait(self.options.timeout) {
+    fn wait_interrupt(
+        &self,
+        regs: &edu::Regs<'_, I>,
+        bit: u32,
+        what: &'static str,
+    ) -> Result<(), EduError> {
+        if let Err(e) = self.platform.wait_interrupt(self.options.timeout) {
             if e.is_timeout() {
                 return Err(EduError::Timeout {
                     what: format!("the interrupt of {what}"),
@@ -470,7 +482,7 @@ impl<I: Io, Q: Interrupt> Edu<I, Q> {
             // device must be acknowledged before the line is unmasked.
             regs.irq_ack().set(status);
         }
-        self.irq.unmask()?;
+        self.platform.unmask_interrupt()?;
         if status & bit == 0 {
             return Err(EduError::WrongInterrupt {
                 device: self.name.clone(),

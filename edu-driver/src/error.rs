@@ -68,20 +68,20 @@ pub enum EduError {
         read: u32,
     },
     /// Another driver instance owns the device.
-    #[error("edu {address} is in use by another driver instance ({}): {node} is locked; wait for it to finish or stop it", match pid { Some(p) => format!("pid {p}"), None => "pid unknown".to_string() })]
+    #[error("edu {address} is in use by another driver instance ({}): {path} is locked; wait for it to finish or stop it", match pid { Some(p) => format!("pid {p}"), None => "pid unknown".to_string() })]
     InUse {
         /// The device.
         address: PciAddress,
-        /// The locked UIO device node.
-        node: String,
+        /// The locked file (the device's sysfs config file).
+        path: String,
         /// The holder's process ID, when `/proc/locks` shows it.
         pid: Option<u32>,
     },
     /// Taking the ownership lock failed for another reason than "in use".
-    #[error("locking {node} for exclusive use: {errno}")]
+    #[error("locking {path} for exclusive use of the device: {errno}")]
     Lock {
-        /// The UIO device node.
-        node: String,
+        /// The lock file (the device's sysfs config file).
+        path: String,
         /// The errno (part of the message).
         errno: nix::Error,
     },
@@ -169,7 +169,10 @@ pub enum EduError {
 }
 
 fn list_addresses(a: &[PciAddress]) -> String {
-    a.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    a.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl EduError {

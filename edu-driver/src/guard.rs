@@ -144,7 +144,12 @@ pub fn check_ram_range(addr: u64, len: usize, mask: DmaMask) -> Result<(), Refus
 /// The RAM address is the one the buffer gave for the whole range
 /// (`DmaBuffer::device_addr`), which has already refused discontiguous
 /// and out-of-bounds ranges.
-pub fn check_transfer(device_addr: u64, ram_addr: u64, len: usize, mask: DmaMask) -> Result<(), Refusal> {
+pub fn check_transfer(
+    device_addr: u64,
+    ram_addr: u64,
+    len: usize,
+    mask: DmaMask,
+) -> Result<(), Refusal> {
     check_device_range(device_addr, len)?;
     check_ram_range(ram_addr, len, mask)
 }
@@ -155,7 +160,10 @@ mod tests {
 
     #[test]
     fn device_side_limits_are_qemu_72s() {
-        assert_eq!(check_device_range(BUFFER_START, 0), Err(Refusal::ZeroLength));
+        assert_eq!(
+            check_device_range(BUFFER_START, 0),
+            Err(Refusal::ZeroLength)
+        );
         assert!(check_device_range(BUFFER_START, MAX_TRANSFER).is_ok());
         assert!(check_device_range(BUFFER_START, 1).is_ok());
         assert!(check_device_range(0x40ffe, 1).is_ok());

@@ -28,26 +28,27 @@
 //! # Layers
 //!
 //! * [`Edu`]: the driver over any register backend ([`hal_core::Io`]) and
-//!   any [`Interrupt`]. It touches the device only through the generated
+//!   any [`Platform`] (interrupt line, bus mastering). It touches the device only through the generated
 //!   register block `device_specs::edu`, waits with
 //!   `hal_core::poll::poll_timeout` or the interrupt, and orders DMA
 //!   memory with `hal_core::order`. Host tests run it over QEMU 7.2's
 //!   behavioural model (`device_specs::models::EduModel`).
 //! * [`EduDevice`]: [`Edu`] over the real device: found through sysfs,
-//!   opened through `uio_backend`, locked, Bus Master on through
-//!   `pci_sysfs`, buffers from `dma_mem::PagemapAllocator` below the DMA
+//!   locked, opened through `uio_backend`, Bus Master on through
+//!   `pci_sysfs` ([`UioPlatform`]), buffers from `dma_mem::PagemapAllocator` below the DMA
 //!   mask.
 //! * [`guard`]: the limits every DMA request is checked against, with the
 //!   QEMU 7.2 behaviour behind each ([`Refusal`]).
-//! * [`lock`]: how ownership works (`flock` on `/dev/uioN`), and what it
-//!   does not stop (regpoke).
+//! * [`lock`]: how ownership works (`flock` on the device's sysfs config
+//!   file, before `/dev/uioN` is opened), and what it does not stop
+//!   (regpoke).
 //!
 //! # What the device needs (QEMU 7.2)
 //!
 //! * **Bus Master** (PCI COMMAND bit 2) for DMA: without it the transfer
 //!   "completes" but reads zeros and drops writes. `uio_pci_generic` never
-//!   sets it and clears it at the last close of `/dev/uioN`;
-//!   [`EduDevice`] sets it when it opens.
+//!   sets it and clears it whenever an open file of `/dev/uioN` is closed
+//!   (by any process); [`EduDevice`] turns it on before every DMA leg.
 //! * **At most 4095 bytes per transfer** ([`guard::MAX_TRANSFER`]): QEMU
 //!   7.2 aborts the whole VM on a transfer that reaches the end of the
 //!   4096-byte buffer, on a count of 0 and on a device-side address
@@ -70,8 +71,8 @@ mod error;
 pub mod guard;
 pub mod lock;
 
-pub use device::{EduDevice, EDU_PCI_ID};
-pub use driver::{Edu, Identity, Interrupt, LegTiming, Options, RoundTrip, Wait};
+pub use device::{EduDevice, UioPlatform, EDU_PCI_ID};
+pub use driver::{Edu, Identity, LegTiming, Options, Platform, RoundTrip, Wait};
 pub use error::EduError;
 pub use guard::{Direction, Refusal};
 

@@ -1,38 +1,50 @@
 //! Exclusive ownership of one edu device while a driver instance runs.
 //!
-//! The lock is an exclusive, non-blocking `flock` on the open `/dev/uioN`
-//! itself (on a duplicate of the [`UioDevice`]'s descriptor, so it is the
-//! same open file):
+//! The lock is an exclusive, non-blocking `flock` on the device's PCI
+//! config file in sysfs (`/sys/bus/pci/devices/BDF/config`), taken
+//! **before `/dev/uioN` is opened**:
 //!
-//! * it needs no directory (`/run/lock` may not exist, and a lock file
-//!   could be named differently by two programs); every process that
-//!   opens the node locks the same inode;
-//! * it is released by the kernel when the process exits or is killed, so
-//!   a crashed driver never leaves a stale lock behind;
-//! * it is taken right after the node is opened and before any register is
-//!   read or written, so a refused second instance has not touched the
-//!   device, and its own open and close of the node leave Bus Master on
-//!   (uio_pci_generic clears it only at the *last* close);
+//! * uio_pci_generic clears Bus Master whenever an open file of
+//!   `/dev/uioN` is closed (its `release` runs per open file, not at the
+//!   device's last close). A second instance that opened the node to lock
+//!   it, was refused and closed it again would turn DMA off under the
+//!   first one's running transfer (the transfer then "completes" with
+//!   zeros, and the VM test `edu_driver_second_instance_refused` caught
+//!   exactly that). Opening the config file read-only has no side effect;
+//! * every process that opens the file locks the same inode, and no
+//!   directory has to exist (`/run/lock` may not, and two programs could
+//!   name a lock file differently);
+//! * the kernel releases the lock when the process exits or is killed, so
+//!   a crashed driver leaves no stale lock;
+//! * it is taken before any register is read or written, so a refused
+//!   second instance has not touched the device;
 //! * the holder's pid is read from `/proc/locks` for the message.
 //!
 //! `flock` is advisory: a program that does not take it is not stopped.
 //! regpoke does not take it, on purpose: reading registers while the
 //! driver runs (`regpoke --spec edu read IRQ_STATUS`, `watch`) is how one
-//! debugs a driver. Writing DMA registers or acknowledging interrupts with
-//! regpoke while the driver runs will disturb the driver's transfer; the
-//! driver then reports a timeout or a mismatch, never silence.
+//! debugs a driver. But each regpoke run over UIO opens and closes
+//! `/dev/uioN`, and that close clears Bus Master: the driver turns it back
+//! on before every DMA leg ([`Platform::prepare_dma`](crate::Platform::prepare_dma)),
+//! yet a close that lands while a transfer is in flight (edu's take 100 ms)
+//! still makes that transfer read zeros or drop its writes. Poke a running
+//! driver's device through sysfs `resource0` (`regpoke --pci 1234:11e8`),
+//! which does not touch the UIO node, or not at all; writing DMA or
+//! interrupt registers disturbs the driver either way. The driver reports
+//! a disturbed round trip as [`EduError::Mismatch`] or a timeout, never
+//! silently.
 
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use pci_sysfs::PciAddress;
-use uio_backend::UioDevice;
 
 use crate::error::EduError;
 
-/// A held lock on an open UIO device; released when dropped (or when the
+/// A held lock on one edu device; released when dropped (or when the
 /// process ends).
 #[derive(Debug)]
 pub struct OwnerLock {
@@ -40,25 +52,23 @@ pub struct OwnerLock {
 }
 
 impl OwnerLock {
-    /// Takes the lock on `dev` without waiting; [`EduError::InUse`] when
-    /// another open file of the node holds it.
-    pub fn acquire(dev: &UioDevice, address: PciAddress) -> Result<OwnerLock, EduError> {
-        let node = dev.info().devnode().display().to_string();
-        let fd = dev
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| EduError::Lock {
-                node: node.clone(),
-                errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-            })?;
-        match Flock::lock(File::from(fd), FlockArg::LockExclusiveNonblock) {
+    /// Takes the lock on the device at `address`, whose sysfs config file
+    /// is `config`, without waiting; [`EduError::InUse`] when another open
+    /// file holds it.
+    pub fn acquire(address: PciAddress, config: &Path) -> Result<OwnerLock, EduError> {
+        let path = config.display().to_string();
+        let file = File::open(config).map_err(|e| EduError::Lock {
+            path: path.clone(),
+            errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+        })?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(OwnerLock { _lock: lock }),
             Err((file, Errno::EWOULDBLOCK)) => Err(EduError::InUse {
                 address,
                 pid: holder_pid_of(&file),
-                node,
+                path,
             }),
-            Err((_, errno)) => Err(EduError::Lock { node, errno }),
+            Err((_, errno)) => Err(EduError::Lock { path, errno }),
         }
     }
 }

@@ -9,7 +9,7 @@ use dma_mem::{DmaBuffer, DmaMask, Segment};
 use hal_core::fake::{DeviceModel, Logged, ModelIo, Op};
 use hal_core::{Region, Width};
 
-use crate::driver::{Edu, Interrupt, Options, Wait};
+use crate::driver::{Edu, Options, Platform, Wait};
 use crate::error::EduError;
 use crate::guard::{check_device_range, Refusal, BUFFER_END, BUFFER_START, MAX_TRANSFER};
 
@@ -26,6 +26,7 @@ struct FakeIrq<'a> {
     masked: Cell<bool>,
     unmasks: Cell<u32>,
     delivered: Cell<u32>,
+    dma_prepared: Cell<u32>,
 }
 
 impl<'a> FakeIrq<'a> {
@@ -35,6 +36,7 @@ impl<'a> FakeIrq<'a> {
             masked: Cell::new(true),
             unmasks: Cell::new(0),
             delivered: Cell::new(0),
+            dma_prepared: Cell::new(0),
         }
     }
     fn pending(&self) -> bool {
@@ -42,13 +44,13 @@ impl<'a> FakeIrq<'a> {
     }
 }
 
-impl Interrupt for FakeIrq<'_> {
-    fn unmask(&self) -> Result<(), EduError> {
+impl Platform for FakeIrq<'_> {
+    fn unmask_interrupt(&self) -> Result<(), EduError> {
         self.masked.set(false);
         self.unmasks.set(self.unmasks.get() + 1);
         Ok(())
     }
-    fn wait(&self, timeout: Duration) -> Result<(), EduError> {
+    fn wait_interrupt(&self, timeout: Duration) -> Result<(), EduError> {
         for _ in 0..100 {
             if self.pending() {
                 self.masked.set(true);
@@ -64,10 +66,14 @@ impl Interrupt for FakeIrq<'_> {
             last: "line not asserted".into(),
         })
     }
-    fn drain(&self) -> Result<(), EduError> {
+    fn drain_interrupt(&self) -> Result<(), EduError> {
         if self.pending() {
             self.masked.set(true);
         }
+        Ok(())
+    }
+    fn prepare_dma(&self) -> Result<(), EduError> {
+        self.dma_prepared.set(self.dma_prepared.get() + 1);
         Ok(())
     }
 }
@@ -119,7 +125,10 @@ fn open_acknowledges_stale_interrupts_and_unmasks() {
     let edu = open(&io, irq);
     assert!(writes(&io.log()).contains(&(0x64, 0x101)), "{:?}", io.log());
     assert!(!io.model(|m| m.irq_line()));
-    assert_eq!(edu.identify().map(|i| (i.major, i.minor)).ok(), Some((1, 0)));
+    assert_eq!(
+        edu.identify().map(|i| (i.major, i.minor)).ok(),
+        Some((1, 0))
+    );
 }
 
 #[test]
@@ -176,7 +185,7 @@ fn factorial_polled_and_by_interrupt() {
 }
 
 fn edu_irq<'e, 'a>(edu: &'e Edu<&'a Model, FakeIrq<'a>>) -> &'e FakeIrq<'a> {
-    edu.interrupt()
+    edu.platform()
 }
 
 #[test]
@@ -232,6 +241,8 @@ fn dma_legs_program_the_registers_and_acknowledge_the_interrupt() {
         assert_eq!(w, want, "{wait}");
         assert!(io.model(|m| m.fatal.is_none()));
     }
+    // Bus Master was checked before each of the four legs.
+    assert_eq!(edu.platform().dma_prepared.get(), 4);
 }
 
 /// Every refused request: the error, and no access at all on the device.
@@ -333,6 +344,7 @@ fn every_guard_refuses_before_the_device_sees_anything() {
             },
         ),
     ];
+    let prepared = edu.platform().dma_prepared.get();
     for (what, buf, offset, len, dev, want) in &cases {
         for wait in [Wait::Poll, Wait::Interrupt] {
             io.clear_log();
@@ -347,6 +359,11 @@ fn every_guard_refuses_before_the_device_sees_anything() {
             assert_eq!(io.log(), vec![], "{what}: the device saw accesses");
         }
     }
+    assert_eq!(
+        edu.platform().dma_prepared.get(),
+        prepared,
+        "Bus Master touched"
+    );
     // The same driver then does a transfer the guards accept, which the
     // device does see: the empty logs above are not for lack of trying.
     io.clear_log();

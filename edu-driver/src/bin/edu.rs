@@ -83,7 +83,11 @@ fn wait(irq: bool) -> Wait {
 /// dropped bytes cannot match.
 fn data(seed: u32, len: usize) -> Vec<u8> {
     (0..len as u32)
-        .map(|i| (i.wrapping_add(seed.wrapping_mul(4099)).wrapping_mul(0x9e37_79b9) >> 24) as u8)
+        .map(|i| {
+            (i.wrapping_add(seed.wrapping_mul(4099))
+                .wrapping_mul(0x9e37_79b9)
+                >> 24) as u8
+        })
         .collect()
 }
 

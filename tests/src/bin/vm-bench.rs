@@ -1,5 +1,7 @@
-//! Benchmarks inside one VM: typed vs raw MMIO reads, and uio-backend vs
-//! raw-syscall interrupt round trips. Prints a Markdown table.
+//! Benchmarks inside one VM: typed vs raw MMIO reads, uio-backend vs
+//! raw-syscall interrupt round trips, regpoke vs busybox devmem, and the
+//! edu driver's DMA round trips polled vs by interrupt. Prints a Markdown
+//! table.
 //!
 //! `cargo build --release -p vm-tests --bins && sudo target/release/vm-bench`
 
@@ -31,7 +33,8 @@ fn bench() -> Result<(), String> {
         &format!("bench-regpoke {} 101 {reads}", host::GUEST_REGPOKE),
         Duration::from_secs(1800),
     )?;
-    let (read, irq, rp) = (read.trim(), irq.trim(), rp.trim());
+    let dma = run_guest(&vm, "bench-dma 10", Duration::from_secs(300))?;
+    let (read, irq, rp, dma) = (read.trim(), irq.trim(), rp.trim(), dma.trim());
     println!("VM booted in {:?}\n", vm.boot_time());
     println!("| measurement | ours | raw | ratio |");
     println!("|---|---|---|---|");
@@ -73,7 +76,26 @@ fn bench() -> Result<(), String> {
         field(rp, "devmem_loop_s"),
         field(rp, "batch_ratio")
     );
-    println!("\nraw output:\n  {read}\n  {irq}\n  {rp}");
+    println!(
+        "\n| edu driver, {}-byte DMA round trips ({} each, alternating) | polled | interrupt | ratio |",
+        field(dma, "dma_len"),
+        field(dma, "dma_trips")
+    );
+    println!("|---|---|---|---|");
+    for (what, key, unit) in [
+        ("one leg, doorbell to completion seen (edu's 100 ms timer)", "leg_ms", "ms"),
+        ("driver overhead per leg (time outside the wait)", "overhead_us", "µs"),
+        ("whole round trip (2 legs, buffers, compare)", "trip_ms", "ms"),
+    ] {
+        let p = field(dma, &format!("dma_poll_{key}"));
+        let i = field(dma, &format!("dma_irq_{key}"));
+        let ratio = match (p.parse::<f64>(), i.parse::<f64>()) {
+            (Ok(p), Ok(i)) if p > 0.0 => format!("{:.3}", i / p),
+            _ => "?".into(),
+        };
+        println!("| {what} ({unit}) | {p} | {i} | {ratio} |");
+    }
+    println!("\nraw output:\n  {read}\n  {irq}\n  {rp}\n  {dma}");
     Ok(())
 }
 

@@ -34,10 +34,12 @@ impl UioPlatform {
         let irq = uio.irq()?;
         let pci = uio.pci()?;
         let address = pci.address();
-        let config = pci.config_rw().map_err(|error| EduError::Pci {
-            op: "opening config space read-write (for Bus Master)",
-            address: address.to_string(),
-            error,
+        let config = pci.config_rw().map_err(|error| {
+            EduError::pci(
+                "opening config space read-write (for Bus Master)",
+                address,
+                error,
+            )
         })?;
         Ok(UioPlatform {
             irq,
@@ -53,11 +55,9 @@ impl UioPlatform {
 
     /// Whether Bus Master is on now (read from config space).
     pub fn bus_master(&self) -> Result<bool, EduError> {
-        self.config.bus_master().map_err(|error| EduError::Pci {
-            op: "reading COMMAND",
-            address: self.address.to_string(),
-            error,
-        })
+        self.config
+            .bus_master()
+            .map_err(|error| EduError::pci("reading COMMAND", self.address, error))
     }
 }
 
@@ -75,13 +75,13 @@ impl Platform for UioPlatform {
     /// Turns Bus Master (PCI COMMAND bit 2) on if it is off: one config
     /// read, and a one-byte write only when the bit was clear.
     fn prepare_dma(&self) -> Result<(), EduError> {
-        self.config
-            .set_bus_master(true)
-            .map_err(|error| EduError::Pci {
-                op: "turning Bus Master on (COMMAND |= 0x4) for DMA",
-                address: self.address.to_string(),
+        self.config.set_bus_master(true).map_err(|error| {
+            EduError::pci(
+                "turning Bus Master on (COMMAND |= 0x4) for DMA",
+                self.address,
                 error,
-            })
+            )
+        })
     }
 }
 
@@ -205,11 +205,8 @@ impl Deref for EduDevice {
 /// The UIO device and the PCI device of the edu at `address`, after
 /// checking that it is an edu and bound to uio_pci_generic.
 fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
-    let pci = PciDevice::find_by_address(address).map_err(|error| EduError::Pci {
-        op: "finding the PCI device",
-        address: address.to_string(),
-        error,
-    })?;
+    let pci = PciDevice::find_by_address(address)
+        .map_err(|error| EduError::pci("finding the PCI device", address, error))?;
     if pci.id() != EDU_PCI_ID {
         return Err(EduError::WrongPciId {
             address,
@@ -249,11 +246,7 @@ fn find_only() -> Result<(UioInfo, PciDevice), EduError> {
             let pci = info
                 .sysfs()
                 .pci_device(address)
-                .map_err(|error| EduError::Pci {
-                    op: "reading the PCI device",
-                    address: address.to_string(),
-                    error,
-                })?;
+                .map_err(|error| EduError::pci("reading the PCI device", address, error))?;
             Ok((info, pci))
         }
         _ => Err(EduError::Ambiguous {

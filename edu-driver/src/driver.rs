@@ -537,7 +537,7 @@ fn ram_addr(buf: &DmaBuffer, offset: usize, len: usize) -> Result<u64, EduError>
             buffer_len: buf.len(),
         }
         .into(),
-        other => EduError::Dma(other),
+        other => other.into(),
     })
 }
 

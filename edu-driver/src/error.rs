@@ -144,7 +144,7 @@ pub enum EduError {
     },
     /// Something about the UIO device failed.
     #[error(transparent)]
-    Uio(#[from] UioError),
+    Uio(Box<UioError>),
     /// Config space or another PCI sysfs operation failed.
     #[error("{op} of {address}: {error}")]
     Pci {
@@ -153,11 +153,11 @@ pub enum EduError {
         /// The device.
         address: String,
         /// The error (part of the message).
-        error: PciError,
+        error: Box<PciError>,
     },
     /// DMA memory could not be allocated or described.
     #[error(transparent)]
-    Dma(#[from] dma_mem::DmaError),
+    Dma(Box<dma_mem::DmaError>),
     /// A bulk copy into or out of a DMA buffer failed.
     #[error("copying {op} a DMA buffer: {error}")]
     Copy {
@@ -166,6 +166,29 @@ pub enum EduError {
         /// The access error (part of the message).
         error: hal_core::AccessError,
     },
+}
+
+impl From<UioError> for EduError {
+    fn from(e: UioError) -> EduError {
+        EduError::Uio(Box::new(e))
+    }
+}
+
+impl From<dma_mem::DmaError> for EduError {
+    fn from(e: dma_mem::DmaError) -> EduError {
+        EduError::Dma(Box::new(e))
+    }
+}
+
+impl EduError {
+    /// A failed PCI sysfs operation `op` on the device at `address`.
+    pub fn pci(op: &'static str, address: PciAddress, error: PciError) -> EduError {
+        EduError::Pci {
+            op,
+            address: address.to_string(),
+            error: Box::new(error),
+        }
+    }
 }
 
 fn list_addresses(a: &[PciAddress]) -> String {

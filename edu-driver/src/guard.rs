@@ -71,7 +71,7 @@ pub enum Refusal {
         addr: u64,
     },
     /// The device-side range reaches (or passes) the end of the buffer.
-    #[error("refused a {len}-byte DMA at device address {addr:#x}: it reaches {end:#x}, and QEMU 7.2 aborts the whole VM unless a transfer ends strictly below {BUFFER_END:#x} (an off-by-one in edu_check_range), so at most {max} bytes fit from {addr:#x} ({MAX_TRANSFER} from {BUFFER_START:#x})", end = addr.saturating_add(*len as u64), max = (BUFFER_END - 1).saturating_sub(*addr))]
+    #[error("refused a {len}-byte DMA at device address {addr:#x}: it reaches {end:#x}, and QEMU 7.2 aborts the whole VM unless a transfer ends strictly below {BUFFER_END:#x} (an off-by-one in edu_check_range), so {fit}", end = addr.saturating_add(*len as u64), fit = room(*addr))]
     ReachesBufferEnd {
         /// The device-side address.
         addr: u64,
@@ -106,6 +106,16 @@ pub enum Refusal {
         /// The buffer's length.
         buffer_len: usize,
     },
+}
+
+/// How many bytes fit from device address `addr`, for messages.
+fn room(addr: u64) -> String {
+    let max = (BUFFER_END - 1).saturating_sub(addr);
+    if addr == BUFFER_START {
+        format!("at most {max} bytes fit from {addr:#x}")
+    } else {
+        format!("at most {max} bytes fit from {addr:#x} ({MAX_TRANSFER} from {BUFFER_START:#x})")
+    }
 }
 
 /// Checks the device side of a transfer: `len` bytes at device address

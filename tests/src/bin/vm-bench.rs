@@ -83,9 +83,21 @@ fn bench() -> Result<(), String> {
     );
     println!("|---|---|---|---|");
     for (what, key, unit) in [
-        ("one leg, doorbell to completion seen (edu's 100 ms timer)", "leg_ms", "ms"),
-        ("driver overhead per leg (time outside the wait)", "overhead_us", "µs"),
-        ("whole round trip (2 legs, buffers, compare)", "trip_ms", "ms"),
+        (
+            "one leg, doorbell to completion seen (edu's 100 ms timer)",
+            "leg_ms",
+            "ms",
+        ),
+        (
+            "driver overhead per leg (time outside the wait)",
+            "overhead_us",
+            "µs",
+        ),
+        (
+            "whole round trip (2 legs, buffers, compare)",
+            "trip_ms",
+            "ms",
+        ),
     ] {
         let p = field(dma, &format!("dma_poll_{key}"));
         let i = field(dma, &format!("dma_irq_{key}"));

@@ -42,11 +42,17 @@ fn driver_step(
     match (out.success(), expect_fail) {
         (true, false) => Ok(()),
         (false, true) => {
-            println!("     (exit status {}: refused, as it should be)", out.status);
+            println!(
+                "     (exit status {}: refused, as it should be)",
+                out.status
+            );
             Ok(())
         }
         (true, true) => Err(format!("`{command}` should have been refused")),
-        (false, false) => Err(format!("`{command}` failed with exit status {}", out.status)),
+        (false, false) => Err(format!(
+            "`{command}` failed with exit status {}",
+            out.status
+        )),
     }
 }
 

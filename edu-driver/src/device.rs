@@ -6,7 +6,7 @@ use std::time::Duration;
 use dma_mem::{DmaAllocator, DmaBuffer, PagemapAllocator};
 use hal_core::Region;
 use pci_sysfs::{ConfigSpace, PciAddress, PciDevice, PciId, UIO_PCI_GENERIC};
-use uio_backend::{Irq, UioDevice, UioInfo, UioScan, UioSelector};
+use uio_backend::{Irq, UioDevice, UioError, UioInfo, UioScan, UioSelector};
 
 use crate::driver::{Edu, Options, Platform, RoundTrip, Wait};
 use crate::error::EduError;
@@ -212,7 +212,6 @@ fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
             address,
             id: pci.id(),
             edu: EDU_PCI_ID,
-            hint: describe_edus(),
         });
     }
     if pci.driver() != Some(UIO_PCI_GENERIC) {
@@ -226,54 +225,35 @@ fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
 }
 
 /// The only edu bound to uio_pci_generic: its UIO and PCI devices.
+///
+/// With none, uio-backend's not-found error says which UIO devices exist
+/// and which driver each edu PCI device is bound to, and how to bind it.
 fn find_only() -> Result<(UioInfo, PciDevice), EduError> {
-    let mut edus: Vec<UioInfo> = UioScan::system()
+    let scan = UioScan::system();
+    let mut edus: Vec<UioInfo> = scan
         .list()?
         .into_iter()
         .filter(|i| i.pci_id() == Some(EDU_PCI_ID))
         .collect();
-    match edus.len() {
-        0 => Err(EduError::NotFound {
-            id: EDU_PCI_ID,
-            found: describe_edus(),
-        }),
-        1 => {
-            let info = edus.remove(0);
-            let address = info.pci_address().ok_or_else(|| EduError::NotFound {
-                id: EDU_PCI_ID,
-                found: format!("{} has no parent PCI device", info.device_name()),
-            })?;
-            let pci = info
-                .sysfs()
-                .pci_device(address)
-                .map_err(|error| EduError::pci("reading the PCI device", address, error))?;
-            Ok((info, pci))
-        }
-        _ => Err(EduError::Ambiguous {
+    if edus.is_empty() {
+        edus.push(scan.find(&UioSelector::PciId(EDU_PCI_ID))?);
+    }
+    if edus.len() > 1 {
+        return Err(EduError::Ambiguous {
             candidates: edus.iter().filter_map(UioInfo::pci_address).collect(),
-        }),
+        });
     }
-}
-
-/// What edu devices exist and which drivers they have, for messages.
-fn describe_edus() -> String {
-    match PciDevice::find_all_by_id(EDU_PCI_ID.vendor, EDU_PCI_ID.device) {
-        Ok(all) => {
-            let list: Vec<String> = all
-                .iter()
-                .map(|d| match d.driver() {
-                    Some(drv) => format!("{} (bound to {drv})", d.address()),
-                    None => format!("{} (no driver)", d.address()),
-                })
-                .collect();
-            format!(
-                "edu devices present: {}; bind one to uio_pci_generic as root (modprobe uio_pci_generic; echo uio_pci_generic > /sys/bus/pci/devices/BDF/driver_override; echo BDF > /sys/bus/pci/drivers_probe)",
-                list.join(", ")
-            )
+    let info = edus.remove(0);
+    let Some(address) = info.pci_address() else {
+        return Err(UioError::NotPci {
+            device: info.device_name(),
+            driver: info.name().to_string(),
         }
-        Err(e) if e.is_not_found() => {
-            format!("no PCI device {EDU_PCI_ID} exists at all (start QEMU with -device edu)")
-        }
-        Err(e) => format!("listing PCI devices failed: {e}"),
-    }
+        .into());
+    };
+    let pci = info
+        .sysfs()
+        .pci_device(address)
+        .map_err(|error| EduError::pci("reading the PCI device", address, error))?;
+    Ok((info, pci))
 }

@@ -15,14 +15,6 @@ use crate::guard::Refusal;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EduError {
-    /// No edu device is bound to `uio_pci_generic`.
-    #[error("no edu device (PCI {id}) is bound to uio_pci_generic; {found}")]
-    NotFound {
-        /// edu's vendor:device ID.
-        id: PciId,
-        /// What exists instead, and how to bind it.
-        found: String,
-    },
     /// More than one edu device is bound to `uio_pci_generic`.
     #[error("{} edu devices are bound to uio_pci_generic ({}); choose one by its PCI address (--device BDF, or EduDevice::open)", candidates.len(), list_addresses(candidates))]
     Ambiguous {
@@ -30,7 +22,7 @@ pub enum EduError {
         candidates: Vec<PciAddress>,
     },
     /// The PCI device at the address given is not an edu.
-    #[error("{address} is a {id} device, not an edu ({edu}); {hint}")]
+    #[error("{address} is a {id} device, not an edu ({edu}); give an edu's address, or none to use the only edu bound to uio_pci_generic")]
     WrongPciId {
         /// The address given.
         address: PciAddress,
@@ -38,8 +30,6 @@ pub enum EduError {
         id: PciId,
         /// edu's ID.
         edu: PciId,
-        /// The edu devices that exist, if any.
-        hint: String,
     },
     /// The edu at the address given is not bound to `uio_pci_generic`.
     #[error("edu {address} is {}, not to uio_pci_generic; bind it as root: modprobe uio_pci_generic && echo uio_pci_generic > /sys/bus/pci/devices/{address}/driver_override && echo {address} > /sys/bus/pci/drivers_probe", match driver { Some(d) => format!("bound to {d}"), None => "bound to no driver".to_string() })]

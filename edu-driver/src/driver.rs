@@ -320,9 +320,7 @@ impl<I: Io, P: Platform> Edu<I, P> {
         device_addr: u64,
         wait: Wait,
     ) -> Result<LegTiming, EduError> {
-        check_device_range(device_addr, len)?;
-        let ram = ram_addr(buf, offset, len)?;
-        self.run_leg(Direction::ToDevice, ram, device_addr, len, wait)
+        self.transfer(Direction::ToDevice, buf, offset, len, device_addr, wait)
     }
 
     /// Copies `len` bytes from edu's buffer at `device_addr` into `buf` at
@@ -338,9 +336,27 @@ impl<I: Io, P: Platform> Edu<I, P> {
         len: usize,
         wait: Wait,
     ) -> Result<LegTiming, EduError> {
+        self.transfer(Direction::ToRam, buf, offset, len, device_addr, wait)
+    }
+
+    /// One DMA leg in either `direction` between bytes `offset..offset +
+    /// len` of `buf` and edu's buffer at `device_addr`:
+    /// [`copy_to_device`](Self::copy_to_device) and
+    /// [`copy_to_ram`](Self::copy_to_ram) with the direction as a value.
+    pub fn transfer(
+        &self,
+        direction: Direction,
+        buf: &DmaBuffer,
+        offset: usize,
+        len: usize,
+        device_addr: u64,
+        wait: Wait,
+    ) -> Result<LegTiming, EduError> {
+        // The device-side checks first, so a count of 0 is reported as
+        // such rather than as an empty range of the buffer.
         check_device_range(device_addr, len)?;
         let ram = ram_addr(buf, offset, len)?;
-        self.run_leg(Direction::ToRam, ram, device_addr, len, wait)
+        self.run_leg(direction, ram, device_addr, len, wait)
     }
 
     /// Sends `data` (1 to 4095 bytes) from one RAM page to edu's buffer

@@ -46,3 +46,58 @@ pub fn probe_read_dma_cmd(regs: Regs<'_>) -> u64 {
 pub fn probe_write_dma_src(regs: Regs<'_>, value: u64) {
     regs.dma_src().set(value)
 }
+
+/// Submit: a plain store to DMA memory, `before_doorbell`, then a volatile
+/// doorbell store.
+///
+/// # Safety
+/// `buf` and `doorbell` are valid and aligned for their writes.
+#[no_mangle]
+pub unsafe fn probe_submit(buf: *mut u64, doorbell: *mut u32, value: u64) {
+    // SAFETY: the caller's promise.
+    unsafe { buf.write(value) };
+    hal_core::order::before_doorbell();
+    // SAFETY: the caller's promise.
+    unsafe { doorbell.write_volatile(1) };
+}
+
+/// Submit through a `Region`: a plain store, `before_doorbell`, then the
+/// Region's inline-assembly store to edu DMA_CMD.
+///
+/// # Safety
+/// `buf` is valid and aligned for a write.
+#[no_mangle]
+pub unsafe fn probe_submit_region(buf: *mut u64, regs: Regs<'_>, value: u64) {
+    // SAFETY: the caller's promise.
+    unsafe { buf.write(value) };
+    hal_core::order::before_doorbell();
+    regs.dma_cmd().set(1);
+}
+
+/// Complete: a volatile status load, `after_completion`, then a plain load
+/// of DMA memory.
+///
+/// # Safety
+/// `status` and `buf` are valid and aligned for their reads.
+#[no_mangle]
+pub unsafe fn probe_complete(status: *const u32, buf: *const u64) -> u64 {
+    // SAFETY: the caller's promise.
+    let done = unsafe { status.read_volatile() };
+    hal_core::order::after_completion();
+    // SAFETY: the caller's promise.
+    let v = unsafe { buf.read() };
+    v.wrapping_add(done.into())
+}
+
+/// A write-combined data store, `flush_write_combining`, then the doorbell.
+///
+/// # Safety
+/// `buf` and `doorbell` are valid and aligned for their writes.
+#[no_mangle]
+pub unsafe fn probe_flush_wc(buf: *mut u64, doorbell: *mut u32, value: u64) {
+    // SAFETY: the caller's promise.
+    unsafe { buf.write_volatile(value) };
+    hal_core::order::flush_write_combining();
+    // SAFETY: the caller's promise.
+    unsafe { doorbell.write_volatile(1) };
+}

@@ -10,7 +10,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn asm() -> String {
+/// The probe's assembly, built once for all the tests of this file.
+fn asm() -> &'static str {
+    static ASM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ASM.get_or_init(build_asm)
+}
+
+fn build_asm() -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let workspace = root.parent().expect("workspace root");
     // A separate target directory: the outer `cargo test` holds the lock on
@@ -117,10 +123,82 @@ fn generated_accesses_are_single_instructions_of_the_declared_width() {
     let asm = asm();
     // STATUS (0x20 = 32), LIVENESS (0x4): 32-bit; DMA_CMD (0x98 = 152),
     // DMA_SRC (0x80 = 128): 64-bit.
-    check(&asm, "probe_read_status", "movl", 32);
-    check(&asm, "probe_is_computing", "movl", 32);
-    check(&asm, "probe_write_liveness", "movl", 4);
-    check(&asm, "probe_write_irqfact", "movl", 32);
-    check(&asm, "probe_read_dma_cmd", "movq", 152);
-    check(&asm, "probe_write_dma_src", "movq", 128);
+    check(asm, "probe_read_status", "movl", 32);
+    check(asm, "probe_is_computing", "movl", 32);
+    check(asm, "probe_write_liveness", "movl", 4);
+    check(asm, "probe_write_irqfact", "movl", 32);
+    check(asm, "probe_read_dma_cmd", "movq", 152);
+    check(asm, "probe_write_dma_src", "movq", 128);
+}
+
+/// The memory accesses (instructions with a memory operand) of a function,
+/// and whether it contains any fence or locked instruction.
+fn accesses_and_fences<'a>(asm: &'a str, func: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let body = body(asm, func);
+    eprintln!("{func}:\n    {}", body.join("\n    "));
+    let mem = body.iter().copied().filter(|i| i.contains('(')).collect();
+    let fences = body
+        .iter()
+        .copied()
+        .filter(|i| i.contains("fence") || i.starts_with("lock"))
+        .collect();
+    (mem, fences)
+}
+
+/// `hal_core::order`'s claims, from the release assembly: `before_doorbell`
+/// and `after_completion` emit no instruction and the accesses around them
+/// stay in program order; `flush_write_combining` is one `sfence` between
+/// the data store and the doorbell.
+#[test]
+fn order_fences_are_free_on_x86_64_and_keep_program_order() {
+    let asm = asm();
+    // probe_submit(buf = %rdi, doorbell = %rsi, value = %rdx)
+    let (mem, fences) = accesses_and_fences(asm, "probe_submit");
+    assert!(fences.is_empty(), "{fences:?}");
+    assert_eq!(mem.len(), 2, "{mem:?}");
+    assert!(
+        mem[0].starts_with("movq") && mem[0].ends_with("(%rdi)"),
+        "{mem:?}"
+    );
+    assert!(
+        mem[1].starts_with("movl") && mem[1].ends_with("(%rsi)"),
+        "{mem:?}"
+    );
+
+    // probe_submit_region(buf = %rdi, regs = %rsi, value = %rdx): the plain
+    // store, the load of the Region's base pointer (Rust memory), then the
+    // 64-bit device store.
+    let (mem, fences) = accesses_and_fences(asm, "probe_submit_region");
+    assert!(fences.is_empty(), "{fences:?}");
+    let first_store = mem.iter().position(|i| i.ends_with("(%rdi)"));
+    let device = mem
+        .iter()
+        .rposition(|i| i.starts_with("movq") && !i.contains("%rsi") && !i.ends_with("(%rdi)"));
+    assert!(
+        matches!((first_store, device), (Some(s), Some(d)) if s < d),
+        "the DMA store must come before the doorbell: {mem:?}"
+    );
+
+    // probe_complete(status = %rdi, buf = %rsi)
+    let (mem, fences) = accesses_and_fences(asm, "probe_complete");
+    assert!(fences.is_empty(), "{fences:?}");
+    let status = mem.iter().position(|i| i.contains("(%rdi)"));
+    let data = mem.iter().position(|i| i.contains("(%rsi)"));
+    assert!(
+        matches!((status, data), (Some(s), Some(d)) if s < d),
+        "the status load must come before the data load: {mem:?}"
+    );
+
+    // probe_flush_wc(buf = %rdi, doorbell = %rsi, value = %rdx)
+    let body = body(asm, "probe_flush_wc");
+    let pos = |p: &dyn Fn(&str) -> bool| body.iter().position(|i| p(i));
+    let data = pos(&|i| i.ends_with("(%rdi)"));
+    let sfence = pos(&|i| i == "sfence");
+    let doorbell = pos(&|i| i.ends_with("(%rsi)"));
+    assert!(
+        matches!((data, sfence, doorbell), (Some(a), Some(b), Some(c)) if a < b && b < c),
+        "expected data store, sfence, doorbell store:\n{}",
+        body.join("\n")
+    );
+    assert_eq!(body.iter().filter(|i| i.contains("fence")).count(), 1);
 }

@@ -2,6 +2,8 @@ use std::fmt;
 
 use tock_registers::UIntLike;
 
+use crate::error::AccessError;
+
 /// The width of one register access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Width {
@@ -82,6 +84,12 @@ impl fmt::Display for Width {
 /// register's width).
 ///
 /// Implementations perform exactly one access of the stated width per call.
+///
+/// The bulk methods ([`read_into`](Io::read_into),
+/// [`write_from`](Io::write_from), [`fill`](Io::fill)) are checked, safe
+/// and provided: they are built on the single accesses, so any backend
+/// (a fake included) has them, and every backend splits a transfer into
+/// the same accesses.
 pub trait Io {
     /// Length of the accessible range in bytes.
     fn len(&self) -> usize;
@@ -138,6 +146,33 @@ pub trait Io {
     /// # Safety
     /// `offset + 8 <= self.len()` and `(self.base_addr() + offset) % 8 == 0`.
     unsafe fn write64(&self, offset: usize, value: u64);
+
+    /// Copies `buf.len()` bytes starting at `offset` into `buf`, with the
+    /// widest naturally aligned reads (a head of at most 7 bytes, 64-bit
+    /// reads, a tail of at most 7 bytes: see [`bulk`](crate::bulk)).
+    ///
+    /// Checked: a range that does not fit is refused with
+    /// [`AccessError::RangeOutOfBounds`] before any access. For data
+    /// windows (RAM-like BARs such as ivshmem's BAR2, DMA buffers), not
+    /// register files, whose registers have width rules and read side
+    /// effects.
+    fn read_into(&self, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
+        crate::bulk::read_into(self, offset, buf)
+    }
+
+    /// Copies `data` to the bytes starting at `offset`, with the widest
+    /// naturally aligned writes (see [`read_into`](Io::read_into) and
+    /// [`bulk`](crate::bulk)).
+    fn write_from(&self, offset: usize, data: &[u8]) -> Result<(), AccessError> {
+        crate::bulk::write_from(self, offset, data)
+    }
+
+    /// Sets the `len` bytes starting at `offset` to `byte`, with the widest
+    /// naturally aligned writes (see [`read_into`](Io::read_into) and
+    /// [`bulk`](crate::bulk)).
+    fn fill(&self, offset: usize, len: usize, byte: u8) -> Result<(), AccessError> {
+        crate::bulk::fill(self, offset, len, byte)
+    }
 }
 
 /// A shared reference to a backend is a backend: `Window<&Region>` and
@@ -190,6 +225,19 @@ impl<I: Io + ?Sized> Io for &I {
     unsafe fn write64(&self, offset: usize, value: u64) {
         // SAFETY: forwarded verbatim from this function's contract.
         unsafe { (**self).write64(offset, value) }
+    }
+    // The bulk methods too, so that a backend's own versions are kept.
+    #[inline]
+    fn read_into(&self, offset: usize, buf: &mut [u8]) -> Result<(), AccessError> {
+        (**self).read_into(offset, buf)
+    }
+    #[inline]
+    fn write_from(&self, offset: usize, data: &[u8]) -> Result<(), AccessError> {
+        (**self).write_from(offset, data)
+    }
+    #[inline]
+    fn fill(&self, offset: usize, len: usize, byte: u8) -> Result<(), AccessError> {
+        (**self).fill(offset, len, byte)
     }
 }
 

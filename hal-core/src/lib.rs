@@ -14,6 +14,13 @@
 //!   register blocks get `read(FIELD)`, `write(FIELD::VAL)`, `modify`,
 //!   `is_set` and `matches_all` without ever overlaying a Rust struct on
 //!   device memory;
+//! * bulk data on every [`Io`]: [`Io::read_into`], [`Io::write_from`],
+//!   [`Io::fill`], with the widest naturally aligned accesses ([`bulk`]);
+//! * [`poll::poll_timeout`]: poll a condition with a timeout, like Linux's
+//!   `read_poll_timeout`, returning the last value on timeout;
+//! * [`order`]: the orderings between DMA memory and MMIO a driver needs
+//!   ([`order::before_doorbell`], [`order::after_completion`]), with the
+//!   reasoning for x86-64;
 //! * [`Window`]: a sub-range (offset, length) of an [`Io`] that is itself an
 //!   [`Io`], so a generated block can sit at an offset inside a BAR;
 //! * [`check_block`]: the one check a generated register block makes when
@@ -92,11 +99,14 @@ compile_error!(
 );
 
 pub mod access;
+pub mod bulk;
 mod check;
 mod error;
 pub mod fake;
 mod io;
 mod mmap;
+pub mod order;
+pub mod poll;
 mod reg;
 mod region;
 mod window;

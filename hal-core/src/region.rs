@@ -351,43 +351,22 @@ impl Region {
         self.try_write(offset, Width::W64, value)
     }
 
-    /// Copies bytes out of the region with 8-bit loads (one `mov` each:
-    /// exactly as written, and atomic).
+    /// Copies bytes out of the region: [`Io::read_into`], the widest
+    /// naturally aligned loads (each one `mov`: exactly as written, and
+    /// atomic).
     ///
-    /// For shared memory (ivshmem BAR2, a shared file), where byte-exact
-    /// content matters more than access width. The loads are not ordered
-    /// against anything: see [`MemoryKind`] on publishing data.
+    /// For shared memory and data windows (ivshmem BAR2, a shared file, a
+    /// DMA buffer), not registers. The loads are not ordered against
+    /// anything: see [`MemoryKind`] on publishing data.
     pub fn read_bytes(&self, offset: usize, out: &mut [u8]) -> Result<(), AccessError> {
-        self.check_range(offset, out.len())?;
-        for (i, b) in out.iter_mut().enumerate() {
-            // SAFETY: check_range proved offset + out.len() <= len; a byte
-            // access is always aligned.
-            *b = unsafe { self.read8(offset + i) };
-        }
-        Ok(())
+        self.read_into(offset, out)
     }
 
-    /// Copies bytes into the region with 8-bit stores (one `mov` each:
-    /// exactly as written, and atomic).
+    /// Copies bytes into the region: [`Io::write_from`], the widest
+    /// naturally aligned stores (each one `mov`: exactly as written, and
+    /// atomic).
     pub fn write_bytes(&self, offset: usize, data: &[u8]) -> Result<(), AccessError> {
-        self.check_range(offset, data.len())?;
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: check_range proved offset + data.len() <= len; a byte
-            // access is always aligned.
-            unsafe { self.write8(offset + i, *b) };
-        }
-        Ok(())
-    }
-
-    fn check_range(&self, offset: usize, n: usize) -> Result<(), AccessError> {
-        match offset.checked_add(n) {
-            Some(end) if end <= self.len => Ok(()),
-            end => Err(AccessError::RangeOutOfBounds {
-                offset,
-                end: end.unwrap_or(usize::MAX),
-                len: self.len,
-            }),
-        }
+        self.write_from(offset, data)
     }
 
     #[inline(always)]

@@ -15,7 +15,11 @@ use crate::io::Io;
 ///
 /// let bar = FakeIo::new(0x1000);
 /// let ch2 = Window::new(&bar, 0x200, 0x100)?;      // channel 2 of 16
-/// assert_eq!(ch2.len(), 0x100);
+/// ch2.write_from(0x10, &[1, 2, 3, 4])?;            // lands at 0x210 of the BAR
+/// let mut got = [0u8; 4];
+/// bar.read_into(0x210, &mut got)?;
+/// assert_eq!(got, [1, 2, 3, 4]);
+/// assert!(ch2.write_from(0xfe, &[1, 2, 3, 4]).is_err()); // past the window's end
 /// assert_eq!(ch2.base_addr(), bar.base_addr() + 0x200);
 /// assert!(Window::new(&bar, 0xf80, 0x100).is_err()); // past the end of the BAR
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -251,6 +255,33 @@ mod tests {
         let owned = Window::new(FakeIo::new(0x20), 0x10, 0x10).unwrap();
         assert_eq!(owned.len(), 0x10);
         assert_eq!(owned.into_inner().len(), 0x20);
+    }
+
+    /// Bulk transfers through a window are checked against the window and
+    /// choose widths by the absolute address.
+    #[test]
+    fn bulk_copies_stay_inside_the_window() {
+        let io = FakeIo::new(0x100);
+        let w = Window::new(&io, 0x44, 0x10).unwrap();
+        assert_eq!(
+            w.fill(0, 0x11, 0xff).unwrap_err(),
+            AccessError::RangeOutOfBounds {
+                offset: 0,
+                end: 0x11,
+                len: 0x10
+            }
+        );
+        assert!(io.log().is_empty());
+        w.fill(0, 0x10, 0xff).unwrap();
+        let log: Vec<(usize, Width)> = io.log().iter().map(|l| (l.offset, l.width)).collect();
+        assert_eq!(
+            log,
+            vec![(0x44, Width::W32), (0x48, Width::W64), (0x50, Width::W32)]
+        );
+        io.model(|m| {
+            assert!(m.bytes()[0x44..0x54].iter().all(|&b| b == 0xff));
+            assert_eq!(m.bytes().iter().filter(|&&b| b == 0xff).count(), 0x10);
+        });
     }
 
     /// The window's base address is the true address, so a checked access

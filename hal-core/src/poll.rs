@@ -1,0 +1,203 @@
+//! Polling a condition with a timeout, like Linux's `read_poll_timeout`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use hal_core::poll::poll_timeout;
+//!
+//! let mut polls = 0;
+//! // In a driver: `|| regs.status().get()` and `|s| s & COMPUTING == 0`.
+//! let status = poll_timeout(
+//!     || { polls += 1; if polls < 3 { 1 } else { 0 } },
+//!     |s| *s == 0,
+//!     Duration::ZERO,
+//!     Duration::from_secs(1),
+//! )?;
+//! assert_eq!(status, 0);
+//! # Ok::<(), hal_core::poll::PollTimeout<i32>>(())
+//! ```
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The condition was still false when the time ran out.
+///
+/// Holds the last value read (checked once more after the deadline), so the
+/// caller can report what the device said, and how long was waited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollTimeout<T> {
+    /// The value of the last read, taken after the deadline had passed.
+    pub last: T,
+    /// How long the poll ran, from its first read to its last.
+    pub waited: Duration,
+}
+
+impl<T: fmt::Debug> fmt::Display for PollTimeout<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the condition was still not met after {:?}: the last value read was {:?} \
+             (the device may be stuck or slower than the timeout allows; check that it was \
+             started, or wait longer)",
+            self.waited, self.last
+        )
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for PollTimeout<T> {}
+
+/// Calls `read` until `done` accepts its value, or until `timeout` has
+/// passed; returns the accepted value, or the last one in [`PollTimeout`].
+///
+/// Like Linux's `read_poll_timeout`: `read` is called at once, then again
+/// after each `interval`; once the deadline has passed, `read` is called
+/// **once more** and that value is checked before giving up, so a thread
+/// descheduled past the deadline between two reads does not report a
+/// timeout for a condition that has become true. With `interval ==
+/// Duration::ZERO` it spins (with [`std::hint::spin_loop`]) instead of
+/// sleeping, which suits waits of microseconds; otherwise it sleeps
+/// (`std::thread::sleep`, so at least `interval`, often more).
+///
+/// Precisely: a read that starts after the deadline is the last one. So a
+/// `timeout` of zero reads once (a check without waiting), and a timeout
+/// that is longer than an [`Instant`] can express never expires.
+pub fn poll_timeout<T>(
+    mut read: impl FnMut() -> T,
+    mut done: impl FnMut(&T) -> bool,
+    interval: Duration,
+    timeout: Duration,
+) -> Result<T, PollTimeout<T>> {
+    let start = Instant::now();
+    // A timeout too long for an Instant never expires.
+    let deadline = start.checked_add(timeout);
+    loop {
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        let value = read();
+        if done(&value) {
+            return Ok(value);
+        }
+        if expired {
+            return Err(PollTimeout {
+                last: value,
+                waited: start.elapsed(),
+            });
+        }
+        if interval.is_zero() {
+            std::hint::spin_loop();
+        } else {
+            std::thread::sleep(interval);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn succeeds_with_the_accepted_value() {
+        let n = Cell::new(0u32);
+        let v = poll_timeout(
+            || {
+                n.set(n.get() + 1);
+                n.get()
+            },
+            |v| *v == 5,
+            Duration::from_micros(10),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(v, 5);
+        assert_eq!(n.get(), 5, "stops reading once done");
+    }
+
+    #[test]
+    fn times_out_returning_the_last_value() {
+        let n = Cell::new(0u32);
+        let err = poll_timeout(
+            || {
+                n.set(n.get() + 1);
+                n.get()
+            },
+            |_| false,
+            Duration::from_millis(1),
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+        assert_eq!(err.last, n.get(), "the last value read");
+        assert!(err.waited >= Duration::from_millis(20), "{:?}", err.waited);
+        assert!(n.get() >= 2);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("the condition was still not met after ")
+                && msg.contains(&format!("the last value read was {}", n.get())),
+            "{msg}"
+        );
+    }
+
+    /// The condition becomes true only during the wait that overruns the
+    /// deadline: the read after the deadline sees it, so it is a success.
+    #[test]
+    fn checks_once_more_after_the_deadline() {
+        let n = Cell::new(0u32);
+        let v = poll_timeout(
+            || {
+                n.set(n.get() + 1);
+                n.get()
+            },
+            |v| *v == 2,
+            // The first interval alone overruns the deadline.
+            Duration::from_millis(30),
+            Duration::from_millis(1),
+        );
+        assert_eq!(v, Ok(2));
+        // A zero timeout reads once: a check without waiting.
+        let n = Cell::new(0u32);
+        let err = poll_timeout(
+            || {
+                n.set(n.get() + 1);
+                n.get()
+            },
+            |_| false,
+            Duration::from_millis(1),
+            Duration::ZERO,
+        )
+        .unwrap_err();
+        assert_eq!((err.last, n.get()), (1, 1));
+    }
+
+    #[test]
+    fn zero_interval_spins_without_sleeping() {
+        let n = Cell::new(0u64);
+        let start = Instant::now();
+        let v = poll_timeout(
+            || {
+                n.set(n.get() + 1);
+                n.get()
+            },
+            |v| *v == 100_000,
+            Duration::ZERO,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(v, 100_000);
+        // 100 000 sleeps of even 1 µs would take far longer than this.
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        let err =
+            poll_timeout(|| 7u8, |_| false, Duration::ZERO, Duration::from_millis(5)).unwrap_err();
+        assert_eq!(err.last, 7);
+        assert!(err.waited >= Duration::from_millis(5));
+    }
+
+    #[test]
+    fn a_huge_timeout_does_not_overflow() {
+        assert_eq!(
+            poll_timeout(|| 1, |v| *v == 1, Duration::ZERO, Duration::MAX),
+            Ok(1)
+        );
+    }
+}

@@ -376,16 +376,16 @@ impl<I: Io, P: Platform> Edu<I, P> {
         let dst = alloc.alloc(data.len())?;
         let inverse: Vec<u8> = data.iter().map(|b| !b).collect();
         src.region()
-            .write_bytes(0, data)
+            .write_from(0, data)
             .map_err(|error| EduError::Copy { op: "into", error })?;
         dst.region()
-            .write_bytes(0, &inverse)
+            .write_from(0, &inverse)
             .map_err(|error| EduError::Copy { op: "into", error })?;
         let to_device = self.copy_to_device(&src, 0, data.len(), BUFFER_START, wait)?;
         let to_ram = self.copy_to_ram(BUFFER_START, &dst, 0, data.len(), wait)?;
         let mut back = vec![0u8; data.len()];
         dst.region()
-            .read_bytes(0, &mut back)
+            .read_into(0, &mut back)
             .map_err(|error| EduError::Copy {
                 op: "out of",
                 error,

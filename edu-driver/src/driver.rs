@@ -107,8 +107,9 @@ impl fmt::Display for Identity {
 pub struct LegTiming {
     /// From the first register access to completion seen (guards excluded).
     pub total: Duration,
-    /// The part spent waiting for the device (polling DMA_CMD or asleep
-    /// until the interrupt). `total - waiting` is the driver's own work.
+    /// The part spent waiting for the device: polling DMA_CMD, or asleep
+    /// until the interrupt. `total - waiting` is the driver's own work
+    /// (acknowledging and unmasking the interrupt included).
     pub waiting: Duration,
 }
 
@@ -443,9 +444,9 @@ impl<I: Io, P: Platform> Edu<I, P> {
         // memory before the device is told to read it.
         before_doorbell();
         regs.dma_cmd().write(DMA_CMD::RUN::SET + dir + irq);
-        let wait_start = Instant::now();
-        match wait {
+        let waiting = match wait {
             Wait::Poll => {
+                let wait_start = Instant::now();
                 poll_timeout(
                     || regs.dma_cmd().get(),
                     |cmd| !DMA_CMD::RUN.is_set(*cmd),
@@ -458,12 +459,10 @@ impl<I: Io, P: Platform> Edu<I, P> {
                     waited: e.waited,
                     last: format!("DMA_CMD {:#x}", e.last),
                 })?;
+                wait_start.elapsed()
             }
-            Wait::Interrupt => {
-                self.wait_interrupt(&regs, IRQ_STATUS::DMA::SET.value, "a DMA")?;
-            }
-        }
-        let waiting = wait_start.elapsed();
+            Wait::Interrupt => self.wait_interrupt(&regs, IRQ_STATUS::DMA::SET.value, "a DMA")?,
+        };
         // Reads of the buffer that follow must not see data from before the
         // completion was observed.
         after_completion();
@@ -475,13 +474,18 @@ impl<I: Io, P: Platform> Edu<I, P> {
 
     /// Waits for the interrupt, then acknowledges exactly the bits
     /// IRQ_STATUS shows, unmasks, and checks that `bit` was among them.
+    /// Returns the time spent asleep (the acknowledgement is the driver's
+    /// own work, not waiting).
     fn wait_interrupt(
         &self,
         regs: &edu::Regs<'_, I>,
         bit: u32,
         what: &'static str,
-    ) -> Result<(), EduError> {
-        if let Err(e) = self.platform.wait_interrupt(self.options.timeout) {
+    ) -> Result<Duration, EduError> {
+        let wait_start = Instant::now();
+        let waited = self.platform.wait_interrupt(self.options.timeout);
+        let asleep = wait_start.elapsed();
+        if let Err(e) = waited {
             if e.is_timeout() {
                 return Err(EduError::Timeout {
                     what: format!("the interrupt of {what}"),
@@ -507,7 +511,7 @@ impl<I: Io, P: Platform> Edu<I, P> {
                 expected: bit,
             });
         }
-        Ok(())
+        Ok(asleep)
     }
 
     fn wait_factorial_idle(&self, regs: &edu::Regs<'_, I>) -> Result<(), EduError> {

@@ -84,7 +84,7 @@ fn bench() -> Result<(), String> {
     println!("|---|---|---|---|");
     for (what, key, unit) in [
         (
-            "one leg, doorbell to completion seen (edu's 100 ms timer)",
+            "one leg, first register access to completion seen (edu's 100 ms timer)",
             "leg_ms",
             "ms",
         ),

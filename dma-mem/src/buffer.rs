@@ -36,7 +36,7 @@ enum Origin {
 /// whole life, freed on drop.
 ///
 /// The CPU reads and writes it through [`region`](DmaBuffer::region) (a
-/// [`hal_core::Region`] of kind [`MemoryKind::Ram`]); the device is given
+/// [`hal_core::Region`] of kind [`hal_core::MemoryKind::Ram`]); the device is given
 /// [`device_addr`](DmaBuffer::device_addr)s. Memory that is not physically
 /// contiguous is a list of [`segments`](DmaBuffer::segments), and a range
 /// that spans two of them has no device address.

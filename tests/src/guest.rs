@@ -16,6 +16,9 @@ use uio_backend::UioDevice;
 
 use crate::{first_difference, pattern, EDU_ID, IVSHMEM_ID};
 
+mod dma;
+pub use dma::{dma_pagemap, dma_pagemap_unprivileged};
+
 /// A test outcome: a report line, or what went wrong.
 pub type Outcome = Result<String, String>;
 

@@ -14,6 +14,7 @@ use std::io;
 use std::path::PathBuf;
 
 use devmem_backend::DevMemError;
+use dma_mem::DmaError;
 use hal_core::MapError;
 use pci_sysfs::PciError;
 use qemu::VmError;
@@ -256,5 +257,33 @@ fn edu_driver_errors_print_each_inner_error_once() {
     check(
         &EduError::from(edu_driver::dma_mem::DmaError::NeedsCapSysAdmin),
         &["CAP_SYS_ADMIN"],
+    );
+}
+
+#[test]
+fn dma_errors_print_each_inner_error_once() {
+    check(
+        &DmaError::Lock {
+            len: 0x3000,
+            limit: Some(4096),
+            errno: nix::Error::ENOMEM,
+        },
+        &["ENOMEM: Out of memory", "RLIMIT_MEMLOCK"],
+    );
+    check(
+        &DmaError::Syscall {
+            op: "mmap",
+            len: 0x1000,
+            errno: nix::Error::EINVAL,
+        },
+        &["EINVAL: Invalid argument"],
+    );
+    check(
+        &DmaError::Io {
+            op: "opening",
+            path: PathBuf::from("/proc/self/pagemap"),
+            error: enoent(),
+        },
+        &[ENOENT_TEXT, "/proc/self/pagemap"],
     );
 }

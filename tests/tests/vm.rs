@@ -194,6 +194,7 @@ fn main() {
         "ivshmem_host_guest_exchange_devmem",
         "uio_devices_listed_with_maps",
         "pci_config_bus_master_and_rebinding",
+        "dma_buffer_pagemap_needs_cap_sys_admin_as_non_root",
         "regpoke_edu_over_uio",
         "regpoke_edu_over_sysfs_resource0",
         "regpoke_edu_over_devmem",
@@ -255,6 +256,11 @@ fn main() {
         ),
         guest_case("uio_devices_listed_with_maps", "uio-list", s),
         guest_case("pci_config_bus_master_and_rebinding", "pci-helpers", s),
+        guest_case(
+            "dma_buffer_pagemap_needs_cap_sys_admin_as_non_root",
+            "dma-pagemap",
+            s,
+        ),
         ivshmem_exchange(
             "ivshmem_host_guest_exchange_sysfs_resource2",
             "sysfs",

@@ -24,6 +24,8 @@ cases:
   edu-driver-dma poll|irq             DMA round trips through the edu driver
   edu-driver-guards                   every DMA guard refuses; then a DMA works
   edu-driver-second-instance EDU_BIN  a second driver instance is refused
+  dma-pagemap                         DMA buffer addresses as root, then the
+                                      error as uid 65534 (dma-pagemap-unprivileged)
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch
@@ -69,6 +71,8 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("edu-driver-second-instance") => {
             driver_cases::second_instance(args.get(1).map(String::as_str).unwrap_or("/bin/edu"))
         }
+        Some("dma-pagemap") => guest::dma_pagemap(),
+        Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),
         Some("bench-regpoke") => bench::regpoke(

@@ -1,0 +1,86 @@
+//! DMA buffers in the guest: physical addresses as root, the clear error
+//! without CAP_SYS_ADMIN.
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use dma_mem::{DmaAllocator, DmaError, DmaMask, PagemapAllocator};
+
+use super::Outcome;
+
+/// The subcommand [`dma_pagemap`] runs as uid 65534.
+pub const UNPRIVILEGED_CASE: &str = "dma-pagemap-unprivileged";
+
+/// edu's DMA mask.
+const EDU_MASK: DmaMask = DmaMask::bits(28);
+
+/// As root: a 3-page buffer for edu's 28-bit mask has non-zero,
+/// page-aligned physical addresses inside the VM's RAM. Then the same
+/// allocation as uid 65534 (this binary run again) must fail with
+/// NeedsCapSysAdmin.
+pub fn dma_pagemap() -> Outcome {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("dma-pagemap runs as root (it starts its unprivileged half itself)".into());
+    }
+    let page = hal_core::page_size();
+    let ram_end = u64::from(qemu::DEFAULT_MEMORY_MIB) << 20;
+    let buf = PagemapAllocator::new(EDU_MASK)
+        .alloc(3 * page)
+        .map_err(|e| format!("allocating 3 pages as root: {e}"))?;
+    let mut frames = Vec::new();
+    for i in 0..3 {
+        let addr = buf.device_addr(i * page, page).map_err(|e| e.to_string())?;
+        if addr == 0 || addr % page as u64 != 0 || addr + page as u64 > ram_end {
+            return Err(format!(
+                "page {i} at {addr:#x}: expected a non-zero page-aligned address below {ram_end:#x} (the VM's RAM)"
+            ));
+        }
+        frames.push(addr);
+    }
+    let mut distinct = frames.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != 3 {
+        return Err(format!("pages share frames: {frames:#x?}"));
+    }
+    buf.verify().map_err(|e| e.to_string())?;
+
+    let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
+    let out = Command::new(&exe)
+        .arg(UNPRIVILEGED_CASE)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
+    let child = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    if !out.status.success() {
+        return Err(format!("as uid 65534 ({}): {child}", out.status));
+    }
+    Ok(format!(
+        "root: {} segment(s), pages at {frames:x?} (below {ram_end:#x}); {child}",
+        buf.segments().len()
+    ))
+}
+
+/// Without CAP_SYS_ADMIN, the allocation fails with NeedsCapSysAdmin and
+/// says so.
+pub fn dma_pagemap_unprivileged() -> Outcome {
+    let uid = nix::unistd::geteuid();
+    if uid.is_root() {
+        return Err(format!("{UNPRIVILEGED_CASE} must not run as root"));
+    }
+    match PagemapAllocator::new(EDU_MASK).alloc(3 * hal_core::page_size()) {
+        Err(e @ DmaError::NeedsCapSysAdmin) if e.to_string().contains("needs CAP_SYS_ADMIN") => {
+            Ok(format!("uid {uid}: {e}"))
+        }
+        Err(e) => Err(format!("uid {uid}: expected NeedsCapSysAdmin, got: {e}")),
+        Ok(b) => Err(format!(
+            "uid {uid}: allocation succeeded with segments {:x?}; the kernel should hide frame numbers",
+            b.segments()
+        )),
+    }
+}

@@ -324,3 +324,34 @@ pub fn copy(len: usize, rounds: u32) -> Result<String, String> {
         rw / rr
     ))
 }
+
+/// edu DMA round trips (4095 bytes, RAM → device → RAM) through the edu
+/// driver, `n` polled and `n` by interrupt in alternation: the median
+/// leg latency (dominated by edu's 100 ms timer under TCG) and the
+/// median driver overhead per leg (the leg's time outside the wait:
+/// guards excluded, register programming, fences, acknowledging).
+pub fn dma(n: u32) -> Result<String, String> {
+    use edu_driver::{EduDevice, RoundTrip, Wait};
+    let edu = EduDevice::open_auto().map_err(|e| e.to_string())?;
+    let data = crate::pattern(0xbe7c, edu_driver::guard::MAX_TRANSFER);
+    let mut trips: [Vec<RoundTrip>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..n.max(1) {
+        for (i, wait) in [Wait::Poll, Wait::Interrupt].into_iter().enumerate() {
+            trips[i].push(edu.dma_round_trip(&data, wait).map_err(|e| e.to_string())?);
+        }
+    }
+    let stats = |t: &[RoundTrip]| {
+        let legs = || t.iter().flat_map(|r| [r.to_device, r.to_ram]);
+        (
+            median(legs().map(|l| l.total.as_secs_f64() * 1e3).collect()),
+            median(legs().map(|l| l.overhead().as_secs_f64() * 1e6).collect()),
+            median(t.iter().map(|r| r.total.as_secs_f64() * 1e3).collect()),
+        )
+    };
+    let (pl, po, pt) = stats(&trips[0]);
+    let (il, io, it) = stats(&trips[1]);
+    Ok(format!(
+        "dma_poll_leg_ms={pl:.2} dma_irq_leg_ms={il:.2} dma_poll_overhead_us={po:.1} dma_irq_overhead_us={io:.1} dma_poll_trip_ms={pt:.2} dma_irq_trip_ms={it:.2} dma_len={} dma_trips={n}",
+        data.len()
+    ))
+}

@@ -22,13 +22,26 @@ pub fn config(guest_bin: &Path) -> VmConfig {
 /// Where `regpoke` is put inside the VM.
 pub const GUEST_REGPOKE: &str = "/bin/regpoke";
 
-/// Builds `regpoke` for the guest as it ships: profile `dist` (release
-/// with whole-program optimisation), static, non-PIE (a
+/// Builds `regpoke` for the guest as it ships: see [`build_guest_binary`].
+pub fn build_guest_regpoke() -> Result<PathBuf, String> {
+    build_guest_binary("regpoke", "regpoke")
+}
+
+/// Where the `edu` driver binary is put inside the VM.
+pub const GUEST_EDU: &str = "/bin/edu";
+
+/// Builds the `edu` driver binary for the guest: see [`build_guest_binary`].
+pub fn build_guest_edu() -> Result<PathBuf, String> {
+    build_guest_binary("edu-driver", "edu")
+}
+
+/// Builds binary `bin` of `package` for the guest as it ships: profile
+/// `dist` (release with whole-program optimisation), static, non-PIE (a
 /// position-independent binary loads at a new address every run, and QEMU's
 /// TCG then translates its code again each time), in its own target
 /// directory (`target/guest`) so that it can be built while another cargo
 /// command holds the main one.
-pub fn build_guest_regpoke() -> Result<PathBuf, String> {
+pub fn build_guest_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?;
@@ -43,7 +56,9 @@ pub fn build_guest_regpoke() -> Result<PathBuf, String> {
             "--profile",
             "dist",
             "-p",
-            "regpoke",
+            package,
+            "--bin",
+            bin,
             "--target",
             triple,
         ])
@@ -53,14 +68,14 @@ pub fn build_guest_regpoke() -> Result<PathBuf, String> {
             "-C target-feature=+crt-static -C relocation-model=static",
         )
         .output()
-        .map_err(|e| format!("running cargo to build regpoke for the guest: {e}"))?;
+        .map_err(|e| format!("running cargo to build {bin} for the guest: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "building regpoke for the guest failed:\n{}",
+            "building {bin} for the guest failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(target_dir.join(triple).join("dist").join("regpoke"))
+    Ok(target_dir.join(triple).join("dist").join(bin))
 }
 
 /// Boots [`config`].

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod driver_cases;
 pub mod guest;
 pub mod host;
 pub mod session;

@@ -227,6 +227,41 @@ fn codegen_errors_print_each_inner_error_once() {
 }
 
 #[test]
+fn edu_driver_errors_print_each_inner_error_once() {
+    use edu_driver::{EduError, Refusal};
+    check(
+        &EduError::pci(
+            "turning Bus Master on (COMMAND |= 0x4) for DMA",
+            "0000:00:04.0".parse().expect("an address"),
+            pci_io_error(),
+        ),
+        &[
+            "Permission denied (os error 13)",
+            "; changing sysfs files needs root",
+        ],
+    );
+    check(
+        &EduError::from(UioError::Timeout {
+            device: "uio0".into(),
+            timeout: std::time::Duration::from_millis(5),
+        }),
+        &["uio0"],
+    );
+    check(
+        &EduError::Lock {
+            path: "/sys/bus/pci/devices/0000:00:04.0/config".into(),
+            errno: nix::Error::EACCES,
+        },
+        &[EACCES],
+    );
+    check(&EduError::Refused(Refusal::ZeroLength), &["count of 0"]);
+    check(
+        &EduError::from(edu_driver::dma_mem::DmaError::NeedsCapSysAdmin),
+        &["CAP_SYS_ADMIN"],
+    );
+}
+
+#[test]
 fn dma_errors_print_each_inner_error_once() {
     check(
         &DmaError::Lock {

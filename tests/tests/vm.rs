@@ -243,6 +243,12 @@ fn main() {
         "regpoke_batch_factorial_with_interrupt",
         "regpoke_ivshmem_bar2_shared_with_host",
         "regpoke_4_processes_1000_field_flips_each",
+        "edu_driver_factorial_polled",
+        "edu_driver_factorial_interrupt",
+        "edu_driver_dma_round_trip_polled",
+        "edu_driver_dma_round_trip_interrupt",
+        "edu_driver_guards_keep_qemu_alive",
+        "edu_driver_second_instance_refused",
         "vm_boots_within_10_seconds",
         "trace_recorded_in_vm_replays_on_host",
         "harness_reports_qemu_abort",
@@ -264,6 +270,10 @@ fn main() {
     let mut config = host::config(&PathBuf::from(GUEST));
     if let Ok(p) = &regpoke {
         config = config.binary(p, host::GUEST_REGPOKE);
+    }
+    let edu = host::build_guest_edu();
+    if let Ok(p) = &edu {
+        config = config.binary(p, host::GUEST_EDU);
     }
     let start = Instant::now();
     let shared: Shared = Arc::new(qemu::Vm::boot(config).map_err(|e| e.to_string()));
@@ -332,6 +342,36 @@ fn main() {
             s,
             &regpoke,
         ),
+        guest_case(
+            "edu_driver_factorial_polled",
+            "edu-driver-factorial poll",
+            s,
+        ),
+        guest_case(
+            "edu_driver_factorial_interrupt",
+            "edu-driver-factorial irq",
+            s,
+        ),
+        guest_case("edu_driver_dma_round_trip_polled", "edu-driver-dma poll", s),
+        guest_case(
+            "edu_driver_dma_round_trip_interrupt",
+            "edu-driver-dma irq",
+            s,
+        ),
+        guest_case("edu_driver_guards_keep_qemu_alive", "edu-driver-guards", s),
+        {
+            let s = shared.clone();
+            let built = edu.as_ref().map(|_| ()).map_err(Clone::clone);
+            Trial::test("edu_driver_second_instance_refused", move || {
+                built.clone().map_err(Failed::from)?;
+                let args = format!("edu-driver-second-instance {}", host::GUEST_EDU);
+                let out = run_guest(vm(&s)?, &args, T)?;
+                for l in out.lines() {
+                    println!("    {l}");
+                }
+                Ok(())
+            })
+        },
         {
             let s = shared.clone();
             Trial::test("vm_boots_within_10_seconds", move || {

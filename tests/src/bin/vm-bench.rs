@@ -1,7 +1,9 @@
-//! Benchmarks inside one VM: typed vs raw MMIO reads, and uio-backend vs
-//! raw-syscall interrupt round trips, regpoke vs busybox devmem, bulk copies
-//! into ivshmem BAR2. Prints a Markdown table. `BENCH_ONLY=copy` (a
-//! comma-separated list of read, irq, trace, regpoke, copy) runs only those.
+//! Benchmarks inside one VM: typed vs raw MMIO reads, uio-backend vs
+//! raw-syscall interrupt round trips, a register read through an io-trace
+//! recorder, regpoke vs busybox devmem, bulk copies into ivshmem BAR2, and
+//! the edu driver's DMA round trips polled vs by interrupt. Prints Markdown
+//! tables. `BENCH_ONLY=copy,dma` (a comma-separated list of read, irq,
+//! trace, regpoke, copy, dma) runs only those.
 //!
 //! `cargo build --release -p vm-tests --bins && sudo target/release/vm-bench`
 
@@ -17,7 +19,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 }
 
 /// The benchmarks `BENCH_ONLY` selects (a comma-separated list of `read`,
-/// `irq`, `trace`, `regpoke`, `copy`); all of them when it is unset.
+/// `irq`, `trace`, `regpoke`, `copy`, `dma`); all of them when it is unset.
 fn selected(name: &str) -> bool {
     std::env::var("BENCH_ONLY")
         .map(|only| only.split(',').any(|o| o.trim() == name))
@@ -29,10 +31,10 @@ fn bench() -> Result<(), String> {
         if let Some(bad) = only
             .split(',')
             .map(str::trim)
-            .find(|o| !["read", "irq", "trace", "regpoke", "copy"].contains(o))
+            .find(|o| !["read", "irq", "trace", "regpoke", "copy", "dma"].contains(o))
         {
             return Err(format!(
-                "BENCH_ONLY names `{bad}`: use a comma-separated list of read, irq, trace, regpoke, copy"
+                "BENCH_ONLY names `{bad}`: use a comma-separated list of read, irq, trace, regpoke, copy, dma"
             ));
         }
     }
@@ -115,6 +117,12 @@ fn bench() -> Result<(), String> {
         }
         raw.push(copy);
     }
+    if selected("dma") {
+        let dma = run_guest(&vm, "bench-dma 10", Duration::from_secs(300))?;
+        let dma = dma.trim().to_string();
+        print_dma(&dma);
+        raw.push(dma);
+    }
     println!("\nraw output:\n  {}", raw.join("\n  "));
     Ok(())
 }
@@ -146,6 +154,41 @@ fn print_regpoke(rp: &str) {
         field(rp, "devmem_loop_s"),
         field(rp, "batch_ratio")
     );
+}
+
+/// The edu driver's DMA round trips, polled vs by interrupt.
+fn print_dma(dma: &str) {
+    println!(
+        "\n| edu driver, {}-byte DMA round trips ({} each, alternating) | polled | interrupt | ratio |",
+        field(dma, "dma_len"),
+        field(dma, "dma_trips")
+    );
+    println!("|---|---|---|---|");
+    for (what, key, unit) in [
+        (
+            "one leg, first register access to completion seen (edu's 100 ms timer)",
+            "leg_ms",
+            "ms",
+        ),
+        (
+            "driver overhead per leg (time outside the wait)",
+            "overhead_us",
+            "µs",
+        ),
+        (
+            "whole round trip (2 legs, buffers, compare)",
+            "trip_ms",
+            "ms",
+        ),
+    ] {
+        let p = field(dma, &format!("dma_poll_{key}"));
+        let i = field(dma, &format!("dma_irq_{key}"));
+        let ratio = match (p.parse::<f64>(), i.parse::<f64>()) {
+            (Ok(p), Ok(i)) if p > 0.0 => format!("{:.3}", i / p),
+            _ => "?".into(),
+        };
+        println!("| {what} ({unit}) | {p} | {i} | {ratio} |");
+    }
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,8 @@
 //! The demo: boots a QEMU VM with edu and ivshmem, drives edu from a
-//! user-space driver inside it through the typed register blocks, and
-//! exchanges data between a host process and the guest through ivshmem.
+//! user-space driver inside it through the typed register blocks, shows
+//! the edu driver (`edu-driver`: a factorial by interrupt, a DMA round
+//! trip, a refused request), and exchanges data between a host process and
+//! the guest through ivshmem.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,10 +19,104 @@ fn step(vm: &qemu::Vm, title: &str, args: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Explains a step of the driver part, then runs `command` (the `edu`
+/// binary) in the guest and shows its output; `expect_fail` for a request
+/// the driver must refuse.
+fn driver_step(
+    vm: &qemu::Vm,
+    explain: &[&str],
+    command: &str,
+    expect_fail: bool,
+) -> Result<(), String> {
+    println!();
+    for l in explain {
+        println!("   {l}");
+    }
+    println!("   guest$ {command}");
+    let out = vm
+        .run(&format!("{command} 2>&1"), Duration::from_secs(60))
+        .map_err(|e| e.to_string())?;
+    for l in out.output.lines() {
+        println!("     {l}");
+    }
+    match (out.success(), expect_fail) {
+        (true, false) => Ok(()),
+        (false, true) => {
+            println!(
+                "     (exit status {}: refused, as it should be)",
+                out.status
+            );
+            Ok(())
+        }
+        (true, true) => Err(format!("`{command}` should have been refused")),
+        (false, false) => Err(format!(
+            "`{command}` failed with exit status {}",
+            out.status
+        )),
+    }
+}
+
+/// The edu driver (crate `edu-driver`), as its `edu` command in the guest.
+fn driver_part(vm: &qemu::Vm) -> Result<(), String> {
+    println!("\n== The edu driver (crate edu-driver; its `edu` command runs in the guest)");
+    println!("   A complete user-space driver: it finds edu through sysfs, locks it so that");
+    println!("   no second driver instance can interfere, checks the ID register (0x00) and");
+    println!("   the liveness register (0x04), and turns PCI Bus Master on.");
+    driver_step(
+        vm,
+        &["Identify the device:"],
+        &format!("{} info", host::GUEST_EDU),
+        false,
+    )?;
+    driver_step(
+        vm,
+        &[
+            "Factorial by interrupt: the driver sets STATUS.IRQFACT (0x20 bit 7) *before*",
+            "writing 10 to FACTORIAL (0x08), then sleeps in read() on /dev/uio0 until",
+            "the kernel reports edu's interrupt. It reads IRQ_STATUS (0x24 = 0x1), writes",
+            "exactly those bits to IRQ_ACK (0x64) so edu lowers the line, then unmasks",
+            "the line again in PCI config space (uio_pci_generic masked it).",
+        ],
+        &format!("{} factorial 10 --irq", host::GUEST_EDU),
+        false,
+    )?;
+    driver_step(
+        vm,
+        &[
+            "DMA round trip: 4095 bytes go from one RAM page into edu's internal buffer",
+            "(device address 0x40000) and back into another RAM page, then are compared.",
+            "The device is given physical addresses (from /proc/self/pagemap) in DMA_SRC",
+            "(0x80) and DMA_DST (0x88), the length in DMA_COUNT (0x90), and is started by",
+            "DMA_CMD (0x98: bit 0 run, bit 1 direction, bit 2 interrupt when done; each",
+            "leg takes edu's 100 ms timer). Bus Master must be on, or QEMU's DMA reads",
+            "zeros and drops writes while still reporting success. Why 4095 and not 4096:",
+            "QEMU 7.2 aborts the whole VM when a transfer reaches the end of the 4 KiB",
+            "buffer (an off-by-one), so the driver refuses that before the device sees it.",
+        ],
+        &format!("{} dma --len 4095 --irq", host::GUEST_EDU),
+        false,
+    )?;
+    driver_step(
+        vm,
+        &["The request that would kill QEMU 7.2, refused by the driver (exit status 2):"],
+        &format!("{} dma --len 4096", host::GUEST_EDU),
+        true,
+    )?;
+    driver_step(
+        vm,
+        &["QEMU is still alive: the same device works right after."],
+        &format!("{} factorial 12", host::GUEST_EDU),
+        false,
+    )
+}
+
 fn demo() -> Result<(), String> {
     let guest = host::sibling_guest_binary()?;
+    println!("Building the edu driver's command for the guest (static) ...");
+    let edu = host::build_guest_edu()?;
     println!("Booting QEMU (TCG) with edu and ivshmem-plain, Debian's kernel, uio_pci_generic ...");
-    let vm = host::boot(&guest).map_err(|e| e.to_string())?;
+    let vm = qemu::Vm::boot(host::config(&guest).binary(&edu, host::GUEST_EDU))
+        .map_err(|e| e.to_string())?;
     println!("Booted to the first guest command in {:?}.", vm.boot_time());
     let listing = vm
         .run(
@@ -36,6 +132,7 @@ fn demo() -> Result<(), String> {
     step(&vm, "edu over sysfs resource0", "edu-basics sysfs")?;
     step(&vm, "edu over /dev/mem", "edu-basics devmem")?;
     step(&vm, "edu interrupts through UIO", "edu-irq 1000")?;
+    driver_part(&vm)?;
 
     let path = vm
         .ivshmem_path()

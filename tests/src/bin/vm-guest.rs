@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use vm_tests::bench;
 use vm_tests::guest::{self, Backend};
+use vm_tests::{bench, driver_cases};
 
 const USAGE: &str = "usage: vm-guest CASE [ARGS]
 
@@ -21,6 +21,10 @@ cases:
   uio-list-udev                       the same through libudev (`udev` feature)
   pci-helpers                         config space, Bus Master, rebinding
   edu-dma-abort                       start the DMA that aborts QEMU 7.2
+  edu-driver-factorial poll|irq       factorials through the edu driver
+  edu-driver-dma poll|irq             DMA round trips through the edu driver
+  edu-driver-guards                   every DMA guard refuses; then a DMA works
+  edu-driver-second-instance EDU_BIN  a second driver instance is refused
   dma-pagemap                         DMA buffer addresses as root, then the
                                       error as uid 65534 (dma-pagemap-unprivileged)
   edu-trace                           the edu session recorded; prints its trace
@@ -28,7 +32,8 @@ cases:
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
   bench-trace ITERS ROUNDS            reads through an io-trace Recorder vs direct
   bench-copy LEN ROUNDS               bulk copy into/out of ivshmem BAR2: wide vs bytes vs raw u64
-  bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch";
+  bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch
+  bench-dma N                         edu driver DMA round trips, polled vs interrupt";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
     let s = args
@@ -40,6 +45,10 @@ fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
 
 fn backend(args: &[String], i: usize) -> Result<Backend, String> {
     Backend::parse(args.get(i).map(String::as_str).unwrap_or(""))
+}
+
+fn wait(args: &[String], i: usize) -> Result<edu_driver::Wait, String> {
+    driver_cases::parse_wait(args.get(i).map(String::as_str).unwrap_or(""))
 }
 
 fn run(args: &[String]) -> Result<String, String> {
@@ -61,6 +70,12 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("uio-list-udev") => guest::uio_list_udev(),
         Some("pci-helpers") => guest::pci_helpers(),
         Some("edu-dma-abort") => guest::edu_dma_abort(),
+        Some("edu-driver-factorial") => driver_cases::factorial(wait(args, 1)?),
+        Some("edu-driver-dma") => driver_cases::dma_round_trip(wait(args, 1)?),
+        Some("edu-driver-guards") => driver_cases::guards(),
+        Some("edu-driver-second-instance") => {
+            driver_cases::second_instance(args.get(1).map(String::as_str).unwrap_or("/bin/edu"))
+        }
         Some("dma-pagemap") => guest::dma_pagemap(),
         Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
         Some("edu-trace") => vm_tests::session::edu_trace(),
@@ -73,6 +88,7 @@ fn run(args: &[String]) -> Result<String, String> {
             num(args, 2)?,
             num(args, 3)?,
         ),
+        Some("bench-dma") => bench::dma(num(args, 1)?),
         Some("-h" | "--help") => Ok(USAGE.to_string()),
         Some(other) => Err(format!("unknown case `{other}`\n{USAGE}")),
         None => Err(USAGE.to_string()),

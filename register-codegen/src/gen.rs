@@ -180,7 +180,7 @@ fn gen_block(o: &mut Out, device: &Device, block: &Block) {
     o.line(&format!(
         "/// Builds the handle, checking that the backend holds at least [`SIZE`]({sname}::SIZE) bytes"
     ));
-    o.line("/// and that its base address is a multiple of [`ALIGN`].");
+    o.line("/// and that its base address is a multiple of [`ALIGN`](const@ALIGN).");
     if crate::place::is_placed(device, block) {
         o.line("///");
         o.line("/// The block does not start at offset 0 of its BAR (or is an array): build");

@@ -16,6 +16,8 @@ pub const IVSHMEM_SIZE: u64 = 1 << 20;
 pub fn config(guest_bin: &Path) -> VmConfig {
     VmConfig::default()
         .ivshmem_size(IVSHMEM_SIZE)
+        // 2 MiB hugepages for the DMA buffer case (4 MiB of the 256).
+        .kernel_arg(format!("hugepages={}", crate::guest::GUEST_HUGEPAGES))
         .binary(guest_bin, GUEST_BIN)
 }
 

@@ -234,6 +234,7 @@ fn main() {
         "uio_devices_listed_with_maps",
         "pci_config_bus_master_and_rebinding",
         "dma_buffer_pagemap_needs_cap_sys_admin_as_non_root",
+        "dma_buffer_in_a_2_mib_hugepage_is_one_segment",
         "regpoke_edu_over_uio",
         "regpoke_edu_over_sysfs_resource0",
         "regpoke_edu_over_devmem",
@@ -304,6 +305,11 @@ fn main() {
         guest_case(
             "dma_buffer_pagemap_needs_cap_sys_admin_as_non_root",
             "dma-pagemap",
+            s,
+        ),
+        guest_case(
+            "dma_buffer_in_a_2_mib_hugepage_is_one_segment",
+            "dma-hugepage",
             s,
         ),
         ivshmem_exchange(

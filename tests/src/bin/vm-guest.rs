@@ -27,6 +27,7 @@ cases:
   edu-driver-second-instance EDU_BIN  a second driver instance is refused
   dma-pagemap                         DMA buffer addresses as root, then the
                                       error as uid 65534 (dma-pagemap-unprivileged)
+  dma-hugepage                        a DMA buffer in a 2 MiB hugepage is one segment
   edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
@@ -77,6 +78,7 @@ fn run(args: &[String]) -> Result<String, String> {
             driver_cases::second_instance(args.get(1).map(String::as_str).unwrap_or("/bin/edu"))
         }
         Some("dma-pagemap") => guest::dma_pagemap(),
+        Some("dma-hugepage") => guest::dma_hugepage(),
         Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
         Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),

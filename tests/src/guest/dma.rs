@@ -84,3 +84,49 @@ pub fn dma_pagemap_unprivileged() -> Outcome {
         )),
     }
 }
+
+/// Hugepages reserved at boot (`hugepages=` on the guest's kernel command
+/// line; see [`crate::host::config`]).
+pub const GUEST_HUGEPAGES: usize = 2;
+
+/// A buffer from a 2 MiB hugepage (reserved at boot) is one physically
+/// contiguous segment: its device address covers all 2 MiB, is 2 MiB
+/// aligned and lies inside the VM's RAM, and a range that crosses 4 KiB
+/// page boundaries has one device address (with base pages it would not).
+pub fn dma_hugepage() -> Outcome {
+    let huge = dma_mem::HUGEPAGE_SIZE;
+    let ram_end = u64::from(qemu::DEFAULT_MEMORY_MIB) << 20;
+    let buf = PagemapAllocator::new(EDU_MASK)
+        .hugepages(true)
+        .alloc(huge)
+        .map_err(|e| format!("allocating a 2 MiB hugepage buffer: {e}"))?;
+    if buf.segments().len() != 1 {
+        return Err(format!(
+            "expected one segment, got {:x?}",
+            buf.segments()
+        ));
+    }
+    let addr = buf.device_addr(0, huge).map_err(|e| e.to_string())?;
+    if addr == 0 || addr % huge as u64 != 0 || addr + huge as u64 > ram_end {
+        return Err(format!(
+            "hugepage at {addr:#x}: expected a non-zero 2 MiB-aligned address below {ram_end:#x}"
+        ));
+    }
+    let page = hal_core::page_size();
+    let across = buf
+        .device_addr(page - 16, 4095)
+        .map_err(|e| format!("a range across a 4 KiB boundary: {e}"))?;
+    if across != addr + page as u64 - 16 {
+        return Err(format!(
+            "the range at offset {:#x} has device address {across:#x}, not {:#x}",
+            page - 16,
+            addr + page as u64 - 16
+        ));
+    }
+    buf.verify().map_err(|e| e.to_string())?;
+    Ok(format!(
+        "one 2 MiB segment at {addr:#x} (below {ram_end:#x}); bytes {:#x}..{:#x} at {across:#x}",
+        page - 16,
+        page - 16 + 4095
+    ))
+}

@@ -230,7 +230,7 @@ pub mod regs {
         pub const SIZE: usize = SIZE;
 
         /// Builds the handle, checking that the backend holds at least [`SIZE`](Regs::SIZE) bytes
-        /// and that its base address is a multiple of [`ALIGN`].
+        /// and that its base address is a multiple of [`ALIGN`](const@ALIGN).
         pub fn new(io: &'r mut I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
             ::hal_core::check_block(io, "ivshmem.regs", SIZE, ALIGN)?;
             Ok(Self { io })
@@ -332,7 +332,7 @@ pub mod shared {
         pub const SIZE: usize = SIZE;
 
         /// Builds the handle, checking that the backend holds at least [`SIZE`](Shared::SIZE) bytes
-        /// and that its base address is a multiple of [`ALIGN`].
+        /// and that its base address is a multiple of [`ALIGN`](const@ALIGN).
         pub fn new(io: &'r I) -> ::core::result::Result<Self, ::hal_core::BlockError> {
             ::hal_core::check_block(io, "ivshmem.shared", SIZE, ALIGN)?;
             Ok(Self { io })

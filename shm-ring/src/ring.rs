@@ -111,10 +111,16 @@ pub fn pair_layout(total_len: usize) -> (Layout, Layout) {
 /// a `Release` fence, so a peer that sees it sees the whole header.
 pub fn create<I: Io + ?Sized>(io: &I, layout: Layout) -> Result<(), RingError> {
     layout.check(io)?;
-    let at = layout.offset;
-    // Erase an old magic first, so no one attaches to a half-written header.
-    io.fill(at, HEADER_SIZE, 0)?;
     let ring = Ring { io, layout };
+    // Erase an old magic first, so no one attaches to a half-written
+    // header, then everything else (reserved words, the counters' cache
+    // lines), each location at the width it is always accessed with.
+    for at in (MAGIC_AT..HEADER_SIZE)
+        .step_by(8)
+        .filter(|&at| at != VERSION_AT)
+    {
+        ring.store64(at, 0);
+    }
     ring.store32(VERSION_AT, VERSION);
     ring.store32(HEADER_SIZE_AT, HEADER_SIZE as u32);
     ring.store64(CAPACITY_AT, layout.capacity as u64);

@@ -55,6 +55,9 @@ fn a_message_goes_through() {
 #[test]
 fn the_header_is_the_documented_layout() {
     let io = FakeIo::new(1024);
+    // Whatever was there before is overwritten.
+    io.fill(0, 1024, 0xff).unwrap();
+    io.clear_log();
     create(
         &io,
         Layout {
@@ -70,6 +73,17 @@ fn the_header_is_the_documented_layout() {
     assert_eq!(&bytes[16..24], &512u64.to_le_bytes());
     assert_eq!(&bytes[24..32], &504u64.to_le_bytes());
     assert!(bytes[32..].iter().all(|&b| b == 0), "reserved, head, tail");
+    // Every header location is accessed at one width: the version and the
+    // header size at 32 bits, everything else at 64.
+    for access in io
+        .log()
+        .iter()
+        .filter(|a| a.offset < 128 + HEADER_SIZE && a.offset >= 128)
+    {
+        let rel = access.offset - 128;
+        let width = if rel == 8 || rel == 12 { 4 } else { 8 };
+        assert_eq!(access.width.bytes(), width, "{access:?}");
+    }
 }
 
 /// From every starting position of the smallest rings, every message

@@ -31,7 +31,10 @@ fn help_lists_the_qemu_style_options() {
 #[test]
 fn the_man_page_renders() {
     let roff = run(&["--man"]);
-    assert!(roff.contains(".TH ivshmem-server 1"), "not a man page:\n{roff}");
+    assert!(
+        roff.contains(".TH ivshmem-server 1"),
+        "not a man page:\n{roff}"
+    );
     assert!(roff.contains("Shares memory between QEMU VMs"), "{roff}");
     assert!(roff.contains("shm\\-dir"), "{roff}");
     // man renders it (man-db is installed by scripts/test.sh).
@@ -46,7 +49,9 @@ fn the_man_page_renders() {
         .arg("-l")
         .arg(&page)
         .output()
-        .expect("`man` is not installed: install the man-db package (scripts/test.sh does, as root)");
+        .expect(
+            "`man` is not installed: install the man-db package (scripts/test.sh does, as root)",
+        );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     for heading in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS"] {

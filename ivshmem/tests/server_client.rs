@@ -16,6 +16,17 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 mod common;
 use common::{next_events, shm_name, ServerProc, BIN};
 
+/// Runs the server command with `args` and then `last`, expects it to
+/// fail, and returns its standard error.
+fn refused(args: &[&str], last: &Path) -> String {
+    let out = Command::new(BIN).args(args).arg(last).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "ivshmem-server {args:?} {last:?} started"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Polls `f` until it holds (at most 10 s).
 fn eventually(what: &str, f: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -241,13 +252,7 @@ fn sigterm_removes_socket_and_shared_memory() {
 #[test]
 fn a_second_server_on_a_live_socket_is_refused() {
     let server = ServerProc::start(1);
-    let out = Command::new(BIN)
-        .args(["-F", "-M", &shm_name(), "-S"])
-        .arg(&server.socket)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["-F", "-M", &shm_name(), "-S"], &server.socket);
     assert!(
         err.contains("another server is listening on this socket"),
         "{err}"
@@ -341,20 +346,16 @@ fn bad_configurations_are_refused_with_clear_errors() {
     std::fs::remove_file(&path).unwrap();
 
     // The command says the same, and the size is checked.
-    let out = Command::new(BIN)
-        .args(["-F", "-l", "3M", "-M", &shm_name(), "-S"])
-        .arg(dir.path().join("c.sock"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(
+        &["-F", "-l", "3M", "-M", &shm_name(), "-S"],
+        &dir.path().join("c.sock"),
+    );
     assert!(
         err.contains("3145728 (0x300000) is not a power of two"),
         "{err}"
     );
-    let out = Command::new(BIN).args(["-F", "-l", "4X"]).output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown suffix"));
+    let err = refused(&["-F", "-l", "4X", "-S"], &dir.path().join("c.sock"));
+    assert!(err.contains("unknown suffix"), "{err}");
 }
 
 #[test]

@@ -418,3 +418,38 @@ fn server_in_a_thread_with_both_backings() {
         assert_eq!(a.region().try_read8(17).unwrap(), 0x5a);
     }
 }
+
+/// Without `-F` it prints its line, becomes a daemon (the command returns),
+/// writes the pidfile, serves, and cleans up on SIGTERM.
+#[test]
+fn as_a_daemon_with_a_pidfile() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let pidfile = dir.path().join("server.pid");
+    let shm = shm_name();
+    let out = Command::new(BIN)
+        .args(["-l", "64K", "-M", &shm, "-S"])
+        .arg(&socket)
+        .arg("-p")
+        .arg(&pidfile)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ivshmem-server: listening on "));
+    eventually("the pidfile is written", || pidfile.exists());
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let c = Client::connect(&socket).unwrap();
+    assert_eq!((c.id(), c.region().len()), (0, 64 << 10));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    eventually("the daemon removes its socket, memory and pidfile", || {
+        !socket.exists() && !Path::new("/dev/shm").join(&shm).exists() && !pidfile.exists()
+    });
+}

@@ -442,13 +442,17 @@ fn as_a_daemon_with_a_pidfile() {
         .trim()
         .parse()
         .unwrap();
+    // Stops the daemon even if an assertion fails first.
+    struct Term(nix::unistd::Pid);
+    impl Drop for Term {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+    let daemon = Term(nix::unistd::Pid::from_raw(pid));
     let c = Client::connect(&socket).unwrap();
     assert_eq!((c.id(), c.region().len()), (0, 64 << 10));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    drop(daemon);
     eventually("the daemon removes its socket, memory and pidfile", || {
         !socket.exists() && !Path::new("/dev/shm").join(&shm).exists() && !pidfile.exists()
     });

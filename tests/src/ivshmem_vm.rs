@@ -55,31 +55,47 @@ pub fn connect(server: &IvshmemServer) -> Result<Client, String> {
         .map_err(|e| format!("connecting to {}: {e}", server.socket().display()))
 }
 
-/// Waits up to 20 s for the next event on `client`.
-pub fn next_event(client: &mut Client) -> Result<PeerEvent, String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut ev = client.poll_events().map_err(|e| e.to_string())?;
-        if !ev.is_empty() {
-            // Callers handle one at a time; a batch is rare (kept in order).
-            let first = ev.remove(0);
-            if !ev.is_empty() {
-                return Err(format!("more events than expected at once: {first:?} then {ev:?}"));
-            }
-            return Ok(first);
-        }
-        if Instant::now() > deadline {
-            return Err("no peer event within 20 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// A client of the test process with its peer events queued, so they can
+/// be taken one at a time.
+pub struct Watcher {
+    /// The client.
+    pub client: Client,
+    pending: std::collections::VecDeque<PeerEvent>,
 }
 
-/// Waits for `Joined(_)` and returns the new peer's ID.
-pub fn joined(client: &mut Client) -> Result<u16, String> {
-    match next_event(client)? {
-        PeerEvent::Joined(p) => Ok(p),
-        other => Err(format!("expected a peer to join, got {other:?}")),
+/// Connects a [`Watcher`].
+pub fn watch(server: &IvshmemServer) -> Result<Watcher, String> {
+    Ok(Watcher {
+        client: connect(server)?,
+        pending: Default::default(),
+    })
+}
+
+impl Watcher {
+    /// Waits up to 20 s for the next event.
+    pub fn next_event(&mut self) -> Result<PeerEvent, String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(e);
+            }
+            self.pending
+                .extend(self.client.poll_events().map_err(|e| e.to_string())?);
+            if self.pending.is_empty() {
+                if Instant::now() > deadline {
+                    return Err("no peer event within 20 s".into());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Waits for `Joined(_)` and returns the new peer's ID.
+    pub fn joined(&mut self) -> Result<u16, String> {
+        match self.next_event()? {
+            PeerEvent::Joined(p) => Ok(p),
+            other => Err(format!("expected a peer to join, got {other:?}")),
+        }
     }
 }
 
@@ -224,19 +240,22 @@ pub fn fd_count(pid: i32) -> Result<usize, String> {
 pub fn guest_rings_host(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let server = start_server()?;
-    let mut me = connect(&server)?;
-    let h = me.id();
+    // A bystander first, so the host under test is not peer 0 (a doorbell
+    // value of 0 would prove little) and a ring reaching the wrong peer shows.
+    let bystander = connect(&server)?;
+    let mut me = watch(&server)?;
+    let h = me.client.id();
     let vm = boot_on(&server, guest_bin, &[(regpoke.to_path_buf(), host::GUEST_REGPOKE)])?;
-    let g = joined(&mut me)?;
+    let g = me.joined()?;
     log.push(format!("host client is peer {h}; the VM joined as peer {g}"));
-    if me.wait(0, Some(Duration::from_millis(200))).map_err(|e| e.to_string())? {
+    if me.client.wait(0, Some(Duration::from_millis(200))).map_err(|e| e.to_string())? {
         return Err("the host's eventfd was rung before the guest rang it".into());
     }
     let out = run_guest(&vm, &format!("ivshmem-ring {h}"), Duration::from_secs(60))?;
     if !out.contains(&format!("IV_POSITION {g};")) {
         return Err(format!("guest: {out} (expected IV_POSITION {g})"));
     }
-    if !me.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
+    if !me.client.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
         return Err("the guest's doorbell write did not reach the host's eventfd within 10 s".into());
     }
     log.push(format!("typed block: {}; host woke up", out.trim()));
@@ -247,17 +266,24 @@ pub fn guest_rings_host(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>,
     if !out.success() || !out.output.contains(&format!("{:#010x}", g)) {
         return Err(format!("regpoke in the guest: status {}: {}", out.status, out.output));
     }
-    if !me.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
+    if !me.client.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
         return Err("regpoke's doorbell did not reach the host's eventfd within 10 s".into());
     }
     log.extend(out.output.lines().map(|l| format!("regpoke: {l}")));
     log.push("host woke up again".into());
+    if bystander
+        .wait(0, Some(Duration::ZERO))
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!("peer {} was rung too, though no one rang it", bystander.id()));
+    }
+    log.push(format!("peer {} (a bystander) was not rung", bystander.id()));
     drop(vm);
-    match next_event(&mut me)? {
+    match me.next_event()? {
         PeerEvent::Left(p) if p == g => log.push(format!("the VM left: peer {g} gone")),
         other => return Err(format!("expected peer {g} to leave, got {other:?}")),
     }
-    drop(me);
+    drop((me, bystander));
     server.stop().map_err(|e| e.to_string())?;
     Ok(log)
 }
@@ -281,12 +307,12 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
         "ivshmem-server listening on {} ({SHM_SIZE} bytes of shared memory, {VECTORS} vector per peer)",
         server.socket().display()
     ));
-    let mut me = connect(&server)?;
-    let shm = map_shared(&me)?;
+    let mut me = watch(&server)?;
+    let shm = map_shared(&me.client)?;
     ivshmem_ring::create_slots(&shm, &[0, 1, 2, 3, 4, 5])?;
     say(format!(
         "test process joined as peer {}; it wrote 6 empty rings ({} KiB each) into the shared memory",
-        me.id(),
+        me.client.id(),
         SLOT_SIZE / 1024
     ));
     let (a_vm, b_vm) = std::thread::scope(|s| {
@@ -298,8 +324,8 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
         )
     });
     let (a_vm, b_vm) = (a_vm?, b_vm?);
-    let j1 = joined(&mut me)?;
-    let j2 = joined(&mut me)?;
+    let j1 = me.joined()?;
+    let j2 = me.joined()?;
     // Which VM is which peer: ask each guest (IV_POSITION).
     let pos = |vm: &Vm| -> Result<u16, String> {
         let out = run_guest(vm, "ivshmem-position", Duration::from_secs(60))?;
@@ -325,7 +351,7 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
     )?;
     say(format!("host process H2 joined: peer {}; H1 joined: peer {}", h2.id, h1.id));
     for who in [h2.id, h1.id] {
-        let p = joined(&mut me)?;
+        let p = me.joined()?;
         if p != who {
             return Err(format!("expected peer {who} to join, got {p}"));
         }
@@ -374,20 +400,20 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let server = start_server()?;
     let server_pid = server.pid().ok_or("the server has no pid")?;
-    let mut me = connect(&server)?;
-    let shm = map_shared(&me)?;
+    let mut me = watch(&server)?;
+    let shm = map_shared(&me.client)?;
     ivshmem_ring::create_slots(&shm, &[0, 1, 2, 3])?;
     let vm = boot_on(&server, guest_bin, &[])?;
-    let a = joined(&mut me)?;
+    let a = me.joined()?;
     let prog = guest_bin;
     let m = 500;
     let h2 = PeerProcess::spawn(prog, server.socket(), &format!("--recv 0:{n} --send 1:{n} --recv 3:{m}"))?;
-    joined(&mut me)?;
+    me.joined()?;
     std::thread::sleep(Duration::from_millis(200));
     let fds_before = fd_count(server_pid)?;
     let h1 = PeerProcess::spawn(prog, server.socket(), "--send 2:100000000")?;
     let old = h1.id;
-    if joined(&mut me)? != old {
+    if me.joined()? != old {
         return Err("H1's arrival was not announced".into());
     }
     let fds_with = fd_count(server_pid)?;
@@ -410,7 +436,7 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
         }
         h1.kill()?;
         log.push(format!("received {got} messages from H1, then killed it (SIGKILL)"));
-        match next_event(&mut me)? {
+        match me.next_event()? {
             PeerEvent::Left(p) if p == old => log.push(format!("test process: peer {old} left")),
             other => return Err(format!("expected peer {old} to leave, got {other:?}")),
         }
@@ -433,10 +459,10 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
             std::thread::sleep(Duration::from_millis(50));
         }
         let h1b = PeerProcess::spawn(prog, server.socket(), &format!("--send 3:{m}:{}", h2.id))?;
-        if h1b.id == old || h1b.id == a || h1b.id == h2.id || h1b.id == me.id() {
+        if h1b.id == old || h1b.id == a || h1b.id == h2.id || h1b.id == me.client.id() {
             return Err(format!("the rejoining peer got ID {}, which is not fresh", h1b.id));
         }
-        if joined(&mut me)? != h1b.id {
+        if me.joined()? != h1b.id {
             return Err("the new H1 was not announced".into());
         }
         let id = h1b.id;

@@ -162,6 +162,18 @@ impl PeerProcess {
         Ok(l)
     }
 
+    /// Waits up to `timeout` for a line starting with `prefix`; returns
+    /// the lines seen so far.
+    pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> Result<&[String], String> {
+        let deadline = Instant::now() + timeout;
+        while !self.seen.iter().any(|l| l.starts_with(prefix)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.next_line(left)
+                .map_err(|e| format!("waiting for `{prefix}`: {e}"))?;
+        }
+        Ok(&self.seen)
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -407,7 +419,11 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let a = me.joined()?;
     let prog = guest_bin;
     let m = 500;
-    let h2 = PeerProcess::spawn(prog, server.socket(), &format!("--recv 0:{n} --send 1:{n} --recv 3:{m}"))?;
+    let mut h2 = PeerProcess::spawn(
+        prog,
+        server.socket(),
+        &format!("--recv 0:{n} --send 1:{n} --recv 3:{m} --progress {}", n / 4),
+    )?;
     me.joined()?;
     std::thread::sleep(Duration::from_millis(200));
     let fds_before = fd_count(server_pid)?;
@@ -420,7 +436,9 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     log.push(format!("VM A is peer {a}, H2 peer {}, H1 peer {old}; server fds {fds_before} -> {fds_with} with H1", h2.id));
 
     std::thread::scope(|s| -> Result<(), String> {
-        let guest = s.spawn(|| guest_peer(&vm, a, &format!("--send 0:{n}:{} --recv 1:{n}", h2.id)));
+        let guest_args = format!("--send 0:{n}:{} --recv 1:{n}", h2.id);
+        let vm = &vm;
+        let guest = s.spawn(move || guest_peer(vm, a, &guest_args));
         // Read H1's stream, checked, then kill H1 in the middle of it.
         let mut cons = shm_ring::Consumer::attach(&shm, 2 * SLOT_SIZE).map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
@@ -434,8 +452,16 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
                 return Err(format!("only {got} messages from H1 within 60 s"));
             }
         }
+        // Kill H1 while VM A and H2 are in the middle of their streams.
+        let quarter = format!("ring 0: received {}/{n}", n / 4);
+        let seen = h2.wait_line(&quarter, Duration::from_secs(120))?;
+        if seen.iter().any(|l| l.starts_with(&format!("ring 0: received {n}/"))) {
+            return Err("VM A's stream to H2 ended before H1 was killed: not mid-stream".into());
+        }
         h1.kill()?;
-        log.push(format!("received {got} messages from H1, then killed it (SIGKILL)"));
+        log.push(format!(
+            "received {got} messages from H1; H2 says `{quarter}`; H1 killed (SIGKILL)"
+        ));
         match me.next_event()? {
             PeerEvent::Left(p) if p == old => log.push(format!("test process: peer {old} left")),
             other => return Err(format!("expected peer {old} to leave, got {other:?}")),

@@ -157,4 +157,3 @@ pub fn recv(socket: BorrowedFd<'_>, nonblocking: bool) -> Result<Received, WireE
         fd: fds.pop(),
     }))
 }
-

@@ -43,7 +43,11 @@ fn doorbell_fields_are_one_store_of_peer_and_vector() {
             .stderr(contains("read32").not());
         let want = (peer << 16) | vector;
         assert_eq!(d.peek32(0xc), want, "regpoke, peer {peer} vector {vector}");
-        assert_eq!(typed(peer, vector), want, "typed, peer {peer} vector {vector}");
+        assert_eq!(
+            typed(peer, vector),
+            want,
+            "typed, peer {peer} vector {vector}"
+        );
     }
 }
 

@@ -48,12 +48,7 @@ pub fn build_guest_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
         package,
         bin,
         "guest",
-        &[
-            "--profile",
-            "dist",
-            "--target",
-            "x86_64-unknown-linux-gnu",
-        ],
+        &["--profile", "dist", "--target", "x86_64-unknown-linux-gnu"],
         Some("-C target-feature=+crt-static -C relocation-model=static"),
         "x86_64-unknown-linux-gnu/dist",
     )

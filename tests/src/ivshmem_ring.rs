@@ -187,7 +187,12 @@ impl Plan {
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
-        for s in plan.send.iter().map(|s| s.slot).chain(plan.recv.iter().map(|r| r.slot)) {
+        for s in plan
+            .send
+            .iter()
+            .map(|s| s.slot)
+            .chain(plan.recv.iter().map(|r| r.slot))
+        {
             if (s + 1) * SLOT_SIZE > SHM_SIZE as usize {
                 return Err(format!(
                     "slot {s} is outside the {SHM_SIZE}-byte shared memory ({} slots)",
@@ -398,9 +403,15 @@ mod tests {
             }]
         );
         assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
-        assert!(Plan::parse(&a("--send 0")).unwrap_err().contains("SLOT:COUNT"));
-        assert!(Plan::parse(&a("--recv 9:1")).unwrap_err().contains("outside"));
-        assert!(Plan::parse(&a("--send x:1")).unwrap_err().contains("slot `x`"));
+        assert!(Plan::parse(&a("--send 0"))
+            .unwrap_err()
+            .contains("SLOT:COUNT"));
+        assert!(Plan::parse(&a("--recv 9:1"))
+            .unwrap_err()
+            .contains("outside"));
+        assert!(Plan::parse(&a("--send x:1"))
+            .unwrap_err()
+            .contains("slot `x`"));
     }
 
     struct Nothing;
@@ -430,10 +441,23 @@ mod tests {
                     notify: None,
                 },
             ],
-            recv: vec![RecvSpec { slot: 0, count: 3000 }, RecvSpec { slot: 1, count: 10 }],
+            recv: vec![
+                RecvSpec {
+                    slot: 0,
+                    count: 3000,
+                },
+                RecvSpec { slot: 1, count: 10 },
+            ],
             progress_every: 0,
         };
-        let r = exchange(&io, &plan, &mut Nothing, Duration::from_secs(60), &mut |_| {}).unwrap();
+        let r = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_secs(60),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!((r.sent, r.received), (3010, 3010));
         assert!(r.rings > 0);
         // A receiver expecting more than was sent times out, saying so.
@@ -441,8 +465,14 @@ mod tests {
             recv: vec![RecvSpec { slot: 1, count: 1 }],
             ..Plan::default()
         };
-        let e = exchange(&io, &plan, &mut Nothing, Duration::from_millis(50), &mut |_| {})
-            .unwrap_err();
+        let e = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_millis(50),
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(e.contains("ring 1: received 0/1"), "{e}");
     }
 }
@@ -489,7 +519,11 @@ pub fn say_line(line: &str) {
 
 /// Runs `plan` as a host peer of the server on `socket`: prints `peer ID`
 /// first, then progress and peer events, one per line.
-pub fn host_peer(socket: &std::path::Path, plan: &Plan, timeout: Duration) -> Result<String, String> {
+pub fn host_peer(
+    socket: &std::path::Path,
+    plan: &Plan,
+    timeout: Duration,
+) -> Result<String, String> {
     let client = ivshmem::client::Client::connect_with_vectors(socket, 1)
         .map_err(|e| format!("connecting to {}: {e}", socket.display()))?;
     say_line(&format!("peer {}", client.id()));
@@ -578,7 +612,10 @@ pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
             "--guest" => guest = true,
             "--socket" => socket = Some(it.next().ok_or("--socket needs a path")?.clone()),
             "--timeout" => {
-                timeout = Duration::from_secs(parse_num(it.next().ok_or("--timeout needs seconds")?, "timeout")?)
+                timeout = Duration::from_secs(parse_num(
+                    it.next().ok_or("--timeout needs seconds")?,
+                    "timeout",
+                )?)
             }
             _ => rest.push(a.clone()),
         }

@@ -41,7 +41,11 @@ pub fn start_server() -> Result<IvshmemServer, String> {
 }
 
 /// Boots a VM (the tests' configuration) with ivshmem-doorbell on `server`.
-pub fn boot_on(server: &IvshmemServer, guest_bin: &Path, extra: &[(PathBuf, &str)]) -> Result<Vm, String> {
+pub fn boot_on(
+    server: &IvshmemServer,
+    guest_bin: &Path,
+    extra: &[(PathBuf, &str)],
+) -> Result<Vm, String> {
     let mut c = host::config(guest_bin).ivshmem_doorbell(server.socket(), server.vectors());
     for (p, g) in extra {
         c = c.binary(p, *g);
@@ -124,8 +128,14 @@ impl PeerProcess {
             .map_err(|e| format!("starting {}: {e}", program.display()))?;
         let (tx, rx) = mpsc::channel();
         for out in [
-            child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -154,10 +164,12 @@ impl PeerProcess {
     }
 
     fn next_line(&mut self, timeout: Duration) -> Result<String, String> {
-        let l = self
-            .lines
-            .recv_timeout(timeout)
-            .map_err(|_| format!("no output from the host peer within {timeout:?}; so far: {:?}", self.seen))?;
+        let l = self.lines.recv_timeout(timeout).map_err(|_| {
+            format!(
+                "no output from the host peer within {timeout:?}; so far: {:?}",
+                self.seen
+            )
+        })?;
         self.seen.push(l.clone());
         Ok(l)
     }
@@ -191,14 +203,20 @@ impl PeerProcess {
                 return if st.success() {
                     Ok(std::mem::take(&mut self.seen))
                 } else {
-                    Err(format!("host peer {} exited with {st}: {:?}", self.id, self.seen))
+                    Err(format!(
+                        "host peer {} exited with {st}: {:?}",
+                        self.id, self.seen
+                    ))
                 };
             }
             while let Ok(l) = self.lines.try_recv() {
                 self.seen.push(l);
             }
             if Instant::now() > deadline {
-                return Err(format!("host peer {} still running after {timeout:?}: {:?}", self.id, self.seen));
+                return Err(format!(
+                    "host peer {} still running after {timeout:?}: {:?}",
+                    self.id, self.seen
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -222,8 +240,13 @@ impl Drop for PeerProcess {
 /// The test process's own mapping of the shared memory (a second mapping
 /// of the client's memory fd, so the client stays usable mutably).
 pub fn map_shared(client: &Client) -> Result<hal_core::Region, String> {
-    devmem_backend::map_fd(client.memory_fd(), 0, client.region().len(), "ivshmem shared memory")
-        .map_err(|e| e.to_string())
+    devmem_backend::map_fd(
+        client.memory_fd(),
+        0,
+        client.region().len(),
+        "ivshmem shared memory",
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Runs `vm-guest ring-peer --guest ARGS` in `vm`; checks that it says it
@@ -257,28 +280,53 @@ pub fn guest_rings_host(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>,
     let bystander = connect(&server)?;
     let mut me = watch(&server)?;
     let h = me.client.id();
-    let vm = boot_on(&server, guest_bin, &[(regpoke.to_path_buf(), host::GUEST_REGPOKE)])?;
+    let vm = boot_on(
+        &server,
+        guest_bin,
+        &[(regpoke.to_path_buf(), host::GUEST_REGPOKE)],
+    )?;
     let g = me.joined()?;
-    log.push(format!("host client is peer {h}; the VM joined as peer {g}"));
-    if me.client.wait(0, Some(Duration::from_millis(200))).map_err(|e| e.to_string())? {
+    log.push(format!(
+        "host client is peer {h}; the VM joined as peer {g}"
+    ));
+    if me
+        .client
+        .wait(0, Some(Duration::from_millis(200)))
+        .map_err(|e| e.to_string())?
+    {
         return Err("the host's eventfd was rung before the guest rang it".into());
     }
     let out = run_guest(&vm, &format!("ivshmem-ring {h}"), Duration::from_secs(60))?;
     if !out.contains(&format!("IV_POSITION {g};")) {
         return Err(format!("guest: {out} (expected IV_POSITION {g})"));
     }
-    if !me.client.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
-        return Err("the guest's doorbell write did not reach the host's eventfd within 10 s".into());
+    if !me
+        .client
+        .wait(0, Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?
+    {
+        return Err(
+            "the guest's doorbell write did not reach the host's eventfd within 10 s".into(),
+        );
     }
     log.push(format!("typed block: {}; host woke up", out.trim()));
     let cmd = format!(
         "regpoke --spec ivshmem read IV_POSITION && regpoke --spec ivshmem -v write DOORBELL.PEER={h} DOORBELL.VECTOR=0"
     );
-    let out = vm.run(&cmd, Duration::from_secs(60)).map_err(|e| e.to_string())?;
+    let out = vm
+        .run(&cmd, Duration::from_secs(60))
+        .map_err(|e| e.to_string())?;
     if !out.success() || !out.output.contains(&format!("{:#010x}", g)) {
-        return Err(format!("regpoke in the guest: status {}: {}", out.status, out.output));
+        return Err(format!(
+            "regpoke in the guest: status {}: {}",
+            out.status, out.output
+        ));
     }
-    if !me.client.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
+    if !me
+        .client
+        .wait(0, Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?
+    {
         return Err("regpoke's doorbell did not reach the host's eventfd within 10 s".into());
     }
     log.extend(out.output.lines().map(|l| format!("regpoke: {l}")));
@@ -287,9 +335,15 @@ pub fn guest_rings_host(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>,
         .wait(0, Some(Duration::ZERO))
         .map_err(|e| e.to_string())?
     {
-        return Err(format!("peer {} was rung too, though no one rang it", bystander.id()));
+        return Err(format!(
+            "peer {} was rung too, though no one rang it",
+            bystander.id()
+        ));
     }
-    log.push(format!("peer {} (a bystander) was not rung", bystander.id()));
+    log.push(format!(
+        "peer {} (a bystander) was not rung",
+        bystander.id()
+    ));
     drop(vm);
     match me.next_event()? {
         PeerEvent::Left(p) if p == g => log.push(format!("the VM left: peer {g} gone")),
@@ -313,7 +367,11 @@ pub fn guest_rings_host(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>,
 /// | 5 | A → B | B polls (guest → guest) |
 ///
 /// `say` gets one line per event.
-pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) -> Result<(), String> {
+pub fn two_vms_two_hosts(
+    guest_bin: &Path,
+    n: u64,
+    say: &mut dyn FnMut(String),
+) -> Result<(), String> {
     let server = start_server()?;
     say(format!(
         "ivshmem-server listening on {} ({SHM_SIZE} bytes of shared memory, {VECTORS} vector per peer)",
@@ -323,7 +381,7 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
     let shm = map_shared(&me.client)?;
     ivshmem_ring::create_slots(&shm, &[0, 1, 2, 3, 4, 5])?;
     say(format!(
-        "test process joined as peer {}; it wrote 6 empty rings ({} KiB each) into the shared memory",
+        "this process joined as peer {} (it watches arrivals and departures); it wrote 6 empty rings ({} KiB each) into the shared memory",
         me.client.id(),
         SLOT_SIZE / 1024
     ));
@@ -331,8 +389,10 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
         let a = s.spawn(|| boot_on(&server, guest_bin, &[]));
         let b = s.spawn(|| boot_on(&server, guest_bin, &[]));
         (
-            a.join().unwrap_or_else(|_| Err("boot thread panicked".into())),
-            b.join().unwrap_or_else(|_| Err("boot thread panicked".into())),
+            a.join()
+                .unwrap_or_else(|_| Err("boot thread panicked".into())),
+            b.join()
+                .unwrap_or_else(|_| Err("boot thread panicked".into())),
         )
     });
     let (a_vm, b_vm) = (a_vm?, b_vm?);
@@ -347,38 +407,71 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
     };
     let (a, b) = (pos(&a_vm)?, pos(&b_vm)?);
     if !((a, b) == (j1, j2) || (a, b) == (j2, j1)) {
-        return Err(format!("the VMs are peers {a} and {b}, but the server announced {j1} and {j2}"));
+        return Err(format!(
+            "the VMs are peers {a} and {b}, but the server announced {j1} and {j2}"
+        ));
     }
-    say(format!("VM A booted: peer {a} (guest reads IV_POSITION = {a}); VM B booted: peer {b}"));
+    say(format!(
+        "VM A booted: peer {a} (guest reads IV_POSITION = {a}); VM B booted: peer {b}"
+    ));
     let prog = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(|d| d.join("vm-guest")))
         .filter(|p| p.is_file())
         .unwrap_or_else(|| guest_bin.to_path_buf());
-    let h2 = PeerProcess::spawn(&prog, server.socket(), &format!("--recv 2:{n} --send 3:{n} --recv 4:{n}"))?;
+    let h2 = PeerProcess::spawn(
+        &prog,
+        server.socket(),
+        &format!("--recv 2:{n} --send 3:{n} --recv 4:{n}"),
+    )?;
     let h1 = PeerProcess::spawn(
         &prog,
         server.socket(),
         &format!("--recv 0:{n} --send 1:{n} --send 4:{n}:{}", h2.id),
     )?;
-    say(format!("host process H2 joined: peer {}; H1 joined: peer {}", h2.id, h1.id));
+    say(format!(
+        "host process H2 joined: peer {}; H1 joined: peer {}",
+        h2.id, h1.id
+    ));
     for who in [h2.id, h1.id] {
         let p = me.joined()?;
         if p != who {
             return Err(format!("expected peer {who} to join, got {p}"));
         }
     }
-    say(format!("streams of {n} messages (16 to 1024 bytes; each with its sequence number and a checksum):"));
-    say(format!("  ring 0: A -> H1, A rings H1's doorbell    ring 1: H1 -> A, A polls"));
-    say(format!("  ring 2: B -> H2, B rings H2's doorbell    ring 3: H2 -> B, B polls"));
-    say(format!("  ring 4: H1 -> H2, H1 writes H2's eventfd   ring 5: A -> B, B polls"));
+    say(format!(
+        "streams of {n} messages (16 to 1024 bytes; each with its sequence number and a checksum):"
+    ));
+    say(format!(
+        "  ring 0: A -> H1, A rings H1's doorbell    ring 1: H1 -> A, A polls"
+    ));
+    say(format!(
+        "  ring 2: B -> H2, B rings H2's doorbell    ring 3: H2 -> B, B polls"
+    ));
+    say(format!(
+        "  ring 4: H1 -> H2, H1 writes H2's eventfd   ring 5: A -> B, B polls"
+    ));
     let progress = (n / 2).max(1);
     let (ra, rb) = std::thread::scope(|s| {
         let ta = s.spawn(|| {
-            guest_peer(&a_vm, a, &format!("--send 0:{n}:{} --recv 1:{n} --send 5:{n} --progress {progress}", h1.id))
+            guest_peer(
+                &a_vm,
+                a,
+                &format!(
+                    "--send 0:{n}:{} --recv 1:{n} --send 5:{n} --progress {progress}",
+                    h1.id
+                ),
+            )
         });
         let tb = s.spawn(|| {
-            guest_peer(&b_vm, b, &format!("--send 2:{n}:{} --recv 3:{n} --recv 5:{n} --progress {progress}", h2.id))
+            guest_peer(
+                &b_vm,
+                b,
+                &format!(
+                    "--send 2:{n}:{} --recv 3:{n} --recv 5:{n} --progress {progress}",
+                    h2.id
+                ),
+            )
         });
         (
             ta.join().unwrap_or_else(|_| Err("thread panicked".into())),
@@ -392,14 +485,26 @@ pub fn two_vms_two_hosts(guest_bin: &Path, n: u64, say: &mut dyn FnMut(String)) 
             say(format!("{name}: {l}"));
         }
     }
+    let h1_id = h1.id;
     for (name, p) in [("H1", h1), ("H2", h2)] {
         let lines = p.finish(Duration::from_secs(120))?;
-        say(format!("{name}: {}", lines.last().cloned().unwrap_or_default()));
+        say(format!(
+            "{name}: {}",
+            lines.last().cloned().unwrap_or_default()
+        ));
     }
-    drop((a_vm, b_vm));
+    drop((a_vm, b_vm, h1_id));
     drop(me);
+    // The server's own log (verbose: one line per arrival and departure).
+    std::thread::sleep(Duration::from_millis(200));
+    for l in server.output().lines() {
+        say(format!("server: {l}"));
+    }
     server.stop().map_err(|e| e.to_string())?;
-    say("every message arrived once, in order, intact; the server stopped and removed its socket".into());
+    say(
+        "every message arrived once, in order, intact; the server stopped and removed its socket"
+            .into(),
+    );
     Ok(())
 }
 
@@ -422,7 +527,10 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut h2 = PeerProcess::spawn(
         prog,
         server.socket(),
-        &format!("--recv 0:{n} --send 1:{n} --recv 3:{m} --progress {}", n / 4),
+        &format!(
+            "--recv 0:{n} --send 1:{n} --recv 3:{m} --progress {}",
+            n / 4
+        ),
     )?;
     me.joined()?;
     std::thread::sleep(Duration::from_millis(200));
@@ -440,7 +548,8 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
         let vm = &vm;
         let guest = s.spawn(move || guest_peer(vm, a, &guest_args));
         // Read H1's stream, checked, then kill H1 in the middle of it.
-        let mut cons = shm_ring::Consumer::attach(&shm, 2 * SLOT_SIZE).map_err(|e| e.to_string())?;
+        let mut cons =
+            shm_ring::Consumer::attach(&shm, 2 * SLOT_SIZE).map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
         let mut got = 0u64;
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -455,7 +564,10 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
         // Kill H1 while VM A and H2 are in the middle of their streams.
         let quarter = format!("ring 0: received {}/{n}", n / 4);
         let seen = h2.wait_line(&quarter, Duration::from_secs(120))?;
-        if seen.iter().any(|l| l.starts_with(&format!("ring 0: received {n}/"))) {
+        if seen
+            .iter()
+            .any(|l| l.starts_with(&format!("ring 0: received {n}/")))
+        {
             return Err("VM A's stream to H2 ended before H1 was killed: not mid-stream".into());
         }
         h1.kill()?;
@@ -471,30 +583,44 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
             ivshmem_ring::check_message(2, got, &buf)?;
             got += 1;
         }
-        log.push(format!("{got} messages from H1 in all, every one intact and in order"));
+        log.push(format!(
+            "{got} messages from H1 in all, every one intact and in order"
+        ));
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let now = fd_count(server_pid)?;
             if now == fds_before {
-                log.push(format!("server fds back to {now}: H1's socket and eventfd closed"));
+                log.push(format!(
+                    "server fds back to {now}: H1's socket and eventfd closed"
+                ));
                 break;
             }
             if Instant::now() > deadline {
-                return Err(format!("the server holds {now} fds, {fds_before} before H1 came"));
+                return Err(format!(
+                    "the server holds {now} fds, {fds_before} before H1 came"
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let h1b = PeerProcess::spawn(prog, server.socket(), &format!("--send 3:{m}:{}", h2.id))?;
         if h1b.id == old || h1b.id == a || h1b.id == h2.id || h1b.id == me.client.id() {
-            return Err(format!("the rejoining peer got ID {}, which is not fresh", h1b.id));
+            return Err(format!(
+                "the rejoining peer got ID {}, which is not fresh",
+                h1b.id
+            ));
         }
         if me.joined()? != h1b.id {
             return Err("the new H1 was not announced".into());
         }
         let id = h1b.id;
         let out = h1b.finish(Duration::from_secs(120))?;
-        log.push(format!("H1 again: peer {id}: {}", out.last().cloned().unwrap_or_default()));
-        let g = guest.join().unwrap_or_else(|_| Err("thread panicked".into()))?;
+        log.push(format!(
+            "H1 again: peer {id}: {}",
+            out.last().cloned().unwrap_or_default()
+        ));
+        let g = guest
+            .join()
+            .unwrap_or_else(|_| Err("thread panicked".into()))?;
         log.push(format!("VM A: {}", g.lines().last().unwrap_or_default()));
         Ok(())
     })?;
@@ -504,7 +630,10 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
             return Err(format!("H2 did not report `{want}`: {lines:?}"));
         }
     }
-    log.push(format!("H2 saw peer {old} leave and finished: {}", lines.last().cloned().unwrap_or_default()));
+    log.push(format!(
+        "H2 saw peer {old} leave and finished: {}",
+        lines.last().cloned().unwrap_or_default()
+    ));
     drop(vm);
     drop(me);
     server.stop().map_err(|e| e.to_string())?;

@@ -101,10 +101,7 @@ pub fn dma_hugepage() -> Outcome {
         .alloc(huge)
         .map_err(|e| format!("allocating a 2 MiB hugepage buffer: {e}"))?;
     if buf.segments().len() != 1 {
-        return Err(format!(
-            "expected one segment, got {:x?}",
-            buf.segments()
-        ));
+        return Err(format!("expected one segment, got {:x?}", buf.segments()));
     }
     let addr = buf.device_addr(0, huge).map_err(|e| e.to_string())?;
     if addr == 0 || addr % huge as u64 != 0 || addr + huge as u64 > ram_end {

@@ -52,26 +52,26 @@ pub enum PeerEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The socket could not be reached.
-    #[error("connecting to the ivshmem server at {}: {source} (is ivshmem-server running with -S {}?)", path.display(), path.display())]
+    #[error("connecting to the ivshmem server at {}: {error} (is ivshmem-server running with -S {}?)", path.display(), path.display())]
     Connect {
         /// The socket path.
         path: PathBuf,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// A system call failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The server sent something the protocol does not allow.
     #[error("the ivshmem server broke the protocol: {0}")]
     Protocol(String),
-    /// The shared memory could not be mapped.
-    #[error("mapping the shared memory: {0}")]
+    /// The shared memory could not be mapped (the message names it).
+    #[error(transparent)]
     Map(#[from] MapError),
     /// The server closed the connection.
     #[error("the ivshmem server closed the connection (it stopped or dropped this client)")]
@@ -102,7 +102,7 @@ fn wire(what: &str) -> impl FnOnce(WireError) -> ClientError + '_ {
     move |e| match e {
         WireError::Io(errno) => ClientError::Io {
             what: what.to_string(),
-            source: io::Error::from(errno),
+            error: io::Error::from(errno),
         },
         other => ClientError::Protocol(format!("{what}: {other}")),
     }
@@ -177,7 +177,7 @@ fn wait_readable(
             Err(e) => {
                 return Err(ClientError::Io {
                     what: what.to_string(),
-                    source: e.into(),
+                    error: e.into(),
                 })
             }
         }
@@ -213,9 +213,9 @@ impl Client {
     }
 
     fn connect_inner(path: &Path, expected: Option<u32>) -> Result<Client, ClientError> {
-        let socket = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+        let socket = UnixStream::connect(path).map_err(|error| ClientError::Connect {
             path: path.into(),
-            source,
+            error,
         })?;
         let m = receive(&socket, "receiving the protocol version")?;
         if m.value != PROTOCOL_VERSION || m.fd.is_some() {
@@ -304,7 +304,7 @@ impl Client {
         let len = nix::sys::stat::fstat(&memory)
             .map_err(|e| ClientError::Io {
                 what: "finding the shared memory's size (fstat)".into(),
-                source: e.into(),
+                error: e.into(),
             })?
             .st_size;
         let len = usize::try_from(len)
@@ -404,7 +404,7 @@ impl Client {
                 Err(e) => {
                     return Err(ClientError::Io {
                         what: format!("ringing peer {peer} vector {vector} (eventfd write)"),
-                        source: e.into(),
+                        error: e.into(),
                     })
                 }
             }
@@ -431,7 +431,7 @@ impl Client {
                 Err(e) => {
                     return Err(ClientError::Io {
                         what: format!("reading the eventfd of vector {vector}"),
-                        source: e.into(),
+                        error: e.into(),
                     })
                 }
             }

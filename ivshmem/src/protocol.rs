@@ -62,7 +62,7 @@ pub enum Received {
 pub enum WireError {
     /// `sendmsg`/`recvmsg` failed.
     #[error("{0}")]
-    Io(#[from] Errno),
+    Io(Errno),
     /// The connection ended inside a message.
     #[error("the connection ended after {0} of a message's 8 bytes")]
     Truncated(usize),
@@ -101,7 +101,7 @@ pub fn send(
         ) {
             Ok(n) => sent += n,
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(WireError::Io(e)),
         }
     }
     Ok(())
@@ -124,11 +124,11 @@ pub fn recv(socket: BorrowedFd<'_>, nonblocking: bool) -> Result<Received, WireE
             Ok(m) => m,
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) if got == 0 && nonblocking => return Ok(Received::WouldBlock),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(WireError::Io(e)),
         };
         let n = msg.bytes;
         let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
-        for c in msg.cmsgs()? {
+        for c in msg.cmsgs().map_err(WireError::Io)? {
             if let ControlMessageOwned::ScmRights(raw) = c {
                 for r in raw {
                     // SAFETY: the kernel has just installed this descriptor

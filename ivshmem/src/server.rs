@@ -112,25 +112,25 @@ pub enum ServerError {
         name: String,
     },
     /// A system call on the socket, the memory or the poll loop failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done, on what.
         what: String,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
     let what = what.into();
-    move |source| ServerError::Io { what, source }
+    move |error| ServerError::Io { what, error }
 }
 
 fn errno_err(what: impl Into<String>) -> impl FnOnce(Errno) -> ServerError {
     let what = what.into();
     move |e| ServerError::Io {
         what,
-        source: io::Error::from(e),
+        error: io::Error::from(e),
     }
 }
 

@@ -314,3 +314,30 @@ fn io_trace_errors_print_the_io_error_once() {
     let e = Replay::parse("R 3", MapSelect::Only, "t").err().unwrap();
     check(&e, &["t:1:3: the width `3` is not 1, 2, 4 or 8"]);
 }
+
+#[test]
+fn ivshmem_errors_print_each_inner_error_once() {
+    use ivshmem::client::{Client, ClientError};
+    use ivshmem::server::ServerError;
+    let e = Client::connect("/nonexistent/ivshmem.sock".as_ref()).unwrap_err();
+    assert!(matches!(e, ClientError::Connect { .. }), "{e}");
+    check(&e, &[ENOENT_TEXT, "is ivshmem-server running"]);
+    check(
+        &ClientError::Io {
+            what: "ringing peer 1 vector 0 (eventfd write)".into(),
+            error: io::Error::from_raw_os_error(nix::libc::EBADF),
+        },
+        &["Bad file descriptor", "eventfd write"],
+    );
+    check(
+        &ClientError::from(mmap_error("; hint")),
+        &[EACCES, "; hint"],
+    );
+    check(
+        &ServerError::Io {
+            what: "listening on /tmp/s.sock".into(),
+            error: enoent(),
+        },
+        &[ENOENT_TEXT, "/tmp/s.sock"],
+    );
+}

@@ -25,7 +25,7 @@ use ivshmem::server::{parse_size, Server, ServerConfig, ShmBacking};
 /// `-chardev socket,path=SOCKET,id=ivc -device ivshmem-doorbell,chardev=ivc,vectors=N`
 /// (N as given with -n); host programs use the `ivshmem` Rust library.
 #[derive(Parser, Debug)]
-#[command(name = "ivshmem-server", version, about, long_about, after_help = AFTER_HELP)]
+#[command(name = "ivshmem-server", version, after_help = AFTER_HELP)]
 struct Cli {
     /// The UNIX socket to listen on. A stale socket (nobody listening) is
     /// replaced; a live one is refused

@@ -108,6 +108,13 @@
 //! writes the magic number last; [`Producer::attach`] and
 //! [`Consumer::attach`] read the magic, fence, then the rest.
 //!
+//! Each header field is always accessed at its one width. Data bytes are
+//! copied with [`Io::write_from`](hal_core::Io::write_from) and
+//! [`Io::read_into`](hal_core::Io::read_into) (64-bit accesses, narrower
+//! at a message's unaligned end); a byte may be accessed at one width for
+//! one record and another for a later one, but never by both sides at
+//! once: the counters order every reuse of data bytes.
+//!
 //! # Never trusting the other side
 //!
 //! The other side may be buggy, hostile, or another program. Each side

@@ -111,10 +111,16 @@ pub fn pair_layout(total_len: usize) -> (Layout, Layout) {
 /// a `Release` fence, so a peer that sees it sees the whole header.
 pub fn create<I: Io + ?Sized>(io: &I, layout: Layout) -> Result<(), RingError> {
     layout.check(io)?;
-    let at = layout.offset;
-    // Erase an old magic first, so no one attaches to a half-written header.
-    io.fill(at, HEADER_SIZE, 0)?;
     let ring = Ring { io, layout };
+    // Erase an old magic first, so no one attaches to a half-written
+    // header, then everything else (reserved words, the counters' cache
+    // lines), each location at the width it is always accessed with.
+    for at in (MAGIC_AT..HEADER_SIZE)
+        .step_by(8)
+        .filter(|&at| at != VERSION_AT)
+    {
+        ring.store64(at, 0);
+    }
     ring.store32(VERSION_AT, VERSION);
     ring.store32(HEADER_SIZE_AT, HEADER_SIZE as u32);
     ring.store64(CAPACITY_AT, layout.capacity as u64);
@@ -230,6 +236,44 @@ impl<I: Io> Ring<I> {
             return Err(ring.bad_counter(counter, found, head, tail, why));
         }
         Ok((ring, head, tail))
+    }
+
+    /// Reads the other side's counter (an acquire load) and checks it
+    /// against what this side knows (`head` and `tail` as last seen): the
+    /// one rule for a counter read while the ring runs.
+    ///
+    /// A counter only moves forward, by multiples of 8: `tail` at most up
+    /// to `head`, `head` at most `capacity` bytes past `tail`.
+    fn load_peer(&self, counter: Counter, head: u64, tail: u64) -> Result<u64, RingError> {
+        let capacity = self.layout.capacity as u64;
+        let (at, last, limit, rule) = match counter {
+            Counter::Head => (
+                HEAD_AT,
+                head,
+                tail.wrapping_add(capacity).wrapping_sub(head),
+                "head never moves backwards nor more than capacity bytes ahead of tail",
+            ),
+            Counter::Tail => (
+                TAIL_AT,
+                tail,
+                head.wrapping_sub(tail),
+                "tail never moves backwards nor past head",
+            ),
+        };
+        let value = self.load64(at);
+        // Pairs with the Release fence before the other side's store.
+        order::after_completion();
+        let why = if !value.is_multiple_of(8) {
+            Some("counters are multiples of 8")
+        } else if value.wrapping_sub(last) > limit {
+            Some(rule)
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(self.bad_counter(counter, value, head, tail, why)),
+            None => Ok(value),
+        }
     }
 
     fn bad_counter(
@@ -348,23 +392,6 @@ impl<I: Io> Producer<I> {
         self.ring.layout.max_message()
     }
 
-    /// Reads the consumer's `tail` (acquire) and checks it.
-    fn refresh_tail(&mut self) -> Result<(), RingError> {
-        let tail = self.ring.load64(TAIL_AT);
-        order::after_completion();
-        let why = impossible_span(self.head, tail, self.ring.layout.capacity).or_else(|| {
-            (tail.wrapping_sub(self.tail) > self.head.wrapping_sub(self.tail))
-                .then_some("tail never moves backwards")
-        });
-        if let Some(why) = why {
-            return Err(self
-                .ring
-                .bad_counter(Counter::Tail, tail, self.head, self.tail, why));
-        }
-        self.tail = tail;
-        Ok(())
-    }
-
     /// Sends `msg` if there is room: `Ok(true)` when it was published,
     /// `Ok(false)` when the ring is too full now (try again later; nothing
     /// was written), [`RingError::TooLarge`] when it can never fit.
@@ -383,7 +410,7 @@ impl<I: Io> Producer<I> {
         let need = record_len(msg.len());
         let capacity = layout.capacity as u64;
         if capacity - self.head.wrapping_sub(self.tail) < need {
-            self.refresh_tail()?;
+            self.tail = self.ring.load_peer(Counter::Tail, self.head, self.tail)?;
             if capacity - self.head.wrapping_sub(self.tail) < need {
                 return Ok(false);
             }
@@ -446,23 +473,6 @@ impl<I: Io> Consumer<I> {
         self.ring.layout.max_message()
     }
 
-    /// Reads the producer's `head` (acquire) and checks it.
-    fn refresh_head(&mut self) -> Result<(), RingError> {
-        let head = self.ring.load64(HEAD_AT);
-        order::after_completion();
-        let why = impossible_span(head, self.tail, self.ring.layout.capacity).or_else(|| {
-            (head.wrapping_sub(self.tail) < self.head.wrapping_sub(self.tail))
-                .then_some("head never moves backwards")
-        });
-        if let Some(why) = why {
-            return Err(self
-                .ring
-                .bad_counter(Counter::Head, head, self.head, self.tail, why));
-        }
-        self.head = head;
-        Ok(())
-    }
-
     /// Receives the next message into `buf` (replacing its contents):
     /// `Ok(true)` when there was one, `Ok(false)` when the ring is empty
     /// (`buf` is then left empty).
@@ -473,7 +483,7 @@ impl<I: Io> Consumer<I> {
     pub fn try_recv(&mut self, buf: &mut Vec<u8>) -> Result<bool, RingError> {
         buf.clear();
         if self.head == self.tail {
-            self.refresh_head()?;
+            self.head = self.ring.load_peer(Counter::Head, self.head, self.tail)?;
             if self.head == self.tail {
                 return Ok(false);
             }

@@ -19,6 +19,15 @@ fn on_both(len: usize, case: impl Fn(&dyn Io)) {
     case(&Region::anonymous(len).unwrap());
 }
 
+/// Creates a ring and attaches both ends.
+fn ends<I: Io + ?Sized>(io: &I, layout: Layout) -> (Producer<&I>, Consumer<&I>) {
+    create(io, layout).unwrap();
+    (
+        Producer::attach(io, layout.offset).unwrap(),
+        Consumer::attach(io, layout.offset).unwrap(),
+    )
+}
+
 fn pattern(len: usize, salt: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31) ^ salt)
@@ -32,9 +41,7 @@ fn a_message_goes_through() {
             offset: 64,
             capacity: 1024,
         };
-        create(io, layout).unwrap();
-        let mut tx = Producer::attach(io, 64).unwrap();
-        let mut rx = Consumer::attach(io, 64).unwrap();
+        let (mut tx, mut rx) = ends(io, layout);
         assert_eq!((tx.layout(), rx.layout()), (layout, layout));
         assert_eq!((tx.max_message(), rx.max_message()), (1016, 1016));
         let mut buf = vec![1, 2, 3];
@@ -55,6 +62,9 @@ fn a_message_goes_through() {
 #[test]
 fn the_header_is_the_documented_layout() {
     let io = FakeIo::new(1024);
+    // Whatever was there before is overwritten.
+    io.fill(0, 1024, 0xff).unwrap();
+    io.clear_log();
     create(
         &io,
         Layout {
@@ -70,6 +80,17 @@ fn the_header_is_the_documented_layout() {
     assert_eq!(&bytes[16..24], &512u64.to_le_bytes());
     assert_eq!(&bytes[24..32], &504u64.to_le_bytes());
     assert!(bytes[32..].iter().all(|&b| b == 0), "reserved, head, tail");
+    // Every header location is accessed at one width: the version and the
+    // header size at 32 bits, everything else at 64.
+    for access in io
+        .log()
+        .iter()
+        .filter(|a| a.offset < 128 + HEADER_SIZE && a.offset >= 128)
+    {
+        let rel = access.offset - 128;
+        let width = if rel == 8 || rel == 12 { 4 } else { 8 };
+        assert_eq!(access.width.bytes(), width, "{access:?}");
+    }
 }
 
 /// From every starting position of the smallest rings, every message
@@ -85,9 +106,7 @@ fn wraparound_at_every_position_and_length() {
             };
             for start in (0..capacity).step_by(8) {
                 for len in 0..=layout.max_message() {
-                    create(io, layout).unwrap();
-                    let mut tx = Producer::attach(io, 0).unwrap();
-                    let mut rx = Consumer::attach(io, 0).unwrap();
+                    let (mut tx, mut rx) = ends(io, layout);
                     let mut buf = Vec::new();
                     // Move both counters to `start`.
                     if start > 0 {
@@ -112,9 +131,7 @@ fn full_and_empty() {
             offset: 0,
             capacity: 256,
         };
-        create(io, layout).unwrap();
-        let mut tx = Producer::attach(io, 0).unwrap();
-        let mut rx = Consumer::attach(io, 0).unwrap();
+        let (mut tx, mut rx) = ends(io, layout);
         // 20-byte messages take 8 + 24 = 32 bytes: 8 fit exactly.
         for i in 0..8u8 {
             assert!(tx.try_send(&[i; 20]).unwrap(), "message {i} fits");
@@ -145,9 +162,7 @@ fn largest_messages_fill_the_ring_and_larger_are_refused() {
             offset: 0,
             capacity: 4096,
         };
-        create(io, layout).unwrap();
-        let mut tx = Producer::attach(io, 0).unwrap();
-        let mut rx = Consumer::attach(io, 0).unwrap();
+        let (mut tx, mut rx) = ends(io, layout);
         let max = tx.max_message();
         assert_eq!(max, 4088);
         let mut buf = Vec::new();
@@ -362,8 +377,8 @@ fn a_corrupt_or_foreign_header_is_refused_with_what_differs() {
 fn a_hostile_head_is_an_error_not_a_panic() {
     for (head, why) in [
         (4u64, "counters are multiples of 8"),
-        (520, "head may be at most capacity"),
-        (u64::MAX - 7, "head may be at most capacity"),
+        (520, "nor more than capacity bytes ahead of tail"),
+        (u64::MAX - 7, "head never moves backwards"),
     ] {
         let io = fresh();
         let mut rx = Consumer::attach(&io, 0).unwrap();
@@ -474,7 +489,8 @@ fn a_hostile_tail_is_an_error_not_a_panic() {
     // 256 bytes free as far as the producer knows: 300 makes it look.
     let err = tx.try_send(&[3; 300]).unwrap_err();
     assert!(
-        err.to_string().contains("tail never moves backwards"),
+        err.to_string()
+            .contains("tail never moves backwards nor past head"),
         "{err}"
     );
 }
@@ -538,9 +554,7 @@ fn random_operations_match_a_queue() {
         let offset = 64 * rng.range(0, 3);
         let io = FakeIo::new(offset + HEADER_SIZE + capacity);
         let layout = Layout { offset, capacity };
-        create(&io, layout).unwrap();
-        let mut tx = Producer::attach(&io, offset).unwrap();
-        let mut rx = Consumer::attach(&io, offset).unwrap();
+        let (mut tx, mut rx) = ends(&io, layout);
         let mut model = VecDeque::<Vec<u8>>::new();
         let mut used = 0usize;
         let mut buf = Vec::new();

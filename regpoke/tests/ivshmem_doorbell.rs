@@ -16,10 +16,10 @@ const CASES: &[(u32, u32)] = &[(1, 0), (0, 0), (3, 2), (0xffff, 0xffff), (7, 1)]
 
 fn typed(peer: u32, vector: u32) -> u32 {
     let mut io = FakeIo::new(0x100);
-    let regs = ivshmem::Regs::new(&mut io).unwrap();
-    regs.doorbell()
+    ivshmem::Regs::new(&mut io)
+        .unwrap()
+        .doorbell()
         .write(DOORBELL::PEER.val(peer) + DOORBELL::VECTOR.val(vector));
-    drop(regs);
     io.model(|m| u32::from_le_bytes(m.bytes()[0xc..0x10].try_into().unwrap()))
 }
 

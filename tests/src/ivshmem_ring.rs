@@ -369,114 +369,6 @@ impl Report {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_check_and_errors_say_why() {
-        let mut m = Vec::new();
-        for seq in [0, 1, 77, 1_000_000] {
-            make_message(3, seq, &mut m);
-            assert!(m.len() >= 16 && m.len() <= MAX_MESSAGE);
-            check_message(3, seq, &m).unwrap();
-        }
-        make_message(3, 5, &mut m);
-        assert!(check_message(3, 6, &m).unwrap_err().contains("duplicate"));
-        assert!(check_message(3, 4, &m).unwrap_err().contains("lost"));
-        assert!(check_message(2, 5, &m).unwrap_err().contains("ring 3"));
-        let mid = m.len() / 2;
-        m[mid] ^= 1;
-        assert!(check_message(3, 5, &m).unwrap_err().contains("checksum"));
-    }
-
-    #[test]
-    fn plans_parse_and_bad_ones_are_refused() {
-        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
-        let p = Plan::parse(&a("--send 0:10:3 --recv 1:20 --progress 5")).unwrap();
-        assert_eq!(
-            p.send,
-            vec![SendSpec {
-                slot: 0,
-                count: 10,
-                notify: Some(3)
-            }]
-        );
-        assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
-        assert!(Plan::parse(&a("--send 0"))
-            .unwrap_err()
-            .contains("SLOT:COUNT"));
-        assert!(Plan::parse(&a("--recv 9:1"))
-            .unwrap_err()
-            .contains("outside"));
-        assert!(Plan::parse(&a("--send x:1"))
-            .unwrap_err()
-            .contains("slot `x`"));
-    }
-
-    struct Nothing;
-    impl Notifier for Nothing {
-        fn ring(&mut self, _: u16) -> Result<(), String> {
-            Ok(())
-        }
-        fn wait(&mut self, _: Duration) -> Result<(), String> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn one_peer_sends_to_itself_through_a_fake_memory() {
-        let io = hal_core::fake::FakeIo::new(SHM_SIZE as usize);
-        create_slots(&io, &[0, 1]).unwrap();
-        let plan = Plan {
-            send: vec![
-                SendSpec {
-                    slot: 0,
-                    count: 3000,
-                    notify: Some(1),
-                },
-                SendSpec {
-                    slot: 1,
-                    count: 10,
-                    notify: None,
-                },
-            ],
-            recv: vec![
-                RecvSpec {
-                    slot: 0,
-                    count: 3000,
-                },
-                RecvSpec { slot: 1, count: 10 },
-            ],
-            progress_every: 0,
-        };
-        let r = exchange(
-            &io,
-            &plan,
-            &mut Nothing,
-            Duration::from_secs(60),
-            &mut |_| {},
-        )
-        .unwrap();
-        assert_eq!((r.sent, r.received), (3010, 3010));
-        assert!(r.rings > 0);
-        // A receiver expecting more than was sent times out, saying so.
-        let plan = Plan {
-            recv: vec![RecvSpec { slot: 1, count: 1 }],
-            ..Plan::default()
-        };
-        let e = exchange(
-            &io,
-            &plan,
-            &mut Nothing,
-            Duration::from_millis(50),
-            &mut |_| {},
-        )
-        .unwrap_err();
-        assert!(e.contains("ring 1: received 0/1"), "{e}");
-    }
-}
-
 /// A host peer: an `ivshmem::Client` (rings and waits through its eventfds;
 /// prints arrivals and departures of other peers).
 pub struct HostPeer {
@@ -625,5 +517,113 @@ pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
         (true, None) => guest_peer(&plan, timeout),
         (false, Some(s)) => host_peer(std::path::Path::new(&s), &plan, timeout),
         _ => Err("ring-peer needs exactly one of --guest and --socket PATH".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_check_and_errors_say_why() {
+        let mut m = Vec::new();
+        for seq in [0, 1, 77, 1_000_000] {
+            make_message(3, seq, &mut m);
+            assert!(m.len() >= 16 && m.len() <= MAX_MESSAGE);
+            check_message(3, seq, &m).unwrap();
+        }
+        make_message(3, 5, &mut m);
+        assert!(check_message(3, 6, &m).unwrap_err().contains("duplicate"));
+        assert!(check_message(3, 4, &m).unwrap_err().contains("lost"));
+        assert!(check_message(2, 5, &m).unwrap_err().contains("ring 3"));
+        let mid = m.len() / 2;
+        m[mid] ^= 1;
+        assert!(check_message(3, 5, &m).unwrap_err().contains("checksum"));
+    }
+
+    #[test]
+    fn plans_parse_and_bad_ones_are_refused() {
+        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let p = Plan::parse(&a("--send 0:10:3 --recv 1:20 --progress 5")).unwrap();
+        assert_eq!(
+            p.send,
+            vec![SendSpec {
+                slot: 0,
+                count: 10,
+                notify: Some(3)
+            }]
+        );
+        assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
+        assert!(Plan::parse(&a("--send 0"))
+            .unwrap_err()
+            .contains("SLOT:COUNT"));
+        assert!(Plan::parse(&a("--recv 9:1"))
+            .unwrap_err()
+            .contains("outside"));
+        assert!(Plan::parse(&a("--send x:1"))
+            .unwrap_err()
+            .contains("slot `x`"));
+    }
+
+    struct Nothing;
+    impl Notifier for Nothing {
+        fn ring(&mut self, _: u16) -> Result<(), String> {
+            Ok(())
+        }
+        fn wait(&mut self, _: Duration) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_peer_sends_to_itself_through_a_fake_memory() {
+        let io = hal_core::fake::FakeIo::new(SHM_SIZE as usize);
+        create_slots(&io, &[0, 1]).unwrap();
+        let plan = Plan {
+            send: vec![
+                SendSpec {
+                    slot: 0,
+                    count: 3000,
+                    notify: Some(1),
+                },
+                SendSpec {
+                    slot: 1,
+                    count: 10,
+                    notify: None,
+                },
+            ],
+            recv: vec![
+                RecvSpec {
+                    slot: 0,
+                    count: 3000,
+                },
+                RecvSpec { slot: 1, count: 10 },
+            ],
+            progress_every: 0,
+        };
+        let r = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_secs(60),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((r.sent, r.received), (3010, 3010));
+        assert!(r.rings > 0);
+        // A receiver expecting more than was sent times out, saying so.
+        let plan = Plan {
+            recv: vec![RecvSpec { slot: 1, count: 1 }],
+            ..Plan::default()
+        };
+        let e = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_millis(50),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.contains("ring 1: received 0/1"), "{e}");
     }
 }

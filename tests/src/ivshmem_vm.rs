@@ -442,15 +442,9 @@ pub fn two_vms_two_hosts(
     say(format!(
         "streams of {n} messages (16 to 1024 bytes; each with its sequence number and a checksum):"
     ));
-    say(format!(
-        "  ring 0: A -> H1, A rings H1's doorbell    ring 1: H1 -> A, A polls"
-    ));
-    say(format!(
-        "  ring 2: B -> H2, B rings H2's doorbell    ring 3: H2 -> B, B polls"
-    ));
-    say(format!(
-        "  ring 4: H1 -> H2, H1 writes H2's eventfd   ring 5: A -> B, B polls"
-    ));
+    say("  ring 0: A -> H1, A rings H1's doorbell    ring 1: H1 -> A, A polls".to_string());
+    say("  ring 2: B -> H2, B rings H2's doorbell    ring 3: H2 -> B, B polls".to_string());
+    say("  ring 4: H1 -> H2, H1 writes H2's eventfd   ring 5: A -> B, B polls".to_string());
     let progress = (n / 2).max(1);
     let (ra, rb) = std::thread::scope(|s| {
         let ta = s.spawn(|| {
@@ -625,10 +619,9 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
         Ok(())
     })?;
     let lines = h2.finish(Duration::from_secs(120))?;
-    for want in [format!("event: peer {old} left")] {
-        if !lines.iter().any(|l| *l == want) {
-            return Err(format!("H2 did not report `{want}`: {lines:?}"));
-        }
+    let want = format!("event: peer {old} left");
+    if !lines.contains(&want) {
+        return Err(format!("H2 did not report `{want}`: {lines:?}"));
     }
     log.push(format!(
         "H2 saw peer {old} leave and finished: {}",

@@ -415,7 +415,7 @@ fn main() {
         ivshmem_case(
             "ivshmem_doorbell_guest_rings_host_peer",
             &regpoke,
-            |g, r| ivshmem_vm::guest_rings_host(g, r),
+            ivshmem_vm::guest_rings_host,
         ),
         ivshmem_case(
             "ivshmem_two_vms_two_host_processes_exchange_messages",

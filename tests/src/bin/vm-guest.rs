@@ -36,6 +36,9 @@ cases:
                                       rings in ivshmem's shared memory (the
                                       guest through BAR2, a host process as an
                                       ivshmem client), ringing PEER after sends
+  ring-bench send|recv|copy SLOT N SIZE
+                                      ring throughput in BAR2 (fixed-size messages;
+                                      copy: plain copies, the limit)
   edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
@@ -91,6 +94,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("ivshmem-position") => vm_tests::ivshmem_ring::guest_position(),
         Some("ivshmem-ring") => vm_tests::ivshmem_ring::guest_ring(num(args, 1)?),
         Some("ring-peer") => vm_tests::ivshmem_ring::ring_peer_command(&args[1..]),
+        Some("ring-bench") => vm_tests::ring_bench::guest_command(&args[1..]),
         Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),

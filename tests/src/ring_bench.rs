@@ -76,8 +76,7 @@ pub fn copy(io: &hal_core::Region, n: u64, size: usize) -> Result<Duration, Stri
         if at + size > SLOT_SIZE {
             at = 0;
         }
-        io.write_bytes(base + at, &msg)
-            .map_err(|e| e.to_string())?;
+        io.write_bytes(base + at, &msg).map_err(|e| e.to_string())?;
         at += size;
     }
     Ok(start.elapsed())

@@ -34,13 +34,27 @@ fn row(what: &str, size: usize, line: &str) {
 
 /// Round trips between two threads through `ring`/`wait` of two clients.
 fn client_ping_pong(server: &qemu::IvshmemServer, n: u32) -> Result<Duration, String> {
-    let a = connect(server)?;
+    let mut a = connect(server)?;
     let b = connect(server)?;
     let (ida, idb) = (a.id(), b.id());
+    // `a` learns of `b` (and its eventfds) from the server's notice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !a.peers().contains(&idb) {
+        a.poll_events().map_err(|e| e.to_string())?;
+        if Instant::now() > deadline {
+            return Err(format!("peer {ida} was not told of peer {idb}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     std::thread::scope(|s| {
         let echo = s.spawn(move || -> Result<(), String> {
             for _ in 0..n {
-                b.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+                if !b
+                    .wait(0, Some(Duration::from_secs(10)))
+                    .map_err(|e| e.to_string())?
+                {
+                    return Err("ping-pong stalled (echo side)".to_string());
+                }
                 b.ring(ida, 0).map_err(|e| e.to_string())?;
             }
             Ok(())
@@ -48,12 +62,16 @@ fn client_ping_pong(server: &qemu::IvshmemServer, n: u32) -> Result<Duration, St
         let start = Instant::now();
         for _ in 0..n {
             a.ring(idb, 0).map_err(|e| e.to_string())?;
-            if !a.wait(0, Some(Duration::from_secs(10))).map_err(|e| e.to_string())? {
+            if !a
+                .wait(0, Some(Duration::from_secs(10)))
+                .map_err(|e| e.to_string())?
+            {
                 return Err("ping-pong stalled".to_string());
             }
         }
         let d = start.elapsed();
-        echo.join().map_err(|_| "echo thread panicked".to_string())??;
+        echo.join()
+            .map_err(|_| "echo thread panicked".to_string())??;
         Ok(d)
     })
 }
@@ -77,7 +95,8 @@ fn raw_ping_pong(n: u32) -> Result<Duration, String> {
             pong.read().map_err(|e| e.to_string())?;
         }
         let d = start.elapsed();
-        echo.join().map_err(|_| "echo thread panicked".to_string())??;
+        echo.join()
+            .map_err(|_| "echo thread panicked".to_string())??;
         Ok(d)
     })
 }
@@ -87,7 +106,10 @@ fn bench() -> Result<(), String> {
     let server = start_server()?;
     let me = connect(&server)?;
     let shm = map_shared(&me)?;
-    eprintln!("booting two VMs with ivshmem-doorbell on {} ...", server.socket().display());
+    eprintln!(
+        "booting two VMs with ivshmem-doorbell on {} ...",
+        server.socket().display()
+    );
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| boot_on(&server, &guest, &[]));
         let b = s.spawn(|| boot_on(&server, &guest, &[]));
@@ -138,7 +160,11 @@ fn bench() -> Result<(), String> {
         })?;
         row("host → host (two threads)", size, &rate(hn - 1, size, d));
         let d = ring_bench::copy(&shm, hn, size)?;
-        row("plain copy into the mapping on the host (the limit)", size, &rate(hn, size, d));
+        row(
+            "plain copy into the mapping on the host (the limit)",
+            size,
+            &rate(hn, size, d),
+        );
     }
     drop((a, b));
     let n = 20_000;

@@ -16,6 +16,17 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 mod common;
 use common::{next_events, shm_name, ServerProc, BIN};
 
+/// Runs the server command with `args` and then `last`, expects it to
+/// fail, and returns its standard error.
+fn refused(args: &[&str], last: &Path) -> String {
+    let out = Command::new(BIN).args(args).arg(last).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "ivshmem-server {args:?} {last:?} started"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Polls `f` until it holds (at most 10 s).
 fn eventually(what: &str, f: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -241,13 +252,7 @@ fn sigterm_removes_socket_and_shared_memory() {
 #[test]
 fn a_second_server_on_a_live_socket_is_refused() {
     let server = ServerProc::start(1);
-    let out = Command::new(BIN)
-        .args(["-F", "-M", &shm_name(), "-S"])
-        .arg(&server.socket)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["-F", "-M", &shm_name(), "-S"], &server.socket);
     assert!(
         err.contains("another server is listening on this socket"),
         "{err}"
@@ -341,20 +346,16 @@ fn bad_configurations_are_refused_with_clear_errors() {
     std::fs::remove_file(&path).unwrap();
 
     // The command says the same, and the size is checked.
-    let out = Command::new(BIN)
-        .args(["-F", "-l", "3M", "-M", &shm_name(), "-S"])
-        .arg(dir.path().join("c.sock"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(
+        &["-F", "-l", "3M", "-M", &shm_name(), "-S"],
+        &dir.path().join("c.sock"),
+    );
     assert!(
         err.contains("3145728 (0x300000) is not a power of two"),
         "{err}"
     );
-    let out = Command::new(BIN).args(["-F", "-l", "4X"]).output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown suffix"));
+    let err = refused(&["-F", "-l", "4X", "-S"], &dir.path().join("c.sock"));
+    assert!(err.contains("unknown suffix"), "{err}");
 }
 
 #[test]
@@ -416,4 +417,43 @@ fn server_in_a_thread_with_both_backings() {
         // The clients' memory outlives the server.
         assert_eq!(a.region().try_read8(17).unwrap(), 0x5a);
     }
+}
+
+/// Without `-F` it prints its line, becomes a daemon (the command returns),
+/// writes the pidfile, serves, and cleans up on SIGTERM.
+#[test]
+fn as_a_daemon_with_a_pidfile() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("d.sock");
+    let pidfile = dir.path().join("server.pid");
+    let shm = shm_name();
+    let out = Command::new(BIN)
+        .args(["-l", "64K", "-M", &shm, "-S"])
+        .arg(&socket)
+        .arg("-p")
+        .arg(&pidfile)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ivshmem-server: listening on "));
+    eventually("the pidfile is written", || pidfile.exists());
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Stops the daemon even if an assertion fails first.
+    struct Term(nix::unistd::Pid);
+    impl Drop for Term {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+    let daemon = Term(nix::unistd::Pid::from_raw(pid));
+    let c = Client::connect(&socket).unwrap();
+    assert_eq!((c.id(), c.region().len()), (0, 64 << 10));
+    drop(daemon);
+    eventually("the daemon removes its socket, memory and pidfile", || {
+        !socket.exists() && !Path::new("/dev/shm").join(&shm).exists() && !pidfile.exists()
+    });
 }

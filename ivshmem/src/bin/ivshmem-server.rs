@@ -133,7 +133,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(p) = &cli.pidfile {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+        if let Err(e) = write_pidfile(p) {
             eprintln!(
                 "ivshmem-server: error: writing the pidfile {}: {e}",
                 p.display()
@@ -153,4 +153,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the process ID to `path` whole: into a temporary file beside it,
+/// renamed over it, so that a reader never sees an empty or partial file.
+fn write_pidfile(path: &std::path::Path) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

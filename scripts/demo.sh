@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs the demo: a QEMU VM with edu and ivshmem,
 # a user-space driver inside it using the typed register blocks over UIO and
-# sysfs, and a host process exchanging data with it through ivshmem.
+# sysfs, a host process exchanging data with it through ivshmem, and our
+# ivshmem server with two VMs and two host processes exchanging messages.
+# Usage: scripts/demo.sh [--messages N]   (messages per stream, default 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -13,5 +15,5 @@ if ! is_root; then
     exit 1
 fi
 cargo run -q -p qemu -- provision
-cargo build -q --release -p vm-tests --bins
-cargo run -q --release -p vm-tests --bin vm-demo
+cargo build -q --release -p vm-tests -p ivshmem --bins
+cargo run -q --release -p vm-tests --bin vm-demo -- "$@"

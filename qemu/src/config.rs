@@ -11,6 +11,22 @@ pub const DEFAULT_IVSHMEM_SIZE: u64 = 1 << 20;
 pub const DEFAULT_MEMORY_MIB: u32 = 256;
 /// Default boot timeout.
 pub const DEFAULT_BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most MSI-X vectors an `ivshmem-doorbell` device can have (the size
+/// limit of a PCI MSI-X table).
+pub const MAX_DOORBELL_VECTORS: u32 = 2048;
+/// The longest UNIX socket path (`sun_path` holds 108 bytes with the NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// An `ivshmem-doorbell` device: its memory and eventfds come from an
+/// ivshmem server listening on `socket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doorbell {
+    /// The server's UNIX socket.
+    pub socket: PathBuf,
+    /// Number of MSI-X vectors (eventfds per peer); the server must be
+    /// started with the same number.
+    pub vectors: u32,
+}
 
 /// Where a guest file's contents come from.
 #[derive(Debug, Clone)]
@@ -55,6 +71,7 @@ pub(crate) struct GuestFile {
 pub struct VmConfig {
     pub(crate) edu: bool,
     pub(crate) ivshmem_size: Option<u64>,
+    pub(crate) doorbell: Option<Doorbell>,
     pub(crate) bind_uio: bool,
     pub(crate) memory_mib: u32,
     pub(crate) vfio: bool,
@@ -73,6 +90,7 @@ impl Default for VmConfig {
         VmConfig {
             edu: true,
             ivshmem_size: Some(DEFAULT_IVSHMEM_SIZE),
+            doorbell: None,
             bind_uio: true,
             memory_mib: DEFAULT_MEMORY_MIB,
             vfio: false,
@@ -105,20 +123,54 @@ impl VmConfig {
     }
 
     /// With or without the `ivshmem-plain` device (default: with, 1 MiB).
+    /// `false` also removes an `ivshmem-doorbell` device.
     pub fn ivshmem(mut self, on: bool) -> Self {
         self.ivshmem_size = if on {
+            self.doorbell = None;
             Some(self.ivshmem_size.unwrap_or(DEFAULT_IVSHMEM_SIZE))
         } else {
+            self.doorbell = None;
             None
         };
         self
     }
 
-    /// Adds ivshmem with this shared-memory size in bytes (a power of two,
-    /// at least 4096; checked at boot).
+    /// Adds ivshmem-plain with this shared-memory size in bytes (a power of
+    /// two, at least 4096; checked at boot), instead of ivshmem-doorbell.
     pub fn ivshmem_size(mut self, bytes: u64) -> Self {
         self.ivshmem_size = Some(bytes);
+        self.doorbell = None;
         self
+    }
+
+    /// Uses `ivshmem-doorbell` instead of `ivshmem-plain`: QEMU connects to
+    /// the ivshmem server listening on `socket` (`-chardev socket,...
+    /// -device ivshmem-doorbell,chardev=...,vectors=N`) and gets the shared
+    /// memory, its peer ID and every peer's eventfds from it. The server
+    /// must already listen when the VM boots (QEMU exits at start-up
+    /// otherwise) and must have been started with the same number of
+    /// `vectors` (1 to [`MAX_DOORBELL_VECTORS`]). Several VMs can use the
+    /// same socket.
+    ///
+    /// The device keeps ivshmem's PCI ID (1af4:1110), so the guest binds it
+    /// to `uio_pci_generic` as before: BAR0 (the registers, with IVPosition
+    /// and Doorbell) is UIO map 0. BAR1 is the MSI-X table (unusable
+    /// through uio_pci_generic, which only knows INTx: a guest can ring
+    /// doorbells but not receive them), and BAR2, the shared memory, is a
+    /// 64-bit prefetchable BAR that UIO does not expose: map it through
+    /// sysfs `resource2`.
+    pub fn ivshmem_doorbell(mut self, socket: impl Into<PathBuf>, vectors: u32) -> Self {
+        self.ivshmem_size = None;
+        self.doorbell = Some(Doorbell {
+            socket: socket.into(),
+            vectors,
+        });
+        self
+    }
+
+    /// Whether the VM has an ivshmem device (plain or doorbell).
+    pub(crate) fn has_ivshmem(&self) -> bool {
+        self.ivshmem_size.is_some() || self.doorbell.is_some()
     }
 
     /// Whether the guest binds edu and ivshmem to `uio_pci_generic` at boot
@@ -274,6 +326,9 @@ impl VmConfig {
                 ));
             }
         }
+        if let Some(d) = &self.doorbell {
+            validate_doorbell(d)?;
+        }
         if self.memory_mib < 64 {
             return Err(format!(
                 "memory {} MiB is too small (at least 64)",
@@ -292,6 +347,45 @@ impl VmConfig {
         }
         Ok(())
     }
+}
+
+/// Checks an ivshmem-doorbell configuration: the vector count, and that
+/// the socket path is usable by QEMU and exists as a socket (QEMU would
+/// exit at start-up otherwise, with a less helpful message).
+fn validate_doorbell(d: &Doorbell) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    if d.vectors == 0 || d.vectors > MAX_DOORBELL_VECTORS {
+        return Err(format!(
+            "ivshmem-doorbell vectors {} must be between 1 and {MAX_DOORBELL_VECTORS} (and equal the server's -n)",
+            d.vectors
+        ));
+    }
+    let path = d.socket.to_str().ok_or_else(|| {
+        format!(
+            "ivshmem server socket path {:?} is not UTF-8: QEMU's command line cannot name it",
+            d.socket
+        )
+    })?;
+    if path.is_empty() || path.len() > MAX_SOCKET_PATH {
+        return Err(format!(
+            "ivshmem server socket path {path:?} must be 1 to {MAX_SOCKET_PATH} bytes long (a UNIX socket address limit)"
+        ));
+    }
+    match std::fs::metadata(&d.socket) {
+        Ok(m) if m.file_type().is_socket() => Ok(()),
+        Ok(_) => Err(format!(
+            "ivshmem server socket {path} is not a socket: start an ivshmem server on it first (ivshmem-server -F -S {path})"
+        )),
+        Err(e) => Err(format!(
+            "ivshmem server socket {path}: {e}: start an ivshmem server on it before booting the VM (ivshmem-server -F -S {path}; QEMU exits at start-up when nothing listens)"
+        )),
+    }
+}
+
+/// Quotes a value for QEMU's `key=value,...` option syntax (a comma is
+/// written twice).
+pub(crate) fn qemu_opt_value(v: &str) -> String {
+    v.replace(',', ",,")
 }
 
 #[cfg(test)]
@@ -328,6 +422,61 @@ mod tests {
             c.modules_to_load().len(),
             UIO_MODULES.len() + VFIO_MODULES.len()
         );
+    }
+
+    #[test]
+    fn doorbell_validation() {
+        let dir = std::env::temp_dir().join(format!("qemu-cfg-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("s.sock");
+        let _ = std::fs::remove_file(&sock);
+        let e = VmConfig::default()
+            .ivshmem_doorbell(&sock, 1)
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("start an ivshmem server"), "{e}");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert!(VmConfig::default()
+            .ivshmem_doorbell(&sock, 1)
+            .validate()
+            .is_ok());
+        let e = VmConfig::default()
+            .ivshmem_doorbell(&sock, 0)
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("between 1 and 2048"), "{e}");
+        assert!(VmConfig::default()
+            .ivshmem_doorbell(&sock, 4096)
+            .validate()
+            .is_err());
+        let file = dir.join("plain");
+        std::fs::write(&file, b"").unwrap();
+        let e = VmConfig::default()
+            .ivshmem_doorbell(&file, 1)
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("is not a socket"), "{e}");
+        let long = format!("/tmp/{}", "x".repeat(120));
+        let e = VmConfig::default()
+            .ivshmem_doorbell(long, 1)
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("1 to 107 bytes"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn doorbell_replaces_plain() {
+        let c = VmConfig::default().ivshmem_doorbell("/tmp/s", 2);
+        assert_eq!(c.ivshmem_size, None);
+        assert!(c.has_ivshmem());
+        let c = c.ivshmem_size(1 << 20);
+        assert_eq!(c.doorbell, None);
+        let c = VmConfig::default()
+            .ivshmem_doorbell("/tmp/s", 2)
+            .ivshmem(false);
+        assert!(!c.has_ivshmem());
+        assert_eq!(qemu_opt_value("/a,b"), "/a,,b");
     }
 
     #[test]

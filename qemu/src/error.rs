@@ -135,6 +135,11 @@ pub enum VmError {
     #[error("the VM is not running any more: {0}")]
     NotRunning(String),
 
+    /// An ivshmem server started by the harness did not start, or did not
+    /// stop cleanly ([`crate::IvshmemServer`]).
+    #[error("ivshmem server: {0}")]
+    IvshmemServer(String),
+
     /// An I/O error on the host.
     #[error("{context}: {error}")]
     Io {

@@ -239,7 +239,7 @@ pub fn build(config: &VmConfig, prov: &Provisioned) -> Result<Vec<u8>> {
         if config.edu {
             bind.push(EDU_ID);
         }
-        if config.ivshmem_size.is_some() {
+        if config.has_ivshmem() {
             bind.push(IVSHMEM_ID);
         }
     }

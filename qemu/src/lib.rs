@@ -16,6 +16,8 @@
 //! * [`provision`]: host packages and the guest kernel ([`provision::ensure`]).
 //! * [`VmConfig`]: devices (edu, ivshmem), guest files and binaries, modules.
 //! * [`Vm`]: boot, [`Vm::run`] guest commands, ivshmem backing file, logs.
+//! * [`IvshmemServer`]: an ivshmem server for `ivshmem-doorbell` VMs
+//!   ([`VmConfig::ivshmem_doorbell`]), started and stopped by the harness.
 //! * [`VmError`]: distinct errors for QEMU crashes, guest kernel panics,
 //!   timeouts and provisioning problems.
 //!
@@ -30,13 +32,18 @@ pub mod cpio;
 pub mod elf;
 mod error;
 pub mod initramfs;
+mod ivshmem_server;
 pub mod process;
 pub mod protocol;
 pub mod provision;
 mod vm;
 
-pub use config::{VmConfig, DEFAULT_BOOT_TIMEOUT, DEFAULT_IVSHMEM_SIZE, DEFAULT_MEMORY_MIB};
+pub use config::{
+    Doorbell, VmConfig, DEFAULT_BOOT_TIMEOUT, DEFAULT_IVSHMEM_SIZE, DEFAULT_MEMORY_MIB,
+    MAX_DOORBELL_VECTORS, MAX_SOCKET_PATH,
+};
 pub use error::{Result, VmError};
+pub use ivshmem_server::IvshmemServer;
 pub use process::ExitInfo;
 pub use provision::{Kernel, Provisioned, UIO_MODULES, VFIO_MODULES};
 pub use vm::{classify_exit, qemu_args, CmdOutput, GuestJob, QemuPaths, Vm};

@@ -150,6 +150,14 @@ impl QemuProcess {
         }
     }
 
+    /// Sends SIGTERM unless the process has already ended.
+    pub fn terminate(&self) {
+        let g = lock(&self.status);
+        if g.is_none() {
+            let _ = signal::kill(Pid::from_raw(self.pid), Signal::SIGTERM);
+        }
+    }
+
     /// Kills the process and waits (up to 5 s) until it is reaped.
     pub fn kill_and_wait(&self) -> Option<ExitInfo> {
         self.kill();

@@ -73,6 +73,7 @@ pub struct Vm {
     qemu: Arc<QemuProcess>,
     res: Resources,
     ivshmem_size: Option<u64>,
+    doorbell: Option<crate::config::Doorbell>,
     boot_time: Duration,
     edu_bdf: Option<String>,
     ivshmem_bdf: Option<String>,
@@ -219,6 +220,15 @@ pub fn qemu_args(config: &VmConfig, paths: &QemuPaths) -> Vec<String> {
             "ivshmem-plain,memdev=vmhshm",
         ]);
     }
+    if let Some(d) = &config.doorbell {
+        let socket = crate::config::qemu_opt_value(&d.socket.to_string_lossy());
+        push(&[
+            "-chardev",
+            &format!("socket,path={socket},id=vmhivsrv"),
+            "-device",
+            &format!("ivshmem-doorbell,chardev=vmhivsrv,vectors={}", d.vectors),
+        ]);
+    }
     a.extend(config.qemu_args.iter().cloned());
     a
 }
@@ -335,6 +345,7 @@ impl Vm {
             qemu,
             res,
             ivshmem_size: config.ivshmem_size,
+            doorbell: config.doorbell.clone(),
             boot_time: Duration::ZERO,
             edu_bdf: None,
             ivshmem_bdf: None,
@@ -381,7 +392,7 @@ impl Vm {
         if config.edu {
             vm.edu_bdf = find_bdf(&listing.output, "0x1234", "0x11e8");
         }
-        if config.ivshmem_size.is_some() {
+        if config.has_ivshmem() {
             vm.ivshmem_bdf = find_bdf(&listing.output, "0x1af4", "0x1110");
         }
         Ok(vm)
@@ -605,7 +616,14 @@ impl Vm {
         self.res.shm.as_deref()
     }
 
-    /// The size of the ivshmem shared memory, if the VM has ivshmem.
+    /// The ivshmem server socket, if the VM has `ivshmem-doorbell` (see
+    /// [`VmConfig::ivshmem_doorbell`]); its memory is the server's, so
+    /// [`Vm::ivshmem_path`] is `None` then.
+    pub fn ivshmem_socket(&self) -> Option<&Path> {
+        self.doorbell.as_ref().map(|d| d.socket.as_path())
+    }
+
+    /// The size of the ivshmem-plain shared memory, if the VM has it.
     pub fn ivshmem_size(&self) -> Option<u64> {
         self.ivshmem_size
     }
@@ -814,5 +832,20 @@ mod tests {
         assert!(a.contains("-M q35"));
         assert!(a.contains("intel-iommu,intremap=on"));
         assert!(a.contains("intel_iommu=on"));
+        let paths = QemuPaths { shm: None, ..paths };
+        let a = qemu_args(
+            &VmConfig::default().ivshmem_doorbell("/run/iv,s.sock", 3),
+            &paths,
+        )
+        .join(" ");
+        assert!(
+            a.contains("-chardev socket,path=/run/iv,,s.sock,id=vmhivsrv"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device ivshmem-doorbell,chardev=vmhivsrv,vectors=3"),
+            "{a}"
+        );
+        assert!(!a.contains("ivshmem-plain"));
     }
 }

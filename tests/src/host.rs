@@ -44,40 +44,57 @@ pub fn build_guest_edu() -> Result<PathBuf, String> {
 /// directory (`target/guest`) so that it can be built while another cargo
 /// command holds the main one.
 pub fn build_guest_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+    cargo_build(
+        package,
+        bin,
+        "guest",
+        &["--profile", "dist", "--target", "x86_64-unknown-linux-gnu"],
+        Some("-C target-feature=+crt-static -C relocation-model=static"),
+        "x86_64-unknown-linux-gnu/dist",
+    )
+}
+
+/// Builds binary `bin` of `package` for the host (debug profile), in its
+/// own target directory (`target/host-tools`), so that it can be built
+/// while another cargo command holds the main one: for tools the tests
+/// run on the host, such as `ivshmem-server`.
+pub fn build_host_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+    cargo_build(package, bin, "host-tools", &[], None, "debug")
+}
+
+/// `cargo build -q -p PACKAGE --bin BIN ARGS` into `target/DIR`; returns
+/// `target/DIR/OUT/BIN`.
+fn cargo_build(
+    package: &str,
+    bin: &str,
+    dir: &str,
+    args: &[&str],
+    rustflags: Option<&str>,
+    out: &str,
+) -> Result<PathBuf, String> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace root")?;
-    let target_dir = workspace.join("target").join("guest");
-    let triple = "x86_64-unknown-linux-gnu";
+    let target_dir = workspace.join("target").join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .current_dir(workspace)
-        .args([
-            "build",
-            "-q",
-            "--profile",
-            "dist",
-            "-p",
-            package,
-            "--bin",
-            bin,
-            "--target",
-            triple,
-        ])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env(
-            "RUSTFLAGS",
-            "-C target-feature=+crt-static -C relocation-model=static",
-        )
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["build", "-q", "-p", package, "--bin", bin])
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if let Some(f) = rustflags {
+        cmd.env("RUSTFLAGS", f);
+    }
+    let built = cmd
         .output()
-        .map_err(|e| format!("running cargo to build {bin} for the guest: {e}"))?;
-    if !out.status.success() {
+        .map_err(|e| format!("running cargo to build {bin}: {e}"))?;
+    if !built.status.success() {
         return Err(format!(
-            "building {bin} for the guest failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            "building {bin} failed:\n{}",
+            String::from_utf8_lossy(&built.stderr)
         ));
     }
-    Ok(target_dir.join(triple).join("dist").join(bin))
+    Ok(target_dir.join(out).join(bin))
 }
 
 /// Boots [`config`].

@@ -16,6 +16,9 @@ pub mod bench;
 pub mod driver_cases;
 pub mod guest;
 pub mod host;
+pub mod ivshmem_ring;
+pub mod ivshmem_vm;
+pub mod ring_bench;
 pub mod session;
 
 /// PCI vendor:device of edu.

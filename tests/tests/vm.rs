@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 use qemu::{Vm, VmError};
 use vm_tests::host::{self, run_guest, IVSHMEM_SIZE};
+use vm_tests::ivshmem_vm;
 use vm_tests::{first_difference, pattern};
 
 const GUEST: &str = env!("CARGO_BIN_EXE_vm-guest");
@@ -215,6 +216,23 @@ fn harness_reports_qemu_abort() -> Trial {
     })
 }
 
+/// A case that boots its own VMs on its own ivshmem server
+/// (`vm_tests::ivshmem_vm`); prints its log lines.
+fn ivshmem_case(
+    name: &str,
+    regpoke: &Result<PathBuf, String>,
+    f: fn(&std::path::Path, &std::path::Path) -> Result<Vec<String>, String>,
+) -> Trial {
+    let regpoke = regpoke.clone();
+    Trial::test(name, move || {
+        let regpoke = regpoke.clone().map_err(Failed::from)?;
+        for l in f(&PathBuf::from(GUEST), &regpoke)? {
+            println!("    {l}");
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
@@ -253,6 +271,9 @@ fn main() {
         "vm_boots_within_10_seconds",
         "trace_recorded_in_vm_replays_on_host",
         "harness_reports_qemu_abort",
+        "ivshmem_doorbell_guest_rings_host_peer",
+        "ivshmem_two_vms_two_host_processes_exchange_messages",
+        "ivshmem_peer_killed_is_reported_and_survivors_continue",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -391,12 +412,31 @@ fn main() {
         },
         trace_replays_on_host(s),
         harness_reports_qemu_abort(),
+        ivshmem_case(
+            "ivshmem_doorbell_guest_rings_host_peer",
+            &regpoke,
+            ivshmem_vm::guest_rings_host,
+        ),
+        ivshmem_case(
+            "ivshmem_two_vms_two_host_processes_exchange_messages",
+            &regpoke,
+            |g, _| {
+                let mut log = Vec::new();
+                ivshmem_vm::two_vms_two_hosts(g, 2000, &mut |l| log.push(l))?;
+                Ok(log)
+            },
+        ),
+        ivshmem_case(
+            "ivshmem_peer_killed_is_reported_and_survivors_continue",
+            &regpoke,
+            |g, _| ivshmem_vm::peer_killed(g, 2000),
+        ),
     ];
     // With the `udev` feature only (scripts/test.sh runs it in a pass of
-    // its own); before the harness case, which boots a VM of its own.
+    // its own); before the cases that boot VMs of their own.
     #[cfg(feature = "udev")]
     trials.insert(
-        trials.len() - 1,
+        trials.len() - 4,
         guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
     );
     let conclusion = libtest_mimic::run(&args, trials);

@@ -28,6 +28,17 @@ cases:
   dma-pagemap                         DMA buffer addresses as root, then the
                                       error as uid 65534 (dma-pagemap-unprivileged)
   dma-hugepage                        a DMA buffer in a 2 MiB hugepage is one segment
+  ivshmem-position                    print IV_POSITION (this VM's peer ID)
+  ivshmem-ring PEER                   print IV_POSITION; ring PEER's vector 0 (doorbell)
+  ring-peer --guest|--socket PATH [--timeout SECS] [--send SLOT:COUNT[:PEER]]...
+            [--recv SLOT:COUNT]... [--progress N]
+                                      exchange checked messages over shm-ring
+                                      rings in ivshmem's shared memory (the
+                                      guest through BAR2, a host process as an
+                                      ivshmem client), ringing PEER after sends
+  ring-bench send|recv|copy SLOT N SIZE
+                                      ring throughput in BAR2 (fixed-size messages;
+                                      copy: plain copies, the limit)
   edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
@@ -80,6 +91,10 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("dma-pagemap") => guest::dma_pagemap(),
         Some("dma-hugepage") => guest::dma_hugepage(),
         Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
+        Some("ivshmem-position") => vm_tests::ivshmem_ring::guest_position(),
+        Some("ivshmem-ring") => vm_tests::ivshmem_ring::guest_ring(num(args, 1)?),
+        Some("ring-peer") => vm_tests::ivshmem_ring::ring_peer_command(&args[1..]),
+        Some("ring-bench") => vm_tests::ring_bench::guest_command(&args[1..]),
         Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),

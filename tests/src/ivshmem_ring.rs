@@ -1,0 +1,629 @@
+//! Message exchange over `shm-ring` rings in ivshmem-doorbell's shared
+//! memory, the same code on both sides: inside a VM (BAR2 through sysfs
+//! `resource2`, doorbells through BAR0's `DOORBELL` register, receiving by
+//! polling: uio_pci_generic cannot take ivshmem's MSI-X interrupts) and in a
+//! host process (an `ivshmem::Client`: its mapping, `ring` and `wait` on
+//! its eventfd).
+//!
+//! The shared memory is cut into [`SLOT_SIZE`] slots, one ring each; a
+//! [`Plan`] says which slots a peer sends into (how many messages, which
+//! peer to ring after sending) and which it receives from. Every message
+//! carries its slot, its sequence number, a payload computed from both and
+//! a checksum, so the receiver checks that each message arrives once, in
+//! order and intact ([`check_message`]).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use hal_core::prelude::*;
+use hal_core::Io;
+use shm_ring::{Consumer, Layout, Producer};
+
+/// Bytes of shared memory per ring (header included).
+pub const SLOT_SIZE: usize = 128 * 1024;
+/// Shared-memory size the tests and the demo give the server (8 slots).
+pub const SHM_SIZE: u64 = 1 << 20;
+/// Longest message the tests send (header, payload and checksum).
+pub const MAX_MESSAGE: usize = 1024;
+/// Bytes before the payload: slot (u32) and sequence number (u64).
+const HEAD: usize = 12;
+/// The checksum after the payload (FNV-1a, u32).
+const SUM: usize = 4;
+
+/// The ring layout of slot `slot`.
+pub fn slot_layout(slot: usize) -> Layout {
+    Layout::largest(slot * SLOT_SIZE, SLOT_SIZE)
+}
+
+/// Writes fresh ring headers into the given slots (before any peer
+/// attaches to them).
+pub fn create_slots<I: Io + ?Sized>(io: &I, slots: &[usize]) -> Result<(), String> {
+    for &s in slots {
+        shm_ring::create(io, slot_layout(s)).map_err(|e| format!("creating ring {s}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// FNV-1a over `data`.
+pub fn checksum(data: &[u8]) -> u32 {
+    data.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The length of message `seq` of slot `slot`: 16 to [`MAX_MESSAGE`]
+/// bytes, varying with both (and the full 4 KiB-free range is covered).
+pub fn message_len(slot: usize, seq: u64) -> usize {
+    let x = (seq.wrapping_mul(0x9e37_79b9) ^ (slot as u64) << 7) % (MAX_MESSAGE - 15) as u64;
+    16 + x as usize
+}
+
+/// Message `seq` of slot `slot`: slot, sequence number, payload, checksum.
+pub fn make_message(slot: usize, seq: u64, buf: &mut Vec<u8>) {
+    let len = message_len(slot, seq);
+    buf.clear();
+    buf.extend_from_slice(&(slot as u32).to_le_bytes());
+    buf.extend_from_slice(&seq.to_le_bytes());
+    let seed = (seq as u32).wrapping_mul(2_654_435_761) ^ (slot as u32) << 24;
+    buf.extend_from_slice(&crate::pattern(seed, len - HEAD - SUM));
+    let sum = checksum(buf);
+    buf.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Checks that `msg` is message `want` of slot `slot`: the error says
+/// whether it is corrupt (checksum), from another ring, a duplicate or
+/// out of order (sequence number), or has the wrong payload.
+pub fn check_message(slot: usize, want: u64, msg: &[u8]) -> Result<(), String> {
+    if msg.len() < HEAD + SUM {
+        return Err(format!(
+            "ring {slot}: message {want} is {} bytes, shorter than its header",
+            msg.len()
+        ));
+    }
+    let (body, sum) = msg.split_at(msg.len() - SUM);
+    let sum = u32::from_le_bytes(sum.try_into().unwrap_or_default());
+    if checksum(body) != sum {
+        return Err(format!(
+            "ring {slot}: message {want} ({} bytes) fails its checksum: corrupted",
+            msg.len()
+        ));
+    }
+    let from = u32::from_le_bytes(body[..4].try_into().unwrap_or_default()) as usize;
+    let seq = u64::from_le_bytes(body[4..12].try_into().unwrap_or_default());
+    if from != slot {
+        return Err(format!(
+            "ring {slot}: message {want} says it was sent into ring {from}"
+        ));
+    }
+    if seq != want {
+        let what = if seq < want {
+            "a duplicate or reordered"
+        } else {
+            "lost messages before"
+        };
+        return Err(format!(
+            "ring {slot}: expected message {want}, got message {seq} ({what})"
+        ));
+    }
+    let mut expected = Vec::new();
+    make_message(slot, seq, &mut expected);
+    if let Some(i) = crate::first_difference(msg, &expected) {
+        return Err(format!(
+            "ring {slot}: message {seq} differs from what was sent at byte {i}"
+        ));
+    }
+    Ok(())
+}
+
+/// A stream this peer sends: `count` messages into `slot`, ringing `notify`
+/// (a peer ID, vector 0) after each batch, if given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendSpec {
+    /// The ring.
+    pub slot: usize,
+    /// How many messages.
+    pub count: u64,
+    /// Whom to ring when messages were sent.
+    pub notify: Option<u16>,
+}
+
+/// A stream this peer receives: `count` messages from `slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvSpec {
+    /// The ring.
+    pub slot: usize,
+    /// How many messages.
+    pub count: u64,
+}
+
+/// What one peer does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Streams sent.
+    pub send: Vec<SendSpec>,
+    /// Streams received.
+    pub recv: Vec<RecvSpec>,
+    /// Print a line every this many messages per stream (0: only at the end).
+    pub progress_every: u64,
+}
+
+impl Plan {
+    /// Parses `send SLOT:COUNT[:PEER]` and `recv SLOT:COUNT` arguments
+    /// (`--send 0:1000:3 --recv 1:1000`) and `--progress N`.
+    pub fn parse(args: &[String]) -> Result<Plan, String> {
+        let mut plan = Plan::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || {
+                it.next()
+                    .ok_or_else(|| format!("{a} needs a value"))
+                    .cloned()
+            };
+            match a.as_str() {
+                "--send" => {
+                    let v = value()?;
+                    let f: Vec<&str> = v.split(':').collect();
+                    if !(2..=3).contains(&f.len()) {
+                        return Err(format!("--send {v}: expected SLOT:COUNT[:PEER]"));
+                    }
+                    plan.send.push(SendSpec {
+                        slot: parse_num(f[0], "slot")?,
+                        count: parse_num(f[1], "count")?,
+                        notify: f.get(2).map(|p| parse_num(p, "peer")).transpose()?,
+                    });
+                }
+                "--recv" => {
+                    let v = value()?;
+                    let f: Vec<&str> = v.split(':').collect();
+                    if f.len() != 2 {
+                        return Err(format!("--recv {v}: expected SLOT:COUNT"));
+                    }
+                    plan.recv.push(RecvSpec {
+                        slot: parse_num(f[0], "slot")?,
+                        count: parse_num(f[1], "count")?,
+                    });
+                }
+                "--progress" => plan.progress_every = parse_num(&value()?, "progress")?,
+                other => return Err(format!("unknown option `{other}`")),
+            }
+        }
+        for s in plan
+            .send
+            .iter()
+            .map(|s| s.slot)
+            .chain(plan.recv.iter().map(|r| r.slot))
+        {
+            if (s + 1) * SLOT_SIZE > SHM_SIZE as usize {
+                return Err(format!(
+                    "slot {s} is outside the {SHM_SIZE}-byte shared memory ({} slots)",
+                    SHM_SIZE as usize / SLOT_SIZE
+                ));
+            }
+        }
+        Ok(plan)
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.parse()
+        .map_err(|_| format!("{what} `{s}` is not a valid number"))
+}
+
+/// How a peer rings others and waits for its own notifications.
+pub trait Notifier {
+    /// Rings `peer`'s vector 0.
+    fn ring(&mut self, peer: u16) -> Result<(), String>;
+    /// Waits until notified or `timeout` passed (a guest just sleeps: it
+    /// cannot receive doorbells through uio_pci_generic).
+    fn wait(&mut self, timeout: Duration) -> Result<(), String>;
+    /// Arrivals and departures of other peers since the last call, as
+    /// lines to print (nothing for a guest).
+    fn events(&mut self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// What [`exchange`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Messages sent.
+    pub sent: u64,
+    /// Bytes sent.
+    pub sent_bytes: u64,
+    /// Messages received and checked.
+    pub received: u64,
+    /// Notifications sent.
+    pub rings: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Runs `plan` over `io` until every stream is complete or `timeout`
+/// passes (an error saying which streams are short). `say` gets a line per
+/// progress step and peer event.
+pub fn exchange<I: Io>(
+    io: &I,
+    plan: &Plan,
+    notifier: &mut dyn Notifier,
+    timeout: Duration,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report, String> {
+    let start = Instant::now();
+    let mut producers = Vec::new();
+    for s in &plan.send {
+        let p = Producer::attach(io, s.slot * SLOT_SIZE)
+            .map_err(|e| format!("attaching to ring {} as its producer: {e}", s.slot))?;
+        producers.push((s, p, 0u64));
+    }
+    let mut consumers = Vec::new();
+    for r in &plan.recv {
+        let c = Consumer::attach(io, r.slot * SLOT_SIZE)
+            .map_err(|e| format!("attaching to ring {} as its consumer: {e}", r.slot))?;
+        consumers.push((r, c, 0u64));
+    }
+    let mut report = Report::default();
+    let mut msg = Vec::with_capacity(MAX_MESSAGE);
+    let mut idle_rounds = 0u32;
+    loop {
+        let mut progressed = false;
+        for (spec, prod, next) in producers.iter_mut() {
+            let mut sent_now = false;
+            // A batch per round, so receivers interleave with senders.
+            for _ in 0..64 {
+                if *next >= spec.count {
+                    break;
+                }
+                make_message(spec.slot, *next, &mut msg);
+                if !prod
+                    .try_send(&msg)
+                    .map_err(|e| format!("sending message {next} into ring {}: {e}", spec.slot))?
+                {
+                    break;
+                }
+                *next += 1;
+                report.sent += 1;
+                report.sent_bytes += msg.len() as u64;
+                sent_now = true;
+                if plan.progress_every > 0 && *next % plan.progress_every == 0 {
+                    say(&format!("ring {}: sent {next}/{}", spec.slot, spec.count));
+                }
+            }
+            if sent_now {
+                progressed = true;
+                if let Some(peer) = spec.notify {
+                    notifier.ring(peer)?;
+                    report.rings += 1;
+                }
+            }
+        }
+        for (spec, cons, next) in consumers.iter_mut() {
+            for _ in 0..256 {
+                if *next >= spec.count {
+                    break;
+                }
+                if !cons
+                    .try_recv(&mut msg)
+                    .map_err(|e| format!("receiving from ring {}: {e}", spec.slot))?
+                {
+                    break;
+                }
+                check_message(spec.slot, *next, &msg)?;
+                *next += 1;
+                report.received += 1;
+                progressed = true;
+                if plan.progress_every > 0 && *next % plan.progress_every == 0 {
+                    say(&format!(
+                        "ring {}: received {next}/{} in order, intact",
+                        spec.slot, spec.count
+                    ));
+                }
+            }
+        }
+        for e in notifier.events()? {
+            say(&e);
+        }
+        let done = producers.iter().all(|(s, _, n)| *n >= s.count)
+            && consumers.iter().all(|(s, _, n)| *n >= s.count);
+        if done {
+            break;
+        }
+        if start.elapsed() > timeout {
+            let mut why = String::new();
+            for (s, _, n) in &producers {
+                let _ = write!(why, " ring {}: sent {n}/{};", s.slot, s.count);
+            }
+            for (s, _, n) in &consumers {
+                let _ = write!(why, " ring {}: received {n}/{};", s.slot, s.count);
+            }
+            return Err(format!("timed out after {timeout:?}:{why}"));
+        }
+        if progressed {
+            idle_rounds = 0;
+        } else {
+            idle_rounds += 1;
+            // Spin a little, then wait for a notification (or poll).
+            if idle_rounds > 16 {
+                notifier.wait(Duration::from_millis(2))?;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+impl Report {
+    /// One line: counts and rates.
+    pub fn summary(&self) -> String {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "sent {} ({} bytes), received {} (each checked: sequence, checksum, payload), {} notifications, {:.2?} ({:.0} msg/s)",
+            self.sent,
+            self.sent_bytes,
+            self.received,
+            self.rings,
+            self.elapsed,
+            (self.sent + self.received) as f64 / secs
+        )
+    }
+}
+
+/// A host peer: an `ivshmem::Client` (rings and waits through its eventfds;
+/// prints arrivals and departures of other peers).
+pub struct HostPeer {
+    client: ivshmem::client::Client,
+}
+
+impl Notifier for HostPeer {
+    fn ring(&mut self, peer: u16) -> Result<(), String> {
+        self.client.ring(peer, 0).map_err(|e| e.to_string())
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<(), String> {
+        self.client
+            .wait(0, Some(timeout))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn events(&mut self) -> Result<Vec<String>, String> {
+        Ok(self
+            .client
+            .poll_events()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|e| match e {
+                ivshmem::client::PeerEvent::Joined(p) => format!("event: peer {p} joined"),
+                ivshmem::client::PeerEvent::Left(p) => format!("event: peer {p} left"),
+            })
+            .collect())
+    }
+}
+
+/// Prints a line and flushes (the harness reads it through a pipe).
+pub fn say_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Runs `plan` as a host peer of the server on `socket`: prints `peer ID`
+/// first, then progress and peer events, one per line.
+pub fn host_peer(
+    socket: &std::path::Path,
+    plan: &Plan,
+    timeout: Duration,
+) -> Result<String, String> {
+    let client = ivshmem::client::Client::connect_with_vectors(socket, 1)
+        .map_err(|e| format!("connecting to {}: {e}", socket.display()))?;
+    say_line(&format!("peer {}", client.id()));
+    // A second mapping of the same memory, so that the client stays free
+    // for `poll_events` (which needs it mutably) while rings are attached.
+    let len = client.region().len();
+    let shm = devmem_backend::map_fd(client.memory_fd(), 0, len, "ivshmem shared memory")
+        .map_err(|e| e.to_string())?;
+    let mut peer = HostPeer { client };
+    let r = exchange(&shm, plan, &mut peer, timeout, &mut |l| say_line(l))?;
+    Ok(r.summary())
+}
+
+/// A guest peer: rings through BAR0's `DOORBELL` (over UIO); cannot
+/// receive doorbells (uio_pci_generic has no MSI-X), so it polls, sleeping
+/// briefly between polls.
+pub struct GuestPeer {
+    bar0: hal_core::Region,
+}
+
+impl GuestPeer {
+    /// Maps BAR0 of the ivshmem device through UIO.
+    pub fn open() -> Result<GuestPeer, String> {
+        Ok(GuestPeer {
+            bar0: crate::guest::map_bar(crate::IVSHMEM_IDS, 0, crate::guest::Backend::Uio)?,
+        })
+    }
+
+    /// This VM's peer ID (`IV_POSITION`).
+    pub fn id(&mut self) -> Result<u16, String> {
+        let regs = device_specs::ivshmem::Regs::new(&mut self.bar0).map_err(|e| e.to_string())?;
+        let id = regs.iv_position().get();
+        u16::try_from(id).map_err(|_| format!("IV_POSITION reads {id:#x}, not a peer ID"))
+    }
+}
+
+impl Notifier for GuestPeer {
+    fn ring(&mut self, peer: u16) -> Result<(), String> {
+        use device_specs::ivshmem::regs::DOORBELL;
+        let regs = device_specs::ivshmem::Regs::new(&mut self.bar0).map_err(|e| e.to_string())?;
+        regs.doorbell()
+            .write(DOORBELL::PEER.val(u32::from(peer)) + DOORBELL::VECTOR.val(0));
+        Ok(())
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<(), String> {
+        std::thread::sleep(timeout.min(Duration::from_micros(500)));
+        Ok(())
+    }
+}
+
+/// Runs `plan` as a guest peer: BAR2 through sysfs `resource2` (a 64-bit
+/// BAR, not a UIO map), BAR0 through UIO.
+pub fn guest_peer(plan: &Plan, timeout: Duration) -> Result<String, String> {
+    let mut peer = GuestPeer::open()?;
+    say_line(&format!("peer {}", peer.id()?));
+    let shm = crate::guest::map_bar(crate::IVSHMEM_IDS, 2, crate::guest::Backend::Sysfs)?;
+    let r = exchange(&shm, plan, &mut peer, timeout, &mut |l| say_line(l))?;
+    Ok(r.summary())
+}
+
+/// `vm-guest ivshmem-ring PEER`: prints this VM's peer ID and rings
+/// `peer`'s vector 0 through the typed block.
+pub fn guest_ring(peer: u16) -> Result<String, String> {
+    let mut p = GuestPeer::open()?;
+    let id = p.id()?;
+    p.ring(peer)?;
+    Ok(format!("IV_POSITION {id}; rang peer {peer} vector 0"))
+}
+
+/// `vm-guest ivshmem-position`: this VM's peer ID.
+pub fn guest_position() -> Result<String, String> {
+    Ok(GuestPeer::open()?.id()?.to_string())
+}
+
+/// The `ring-peer` subcommand: `--guest` or `--socket PATH`, `--timeout
+/// SECS` (default 300), then the [`Plan`].
+pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
+    let mut rest = Vec::new();
+    let mut socket = None;
+    let mut guest = false;
+    let mut timeout = Duration::from_secs(300);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--guest" => guest = true,
+            "--socket" => socket = Some(it.next().ok_or("--socket needs a path")?.clone()),
+            "--timeout" => {
+                timeout = Duration::from_secs(parse_num(
+                    it.next().ok_or("--timeout needs seconds")?,
+                    "timeout",
+                )?)
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    let plan = Plan::parse(&rest)?;
+    match (guest, socket) {
+        (true, None) => guest_peer(&plan, timeout),
+        (false, Some(s)) => host_peer(std::path::Path::new(&s), &plan, timeout),
+        _ => Err("ring-peer needs exactly one of --guest and --socket PATH".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_check_and_errors_say_why() {
+        let mut m = Vec::new();
+        for seq in [0, 1, 77, 1_000_000] {
+            make_message(3, seq, &mut m);
+            assert!(m.len() >= 16 && m.len() <= MAX_MESSAGE);
+            check_message(3, seq, &m).unwrap();
+        }
+        make_message(3, 5, &mut m);
+        assert!(check_message(3, 6, &m).unwrap_err().contains("duplicate"));
+        assert!(check_message(3, 4, &m).unwrap_err().contains("lost"));
+        assert!(check_message(2, 5, &m).unwrap_err().contains("ring 3"));
+        let mid = m.len() / 2;
+        m[mid] ^= 1;
+        assert!(check_message(3, 5, &m).unwrap_err().contains("checksum"));
+    }
+
+    #[test]
+    fn plans_parse_and_bad_ones_are_refused() {
+        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let p = Plan::parse(&a("--send 0:10:3 --recv 1:20 --progress 5")).unwrap();
+        assert_eq!(
+            p.send,
+            vec![SendSpec {
+                slot: 0,
+                count: 10,
+                notify: Some(3)
+            }]
+        );
+        assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
+        assert!(Plan::parse(&a("--send 0"))
+            .unwrap_err()
+            .contains("SLOT:COUNT"));
+        assert!(Plan::parse(&a("--recv 9:1"))
+            .unwrap_err()
+            .contains("outside"));
+        assert!(Plan::parse(&a("--send x:1"))
+            .unwrap_err()
+            .contains("slot `x`"));
+    }
+
+    struct Nothing;
+    impl Notifier for Nothing {
+        fn ring(&mut self, _: u16) -> Result<(), String> {
+            Ok(())
+        }
+        fn wait(&mut self, _: Duration) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn one_peer_sends_to_itself_through_a_fake_memory() {
+        let io = hal_core::fake::FakeIo::new(SHM_SIZE as usize);
+        create_slots(&io, &[0, 1]).unwrap();
+        let plan = Plan {
+            send: vec![
+                SendSpec {
+                    slot: 0,
+                    count: 3000,
+                    notify: Some(1),
+                },
+                SendSpec {
+                    slot: 1,
+                    count: 10,
+                    notify: None,
+                },
+            ],
+            recv: vec![
+                RecvSpec {
+                    slot: 0,
+                    count: 3000,
+                },
+                RecvSpec { slot: 1, count: 10 },
+            ],
+            progress_every: 0,
+        };
+        let r = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_secs(60),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((r.sent, r.received), (3010, 3010));
+        assert!(r.rings > 0);
+        // A receiver expecting more than was sent times out, saying so.
+        let plan = Plan {
+            recv: vec![RecvSpec { slot: 1, count: 1 }],
+            ..Plan::default()
+        };
+        let e = exchange(
+            &io,
+            &plan,
+            &mut Nothing,
+            Duration::from_millis(50),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.contains("ring 1: received 0/1"), "{e}");
+    }
+}

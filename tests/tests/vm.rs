@@ -302,6 +302,7 @@ fn main() {
         "ivshmem_two_vms_two_host_processes_exchange_messages",
         "ivshmem_peer_killed_is_reported_and_survivors_continue",
         "vfio_edu_registers_and_msi_factorial",
+        "vfio_edu_intx_wait_ack_unmask",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
     ];
@@ -465,6 +466,11 @@ fn main() {
         vfio_case(
             "vfio_edu_registers_and_msi_factorial",
             "vfio-edu-msi 200",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_edu_intx_wait_ack_unmask",
+            "vfio-edu-intx 200",
             &vfio_vm,
         ),
         vfio_case(

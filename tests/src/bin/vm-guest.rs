@@ -40,6 +40,7 @@ cases:
                                       ring throughput in BAR2 (fixed-size messages;
                                       copy: plain copies, the limit)
   vfio-edu-msi N                      (VFIO VM) edu bound to vfio-pci: registers, N factorials by MSI
+  vfio-edu-intx N                     (VFIO VM) N interrupts over INTx: wait, ack, unmask
   vfio-edu-dma                        (VFIO VM) edu DMA RAM -> device -> RAM through IOVAs
   vfio-edu-unmapped                   (VFIO VM) edu DMA to unmapped IOVAs faults; RAM unchanged
   edu-trace                           the edu session recorded; prints its trace
@@ -99,6 +100,7 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("ring-peer") => vm_tests::ivshmem_ring::ring_peer_command(&args[1..]),
         Some("ring-bench") => vm_tests::ring_bench::guest_command(&args[1..]),
         Some("vfio-edu-msi") => guest::vfio::edu_msi(num(args, 1)?),
+        Some("vfio-edu-intx") => guest::vfio::edu_intx(num(args, 1)?),
         Some("vfio-edu-dma") => guest::vfio::edu_dma_round_trip(),
         Some("vfio-edu-unmapped") => guest::vfio::edu_unmapped_iova(),
         Some("edu-trace") => vm_tests::session::edu_trace(),

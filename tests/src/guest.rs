@@ -122,7 +122,7 @@ pub fn edu_basics(backend: Backend) -> Outcome {
 }
 
 /// Clears edu's interrupt state left over from earlier runs.
-fn edu_quiesce(regs: &edu::Regs<'_>) {
+pub(crate) fn edu_quiesce(regs: &edu::Regs<'_>) {
     let pending = regs.irq_status().get();
     if pending != 0 {
         regs.irq_ack().set(pending);

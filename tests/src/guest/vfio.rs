@@ -36,12 +36,7 @@ fn open_edu() -> Result<(VfioDevice, Region), String> {
     let dev = VfioDevice::open_pci(&pci).map_err(|e| e.to_string())?;
     dev.enable_bus_master().map_err(|e| e.to_string())?;
     let bar0 = dev.map_region(0).map_err(|e| e.to_string())?;
-    let regs = edu::Regs::new(&bar0).map_err(|e| e.to_string())?;
-    let pending = regs.irq_status().get();
-    if pending != 0 {
-        regs.irq_ack().set(pending);
-    }
-    regs.status().modify(STATUS::IRQFACT::CLEAR);
+    super::edu_quiesce(&edu::Regs::new(&bar0).map_err(|e| e.to_string())?);
     Ok((dev, bar0))
 }
 

@@ -303,6 +303,7 @@ fn main() {
         "ivshmem_peer_killed_is_reported_and_survivors_continue",
         "vfio_edu_registers_and_msi_factorial",
         "vfio_edu_intx_wait_ack_unmask",
+        "vfio_group_permission_error_then_non_root_use",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
     ];
@@ -471,6 +472,11 @@ fn main() {
         vfio_case(
             "vfio_edu_intx_wait_ack_unmask",
             "vfio-edu-intx 200",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_group_permission_error_then_non_root_use",
+            "vfio-edu-unprivileged",
             &vfio_vm,
         ),
         vfio_case(

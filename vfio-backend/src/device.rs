@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) device: File,
     _group: OwnedFd,
     pub(crate) container: OwnedFd,
+    /// Config space (region 7): its offset in the device file and size.
+    config: (u64, u64),
     /// IOVA ranges in use (start -> length), for the DMA allocator.
     pub(crate) iovas: Mutex<BTreeMap<u64, u64>>,
 }
@@ -152,8 +154,11 @@ impl VfioDevice {
         let cname = CString::new(name.clone()).expect("a PCI address has no NUL byte");
         let device = sys::device_fd(group_fd.as_fd(), &cname)
             .map_err(syscall("VFIO_GROUP_GET_DEVICE_FD"))?;
+        let config = sys::region_info(device.as_fd(), VFIO_PCI_CONFIG_REGION_INDEX)
+            .map_err(syscall("VFIO_DEVICE_GET_REGION_INFO(config)"))?;
         Ok(VfioDevice {
             inner: Arc::new(Inner {
+                config: (config.offset, config.size),
                 name,
                 device: File::from(device),
                 _group: group_fd,
@@ -315,12 +320,11 @@ impl VfioDevice {
     }
 
     fn config_base(&self, offset: u64, len: usize) -> Result<u64, VfioError> {
-        let info = self.region_info(VFIO_PCI_CONFIG_REGION_INDEX)?;
+        let (base, size) = self.inner.config;
         match offset.checked_add(len as u64) {
-            Some(end) if end <= info.size => Ok(info.offset),
+            Some(end) if end <= size => Ok(base),
             _ => Err(self.config_error(format!(
-                "bytes {offset:#x}..+{len} are outside its {:#x} bytes",
-                info.size
+                "bytes {offset:#x}..+{len} are outside its {size:#x} bytes"
             ))),
         }
     }

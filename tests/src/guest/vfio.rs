@@ -283,3 +283,91 @@ pub fn edu_intx(n: u32) -> Outcome {
         "{n} INTx interrupts through VFIO: each waited for, acknowledged, unmasked"
     ))
 }
+
+/// The subcommand [`edu_unprivileged`] runs as uid 65534.
+pub const UNPRIVILEGED_CASE: &str = "vfio-edu-open-as-user";
+
+/// As root: binds edu to vfio-pci; as uid 65534 opening it must fail with
+/// EACCES on `/dev/vfio/N` and say to chown it or add a udev rule; after
+/// `chown 65534 /dev/vfio/N` the same user opens it, reads edu's ID and
+/// does a DMA round trip through IOVAs (no root needed from then on). The node's owner is restored after.
+pub fn edu_unprivileged() -> Outcome {
+    let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
+    pci.bind_with_override("vfio-pci")
+        .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
+    let group = std::fs::read_link(pci.path().join("iommu_group"))
+        .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;
+    let node = std::path::Path::new("/dev/vfio").join(group.file_name().unwrap_or_default());
+    let run_as_user = || -> Result<(bool, String), String> {
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
+        let out = std::process::Command::new(&exe)
+            .arg(UNPRIVILEGED_CASE)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok((out.status.success(), text))
+    };
+    let (ok, refused) = run_as_user()?;
+    let want = format!("opening {}", node.display());
+    if ok || !refused.contains(&want) || !refused.contains("EACCES") || !refused.contains("chown") {
+        return Err(format!(
+            "uid 65534 without access to {}: expected a failure naming it, EACCES and chown, got: {refused}",
+            node.display()
+        ));
+    }
+    let chown = |uid: u32| {
+        nix::unistd::chown(&node, Some(nix::unistd::Uid::from_raw(uid)), None)
+            .map_err(|e| format!("chown {uid} {}: {e}", node.display()))
+    };
+    chown(65534)?;
+    let granted = run_as_user();
+    chown(0)?;
+    let (ok, opened) = granted?;
+    if !ok {
+        return Err(format!("uid 65534 owning {}: {opened}", node.display()));
+    }
+    Ok(format!(
+        "uid 65534: refused ({refused}); after chown: {opened}"
+    ))
+}
+
+/// [`edu_unprivileged`]'s half run as uid 65534: open edu through VFIO,
+/// read its ID, DMA through IOVAs.
+pub fn edu_open_as_user() -> Outcome {
+    let dev =
+        VfioDevice::open_by_id(crate::EDU_ID.0, crate::EDU_ID.1).map_err(|e| e.to_string())?;
+    let bar0 = dev.map_region(0).map_err(|e| e.to_string())?;
+    let id = bar0.try_read32(0).map_err(|e| e.to_string())?;
+    if id != 0x0100_00ed {
+        return Err(format!("ID reads {id:#010x}"));
+    }
+    // DMA without root: the pinned pages count against RLIMIT_MEMLOCK.
+    dev.enable_bus_master().map_err(|e| e.to_string())?;
+    let regs = edu::Regs::new(&bar0).map_err(|e| e.to_string())?;
+    let alloc = dev.dma_allocator(EDU_MASK);
+    let src = alloc.alloc(4096).map_err(|e| e.to_string())?;
+    let dst = alloc.alloc(4096).map_err(|e| e.to_string())?;
+    let data = pattern(0x7f10_0003, DMA_LEN);
+    src.region()
+        .write_bytes(0, &data)
+        .map_err(|e| e.to_string())?;
+    edu_dma(&regs, iova(&src)?, false)?;
+    edu_dma(&regs, iova(&dst)?, true)?;
+    if let Some(i) = first_difference(&bytes(&dst)?, &data) {
+        return Err(format!(
+            "byte {i} differs after a DMA round trip as uid 65534"
+        ));
+    }
+    Ok(format!(
+        "uid {} opened {}, read ID {id:#010x} and did a {DMA_LEN}-byte DMA round trip through IOVAs",
+        nix::unistd::getuid(),
+        dev.address()
+    ))
+}

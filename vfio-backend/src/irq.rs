@@ -89,7 +89,7 @@ impl VfioDevice {
         )
         .map_err(|e| match e {
             Errno::EINVAL => bad(
-                "VFIO_DEVICE_SET_IRQS refused with EINVAL: another interrupt kind is enabled on this device (drop its VfioIrq first)".to_string()
+                "VFIO_DEVICE_SET_IRQS refused with EINVAL; most often another interrupt kind is already enabled on this device: drop its VfioIrq first".to_string()
             ),
             e => self.inner.syscall(format!("VFIO_DEVICE_SET_IRQS({kind:?}, {count})"))(e),
         })?;

@@ -298,22 +298,8 @@ pub fn edu_unprivileged() -> Outcome {
     let group = std::fs::read_link(pci.path().join("iommu_group"))
         .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;
     let node = std::path::Path::new("/dev/vfio").join(group.file_name().unwrap_or_default());
-    let run_as_user = || -> Result<(bool, String), String> {
-        use std::os::unix::process::CommandExt;
-        let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
-        let out = std::process::Command::new(&exe)
-            .arg(UNPRIVILEGED_CASE)
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout).trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        Ok((out.status.success(), text))
-    };
+    let run_as_user =
+        || super::dma::run_as_nobody(UNPRIVILEGED_CASE).map(|(st, text)| (st.success(), text));
     let (ok, refused) = run_as_user()?;
     let want = format!("opening {}", node.display());
     if ok || !refused.contains(&want) || !refused.contains("EACCES") || !refused.contains("chown") {

@@ -46,6 +46,9 @@ enum Origin {
 /// of the buffer, the driver needs ordering (`hal_core::order`).
 #[derive(Debug)]
 pub struct DmaBuffer {
+    // First field: dropped first, so the hook (an IOMMU unmap) runs while
+    // the memory is still mapped.
+    on_drop: Option<DropHook>,
     region: Region,
     segments: Vec<Segment>,
     mask: DmaMask,
@@ -101,6 +104,7 @@ impl DmaBuffer {
             });
         }
         Ok(DmaBuffer {
+            on_drop: None,
             region,
             segments: merged,
             mask,
@@ -120,11 +124,22 @@ impl DmaBuffer {
         let addresses = pagemap::page_addresses(pagemap, first_page, region.len(), page)?;
         let segments = pagemap::segments(&addresses, region.len(), page, mask)?;
         Ok(DmaBuffer {
+            on_drop: None,
             region,
             segments,
             mask,
             origin: Origin::Pagemap { first_page, page },
         })
+    }
+
+    /// Runs `hook` when the buffer is dropped, before its memory is freed:
+    /// for allocators that must undo something per buffer (a VFIO backend
+    /// unmaps the buffer's IOVAs, so the device can no longer reach the
+    /// memory once it is freed). A second call replaces the first hook,
+    /// which then never runs.
+    pub fn with_drop_hook(mut self, hook: impl FnOnce() + Send + Sync + 'static) -> DmaBuffer {
+        self.on_drop = Some(DropHook(Some(Box::new(hook))));
+        self
     }
 
     /// Length of the buffer in bytes.
@@ -189,6 +204,23 @@ impl DmaBuffer {
             }
         }
         Ok(())
+    }
+}
+
+/// A function run once when its owner is dropped.
+struct DropHook(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Drop for DropHook {
+    fn drop(&mut self) {
+        if let Some(hook) = self.0.take() {
+            hook();
+        }
+    }
+}
+
+impl std::fmt::Debug for DropHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DropHook")
     }
 }
 

@@ -136,6 +136,16 @@ pub enum DmaError {
         now: u64,
     },
 
+    /// An allocator outside this crate (an IOMMU backend) could not give
+    /// a buffer.
+    #[error("{allocator}: {detail}")]
+    Allocator {
+        /// Which allocator (`VFIO`).
+        allocator: &'static str,
+        /// What failed, and what to do.
+        detail: String,
+    },
+
     /// Segments given to [`DmaBuffer::from_parts`](crate::DmaBuffer::from_parts)
     /// do not describe the memory.
     #[error("invalid DMA buffer segments: {detail}; segments must be in order, non-empty, and cover the buffer from offset 0 to its length without gaps")]

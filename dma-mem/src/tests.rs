@@ -253,3 +253,25 @@ fn from_parts_checks_and_merges_segments() {
         "{e:?}"
     );
 }
+
+#[test]
+fn drop_hook_runs_once_when_the_buffer_is_dropped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let seg = vec![Segment {
+        offset: 0,
+        len: 4096,
+        device_addr: 0x10_0000,
+    }];
+    let r = hal_core::Region::anonymous(4096).unwrap();
+    let counter = runs.clone();
+    let b = DmaBuffer::from_parts(r, seg, DmaMask::bits(28))
+        .unwrap()
+        .with_drop_hook(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    drop(b);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}

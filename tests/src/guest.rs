@@ -17,6 +17,7 @@ use uio_backend::UioDevice;
 use crate::{first_difference, pattern, EDU_ID, EDU_IDS, IVSHMEM_ID, IVSHMEM_IDS};
 
 mod dma;
+pub mod vfio;
 pub use dma::{dma_hugepage, dma_pagemap, dma_pagemap_unprivileged, GUEST_HUGEPAGES};
 
 /// A test outcome: a report line, or what went wrong.
@@ -121,7 +122,7 @@ pub fn edu_basics(backend: Backend) -> Outcome {
 }
 
 /// Clears edu's interrupt state left over from earlier runs.
-fn edu_quiesce(regs: &edu::Regs<'_>) {
+pub(crate) fn edu_quiesce(regs: &edu::Regs<'_>) {
     let pending = regs.irq_status().get();
     if pending != 0 {
         regs.irq_ack().set(pending);

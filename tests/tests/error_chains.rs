@@ -21,6 +21,7 @@ use pci_sysfs::PciError;
 use qemu::VmError;
 use register_codegen::CodegenError;
 use uio_backend::UioError;
+use vfio_backend::VfioError;
 
 /// The message and every source, as a chain-walking reporter prints them.
 fn chain(e: &dyn Error) -> Vec<String> {
@@ -165,6 +166,46 @@ fn uio_errors_print_each_inner_error_once() {
             "Permission denied (os error 13)",
             "; changing sysfs files needs root",
         ],
+    );
+}
+
+#[test]
+fn vfio_errors_print_each_inner_error_once() {
+    check(
+        &VfioError::Open {
+            device: "0000:00:01.0".into(),
+            path: PathBuf::from("/dev/vfio/1"),
+            errno: nix::Error::EACCES,
+            hint: "chown it".into(),
+        },
+        &[EACCES, "chown it", "/dev/vfio/1"],
+    );
+    check(
+        &VfioError::Syscall {
+            op: "VFIO_GROUP_GET_DEVICE_FD".into(),
+            device: "0000:00:01.0".into(),
+            errno: nix::Error::EIO,
+        },
+        &["EIO: I/O error"],
+    );
+    check(
+        &VfioError::Map {
+            device: "0000:00:01.0".into(),
+            index: 0,
+            error: Box::new(mmap_error("; the map is smaller")),
+        },
+        &[EACCES, "; the map is smaller"],
+    );
+    check(
+        &VfioError::from(pci_io_error()),
+        &["Permission denied (os error 13)"],
+    );
+    check(
+        &DmaError::Allocator {
+            allocator: "VFIO",
+            detail: "VFIO_IOMMU_MAP_DMA: ENOMEM".into(),
+        },
+        &["VFIO_IOMMU_MAP_DMA: ENOMEM"],
     );
 }
 

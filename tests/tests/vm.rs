@@ -5,7 +5,7 @@
 //! as root); otherwise they are listed as ignored with the reason.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -233,6 +233,33 @@ fn ivshmem_case(
     })
 }
 
+/// The VFIO VM (q35, emulated IOMMU, edu left unbound, no ivshmem),
+/// booted by the first VFIO case and shared by the others.
+type VfioVm = Arc<Mutex<Option<Result<Vm, String>>>>;
+
+/// A case run by `vm-guest` in the VFIO VM (its output printed).
+fn vfio_case(name: &str, args: &'static str, vfio_vm: &VfioVm) -> Trial {
+    let vfio_vm = vfio_vm.clone();
+    Trial::test(name, move || {
+        let mut slot = vfio_vm.lock().unwrap_or_else(|e| e.into_inner());
+        let vm = slot.get_or_insert_with(|| {
+            let config = host::config(&PathBuf::from(GUEST))
+                .vfio(true)
+                .bind_uio(false)
+                .ivshmem(false);
+            Vm::boot(config).map_err(|e| e.to_string())
+        });
+        let vm = vm
+            .as_ref()
+            .map_err(|e| format!("the VFIO VM did not boot: {e}"))?;
+        let out = run_guest(vm, args, T)?;
+        for l in out.lines() {
+            println!("    {l}");
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
@@ -274,6 +301,11 @@ fn main() {
         "ivshmem_doorbell_guest_rings_host_peer",
         "ivshmem_two_vms_two_host_processes_exchange_messages",
         "ivshmem_peer_killed_is_reported_and_survivors_continue",
+        "vfio_edu_registers_and_msi_factorial",
+        "vfio_edu_intx_wait_ack_unmask",
+        "vfio_group_permission_error_then_non_root_use",
+        "vfio_edu_dma_round_trip_through_iovas",
+        "vfio_unmapped_iova_faults_and_memory_is_unchanged",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -303,6 +335,7 @@ fn main() {
     let boot_time = shared.as_ref().as_ref().ok().map(|v| v.boot_time());
     eprintln!("VM boot: {boot:?} (to the first guest command: {boot_time:?})");
 
+    let vfio_vm: VfioVm = Arc::new(Mutex::new(None));
     let s = &shared;
     #[allow(unused_mut)]
     let mut trials = vec![
@@ -431,6 +464,31 @@ fn main() {
             &regpoke,
             |g, _| ivshmem_vm::peer_killed(g, 2000),
         ),
+        vfio_case(
+            "vfio_edu_registers_and_msi_factorial",
+            "vfio-edu-msi 200",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_edu_intx_wait_ack_unmask",
+            "vfio-edu-intx 200",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_group_permission_error_then_non_root_use",
+            "vfio-edu-unprivileged",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_edu_dma_round_trip_through_iovas",
+            "vfio-edu-dma",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_unmapped_iova_faults_and_memory_is_unchanged",
+            "vfio-edu-unmapped",
+            &vfio_vm,
+        ),
     ];
     // With the `udev` feature only (scripts/test.sh runs it in a pass of
     // its own); before the cases that boot VMs of their own.
@@ -440,8 +498,9 @@ fn main() {
         guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
     );
     let conclusion = libtest_mimic::run(&args, trials);
-    // Shut the VM down before exiting (statics would not be dropped).
+    // Shut the VMs down before exiting (statics would not be dropped).
     drop(shared);
+    drop(vfio_vm);
     conclusion.exit();
 }
 

@@ -39,6 +39,12 @@ cases:
   ring-bench send|recv|copy SLOT N SIZE
                                       ring throughput in BAR2 (fixed-size messages;
                                       copy: plain copies, the limit)
+  vfio-edu-msi N                      (VFIO VM) edu bound to vfio-pci: registers, N factorials by MSI
+  vfio-edu-intx N                     (VFIO VM) N interrupts over INTx: wait, ack, unmask
+  vfio-edu-unprivileged               (VFIO VM) uid 65534 refused, then allowed after chown
+                                      (runs vfio-edu-open-as-user as that user)
+  vfio-edu-dma                        (VFIO VM) edu DMA RAM -> device -> RAM through IOVAs
+  vfio-edu-unmapped                   (VFIO VM) edu DMA to unmapped IOVAs faults; RAM unchanged
   edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
@@ -95,6 +101,12 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("ivshmem-ring") => vm_tests::ivshmem_ring::guest_ring(num(args, 1)?),
         Some("ring-peer") => vm_tests::ivshmem_ring::ring_peer_command(&args[1..]),
         Some("ring-bench") => vm_tests::ring_bench::guest_command(&args[1..]),
+        Some("vfio-edu-msi") => guest::vfio::edu_msi(num(args, 1)?),
+        Some("vfio-edu-intx") => guest::vfio::edu_intx(num(args, 1)?),
+        Some("vfio-edu-unprivileged") => guest::vfio::edu_unprivileged(),
+        Some("vfio-edu-open-as-user") => guest::vfio::edu_open_as_user(),
+        Some("vfio-edu-dma") => guest::vfio::edu_dma_round_trip(),
+        Some("vfio-edu-unmapped") => guest::vfio::edu_unmapped_iova(),
         Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),

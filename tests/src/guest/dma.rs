@@ -45,25 +45,32 @@ pub fn dma_pagemap() -> Outcome {
     }
     buf.verify().map_err(|e| e.to_string())?;
 
-    let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
-    let out = Command::new(&exe)
-        .arg(UNPRIVILEGED_CASE)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
-    let child = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout).trim(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    if !out.status.success() {
-        return Err(format!("as uid 65534 ({}): {child}", out.status));
+    let (status, child) = run_as_nobody(UNPRIVILEGED_CASE)?;
+    if !status.success() {
+        return Err(format!("as uid 65534 ({status}): {child}"));
     }
     Ok(format!(
         "root: {} segment(s), pages at {frames:x?} (below {ram_end:#x}); {child}",
         buf.segments().len()
     ))
+}
+
+/// Runs this binary's subcommand `case` as uid and gid 65534 (nobody);
+/// its exit status and its output (stdout then stderr, trimmed).
+pub(crate) fn run_as_nobody(case: &str) -> Result<(std::process::ExitStatus, String), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
+    let out = Command::new(&exe)
+        .arg(case)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok((out.status, text))
 }
 
 /// Without CAP_SYS_ADMIN, the allocation fails with NeedsCapSysAdmin and

@@ -73,15 +73,15 @@
 mod device;
 mod driver;
 mod error;
-mod vfio;
 pub mod guard;
 pub mod lock;
+mod vfio;
 
 pub use device::{EduDevice, UioPlatform, EDU_PCI_ID};
 pub use driver::{Edu, Identity, LegTiming, Options, Platform, RoundTrip, Wait};
 pub use error::EduError;
-pub use vfio::{EduVfioDevice, VfioPlatform, VFIO_PCI};
 pub use guard::{Direction, Refusal};
+pub use vfio::{EduVfioDevice, VfioPlatform, VFIO_PCI};
 
 /// Re-exported: the DMA memory crate whose buffers the driver takes.
 pub use dma_mem;

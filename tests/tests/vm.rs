@@ -306,6 +306,7 @@ fn main() {
         "vfio_group_permission_error_then_non_root_use",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
+        "vfio_edu_driver_factorial_msi_and_dma_round_trip",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -487,6 +488,11 @@ fn main() {
         vfio_case(
             "vfio_unmapped_iova_faults_and_memory_is_unchanged",
             "vfio-edu-unmapped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_edu_driver_factorial_msi_and_dma_round_trip",
+            "vfio-edu-driver",
             &vfio_vm,
         ),
     ];

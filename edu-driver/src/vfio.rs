@@ -187,7 +187,7 @@ impl Deref for EduVfioDevice {
 
 /// `error`, or [`EduError::InUse`] when it says the IOMMU group is
 /// already open (EBUSY: VFIO allows one open of a group).
-fn in_use(address: PciAddress, error: VfioError) -> EduError {
+pub(crate) fn in_use(address: PciAddress, error: VfioError) -> EduError {
     match error {
         VfioError::Open {
             path,

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), edu_driver::EduError> {
-//! use edu_driver::{EduDevice, Wait};
+//! use edu_driver::{EduDevice, OwnedEdu, Wait};
 //!
 //! // The only edu bound to uio_pci_generic (or EduDevice::open("0000:00:04.0".parse()?)).
 //! let edu = EduDevice::open_auto()?;          // locks it, checks ID and liveness, Bus Master on
@@ -75,12 +75,14 @@ mod driver;
 mod error;
 pub mod guard;
 pub mod lock;
+mod owned;
 mod vfio;
 
 pub use device::{EduDevice, UioPlatform, EDU_PCI_ID};
 pub use driver::{Edu, Identity, LegTiming, Options, Platform, RoundTrip, Wait};
 pub use error::EduError;
 pub use guard::{Direction, Refusal};
+pub use owned::OwnedEdu;
 pub use vfio::{EduVfioDevice, VfioPlatform, VFIO_PCI};
 
 /// Re-exported: the DMA memory crate whose buffers the driver takes.

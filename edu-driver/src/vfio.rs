@@ -4,16 +4,16 @@
 use std::ops::Deref;
 use std::time::Duration;
 
-use dma_mem::{DmaAllocator, DmaBuffer};
 use hal_core::Region;
 use nix::errno::Errno;
 use pci_sysfs::{regs, PciAddress, PciDevice};
 use vfio_backend::{IrqKind, VfioAllocator, VfioDevice, VfioError, VfioIrq};
 
-use crate::device::EDU_PCI_ID;
-use crate::driver::{Edu, Options, Platform, RoundTrip, Wait};
+use crate::device::{find_edu_at, EDU_PCI_ID};
+use crate::driver::{Edu, Options, Platform};
 use crate::error::EduError;
 use crate::lock::OwnerLock;
+use crate::owned::OwnedEdu;
 
 /// The kernel driver a device must be bound to for [`EduVfioDevice`].
 pub const VFIO_PCI: &str = "vfio-pci";
@@ -146,35 +146,26 @@ impl EduVfioDevice {
         Ok(find_only()?.address())
     }
 
-    /// The device's PCI address.
-    pub fn address(&self) -> PciAddress {
-        self.vfio().address()
-    }
-
     /// The open VFIO device.
     pub fn vfio(&self) -> &VfioDevice {
         self.edu.platform().device()
     }
+}
 
-    /// Whether Bus Master is on now.
-    pub fn bus_master(&self) -> Result<bool, EduError> {
-        self.edu.platform().bus_master()
+impl OwnedEdu for EduVfioDevice {
+    type Platform = VfioPlatform;
+    type Allocator = VfioAllocator;
+    fn edu(&self) -> &Edu<Region, VfioPlatform> {
+        &self.edu
     }
-
-    /// Allocates `len` bytes of DMA memory at IOVAs below the DMA mask.
-    pub fn alloc(&self, len: usize) -> Result<DmaBuffer, EduError> {
-        Ok(self.alloc.alloc(len)?)
-    }
-
-    /// The driver's DMA allocator (IOVAs below its DMA mask).
-    pub fn allocator(&self) -> &VfioAllocator {
+    fn allocator(&self) -> &VfioAllocator {
         &self.alloc
     }
-
-    /// [`Edu::dma_round_trip_with`] with buffers from the driver's
-    /// allocator.
-    pub fn dma_round_trip(&self, data: &[u8], wait: Wait) -> Result<RoundTrip, EduError> {
-        self.edu.dma_round_trip_with(&self.alloc, data, wait)
+    fn address(&self) -> PciAddress {
+        self.vfio().address()
+    }
+    fn bus_master(&self) -> Result<bool, EduError> {
+        self.edu.platform().bus_master()
     }
 }
 
@@ -205,15 +196,7 @@ pub(crate) fn in_use(address: PciAddress, error: VfioError) -> EduError {
 /// The PCI device at `address`, after checking that it is an edu bound to
 /// vfio-pci.
 fn find_at(address: PciAddress) -> Result<PciDevice, EduError> {
-    let pci = PciDevice::find_by_address(address)
-        .map_err(|error| EduError::pci("finding the PCI device", address, error))?;
-    if pci.id() != EDU_PCI_ID {
-        return Err(EduError::WrongPciId {
-            address,
-            id: pci.id(),
-            edu: EDU_PCI_ID,
-        });
-    }
+    let pci = find_edu_at(address)?;
     check_bound(&pci)?;
     Ok(pci)
 }

@@ -5,11 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use edu_driver::dma_mem::DmaAllocator;
 use edu_driver::dma_mem::DmaMask;
 use edu_driver::guard::MAX_TRANSFER;
-use edu_driver::{Edu, EduDevice, EduError, EduVfioDevice, Options, Platform, Wait, VFIO_PCI};
-use hal_core::Region;
+use edu_driver::{EduDevice, EduError, EduVfioDevice, Options, OwnedEdu, Wait, VFIO_PCI};
 use pci_sysfs::{PciAddress, PciDevice};
 
 const AFTER_HELP: &str = "\
@@ -118,7 +116,7 @@ fn run(cli: Cli) -> Result<(), EduError> {
                 on_off(edu.bus_master()?)
             ))
         };
-        execute(&edu, edu.allocator(), info, cli.command)
+        execute(&edu, info, cli.command)
     } else {
         let edu = EduDevice::open_with(cli.device, options)?;
         let info = || {
@@ -130,7 +128,7 @@ fn run(cli: Cli) -> Result<(), EduError> {
                 on_off(edu.bus_master()?)
             ))
         };
-        execute(&edu, edu.allocator(), info, cli.command)
+        execute(&edu, info, cli.command)
     }
 }
 
@@ -157,11 +155,10 @@ fn bound_to_vfio(address: Option<PciAddress>) -> bool {
     pci.is_some_and(|p| p.driver() == Some(VFIO_PCI))
 }
 
-/// Runs `command` on `edu`, with DMA buffers from `alloc`; `info` gives
-/// the backend's lines for `edu info`.
-fn execute<P: Platform>(
-    edu: &Edu<Region, P>,
-    alloc: &dyn DmaAllocator,
+/// Runs `command` on `edu` (either backend); `info` gives the backend's
+/// lines for `edu info`.
+fn execute(
+    edu: &impl OwnedEdu,
     info: impl Fn() -> Result<String, EduError>,
     command: Command,
 ) -> Result<(), EduError> {
@@ -170,14 +167,14 @@ fn execute<P: Platform>(
             println!("{}", info()?);
             println!(
                 "DMA: {} mask; device buffer {:#x}..{:#x}, at most {MAX_TRANSFER} bytes per transfer",
-                edu.dma_mask(),
+                edu.edu().dma_mask(),
                 edu_driver::guard::BUFFER_START,
                 edu_driver::guard::BUFFER_END
             );
         }
         Command::Factorial { n, irq } => {
             let w = wait(irq);
-            println!("{n}! = {} ({w})", edu.factorial(n, w)?);
+            println!("{n}! = {} ({w})", edu.edu().factorial(n, w)?);
         }
         Command::Dma {
             len,
@@ -187,7 +184,7 @@ fn execute<P: Platform>(
         } => {
             for i in 0..repeat {
                 let data = data(seed.wrapping_add(i), len);
-                println!("{}", edu.dma_round_trip_with(alloc, &data, wait(irq))?);
+                println!("{}", edu.dma_round_trip(&data, wait(irq))?);
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The edu driver library over VFIO (the VFIO VM): `EduVfioDevice` run as
 //! uid 65534 once it owns the IOMMU group's node.
 
-use edu_driver::{EduVfioDevice, Wait};
+use edu_driver::{EduVfioDevice, OwnedEdu, Wait};
 
 use super::Outcome;
 use crate::{first_difference, pattern};

@@ -243,10 +243,13 @@ fn vfio_case(name: &str, args: &'static str, vfio_vm: &VfioVm) -> Trial {
     Trial::test(name, move || {
         let mut slot = vfio_vm.lock().unwrap_or_else(|e| e.into_inner());
         let vm = slot.get_or_insert_with(|| {
-            let config = host::config(&PathBuf::from(GUEST))
+            let mut config = host::config(&PathBuf::from(GUEST))
                 .vfio(true)
                 .bind_uio(false)
                 .ivshmem(false);
+            if let Ok(p) = host::build_guest_edu() {
+                config = config.binary(&p, host::GUEST_EDU);
+            }
             Vm::boot(config).map_err(|e| e.to_string())
         });
         let vm = vm

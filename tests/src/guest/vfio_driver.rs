@@ -1,9 +1,12 @@
 //! The edu driver library over VFIO (the VFIO VM): `EduVfioDevice` run as
 //! uid 65534 once it owns the IOMMU group's node.
 
+use std::process::Command;
+
 use edu_driver::{EduVfioDevice, OwnedEdu, Wait};
 
 use super::Outcome;
+use crate::host::GUEST_EDU;
 use crate::{first_difference, pattern};
 
 /// The subcommand [`edu_driver_vfio`] runs as uid 65534.
@@ -11,10 +14,35 @@ pub const DRIVER_AS_USER_CASE: &str = "vfio-edu-driver-as-user";
 
 /// As root: binds edu to vfio-pci, gives its group node to uid 65534 and
 /// runs [`edu_driver_as_user`] as that user (the node's owner restored
-/// after).
+/// after); then the `edu` command, which must choose VFIO by itself for
+/// an edu bound to vfio-pci, do a DMA round trip by MSI with `--vfio`, and
+/// refuse a 4096-byte DMA with exit status 2.
 pub fn edu_driver_vfio() -> Outcome {
     let node = super::vfio::bind_edu_to_vfio()?;
-    super::vfio::run_as_nobody_owning(&node, DRIVER_AS_USER_CASE)
+    let user = super::vfio::run_as_nobody_owning(&node, DRIVER_AS_USER_CASE)?;
+    let edu = |args: &[&str], want_status: i32, want: &str| -> Outcome {
+        let out = Command::new(GUEST_EDU)
+            .args(args)
+            .output()
+            .map_err(|e| format!("running {GUEST_EDU}: {e}"))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if out.status.code() != Some(want_status) || !text.contains(want) {
+            return Err(format!(
+                "edu {}: expected exit status {want_status} and {want:?}, got {:?}: {text}",
+                args.join(" "),
+                out.status.code()
+            ));
+        }
+        Ok(format!("edu {}: {text}", args.join(" ")))
+    };
+    let info = edu(&["info"], 0, "MSI through VFIO")?;
+    let dma = edu(&["--vfio", "dma", "--irq"], 0, "intact")?;
+    let refused = edu(&["dma", "--len", "4096"], 2, "refused a 4096-byte DMA")?;
+    Ok(format!("{user}\n{info}\n{dma}\n{refused}"))
 }
 
 /// The edu driver over VFIO as a user without root: factorials by MSI and

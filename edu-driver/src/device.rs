@@ -3,14 +3,15 @@
 use std::ops::Deref;
 use std::time::Duration;
 
-use dma_mem::{DmaAllocator, DmaBuffer, PagemapAllocator};
+use dma_mem::PagemapAllocator;
 use hal_core::Region;
 use pci_sysfs::{ConfigSpace, PciAddress, PciDevice, PciId, UIO_PCI_GENERIC};
 use uio_backend::{Irq, UioDevice, UioError, UioInfo, UioScan, UioSelector};
 
-use crate::driver::{Edu, Options, Platform, RoundTrip, Wait};
+use crate::driver::{Edu, Options, Platform};
 use crate::error::EduError;
 use crate::lock::OwnerLock;
+use crate::owned::OwnedEdu;
 
 /// edu's PCI vendor:device ID, `1234:11e8`.
 pub const EDU_PCI_ID: PciId = PciId::new(
@@ -162,36 +163,26 @@ impl EduDevice {
         Ok(find_only()?.1.address())
     }
 
-    /// The device's PCI address.
-    pub fn address(&self) -> PciAddress {
-        self.address
-    }
-
     /// The open UIO device.
     pub fn uio(&self) -> &UioDevice {
         &self.uio
     }
+}
 
-    /// Whether Bus Master is on now (read from config space).
-    pub fn bus_master(&self) -> Result<bool, EduError> {
-        self.edu.platform().bus_master()
+impl OwnedEdu for EduDevice {
+    type Platform = UioPlatform;
+    type Allocator = PagemapAllocator;
+    fn edu(&self) -> &Edu<Region, UioPlatform> {
+        &self.edu
     }
-
-    /// Allocates `len` bytes of DMA memory below the driver's DMA mask.
-    pub fn alloc(&self, len: usize) -> Result<DmaBuffer, EduError> {
-        Ok(self.alloc.alloc(len)?)
-    }
-
-    /// The driver's DMA allocator (below its DMA mask).
-    pub fn allocator(&self) -> &PagemapAllocator {
+    fn allocator(&self) -> &PagemapAllocator {
         &self.alloc
     }
-
-    /// [`Edu::dma_round_trip_with`] with buffers from the driver's
-    /// allocator: `data` (1 to 4095 bytes) goes RAM → edu → another RAM
-    /// page and is compared byte for byte.
-    pub fn dma_round_trip(&self, data: &[u8], wait: Wait) -> Result<RoundTrip, EduError> {
-        self.edu.dma_round_trip_with(&self.alloc, data, wait)
+    fn address(&self) -> PciAddress {
+        self.address
+    }
+    fn bus_master(&self) -> Result<bool, EduError> {
+        self.edu.platform().bus_master()
     }
 }
 
@@ -202,9 +193,9 @@ impl Deref for EduDevice {
     }
 }
 
-/// The UIO device and the PCI device of the edu at `address`, after
-/// checking that it is an edu and bound to uio_pci_generic.
-fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
+/// The PCI device at `address`, after checking that it is an edu (any
+/// driver).
+pub(crate) fn find_edu_at(address: PciAddress) -> Result<PciDevice, EduError> {
     let pci = PciDevice::find_by_address(address)
         .map_err(|error| EduError::pci("finding the PCI device", address, error))?;
     if pci.id() != EDU_PCI_ID {
@@ -214,6 +205,13 @@ fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
             edu: EDU_PCI_ID,
         });
     }
+    Ok(pci)
+}
+
+/// The UIO device and the PCI device of the edu at `address`, after
+/// checking that it is an edu and bound to uio_pci_generic.
+fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
+    let pci = find_edu_at(address)?;
     if pci.driver() != Some(UIO_PCI_GENERIC) {
         return Err(EduError::NotBound {
             address,

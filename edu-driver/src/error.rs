@@ -135,6 +135,10 @@ pub enum EduError {
     /// Something about the UIO device failed.
     #[error(transparent)]
     Uio(Box<UioError>),
+    /// Something about the VFIO device failed (opening its group, mapping,
+    /// interrupts, config space).
+    #[error(transparent)]
+    Vfio(Box<vfio_backend::VfioError>),
     /// Config space or another PCI sysfs operation failed.
     #[error("{op} of {address}: {error}")]
     Pci {
@@ -161,6 +165,12 @@ pub enum EduError {
 impl From<UioError> for EduError {
     fn from(e: UioError) -> EduError {
         EduError::Uio(Box::new(e))
+    }
+}
+
+impl From<vfio_backend::VfioError> for EduError {
+    fn from(e: vfio_backend::VfioError) -> EduError {
+        EduError::Vfio(Box::new(e))
     }
 }
 
@@ -201,5 +211,6 @@ impl EduError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, EduError::Timeout { .. })
             || matches!(self, EduError::Uio(e) if e.is_timeout())
+            || matches!(self, EduError::Vfio(e) if e.is_timeout())
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), edu_driver::EduError> {
-//! use edu_driver::{EduDevice, Wait};
+//! use edu_driver::{EduDevice, OwnedEdu, Wait};
 //!
 //! // The only edu bound to uio_pci_generic (or EduDevice::open("0000:00:04.0".parse()?)).
 //! let edu = EduDevice::open_auto()?;          // locks it, checks ID and liveness, Bus Master on
@@ -37,6 +37,11 @@
 //!   locked, opened through `uio_backend`, Bus Master on through
 //!   `pci_sysfs` ([`UioPlatform`]), buffers from `dma_mem::PagemapAllocator` below the DMA
 //!   mask.
+//! * [`EduVfioDevice`]: the same over VFIO (edu bound to `vfio-pci`
+//!   behind an IOMMU): opened through `vfio_backend`, MSI as an eventfd and
+//!   Bus Master through VFIO config space ([`VfioPlatform`]), buffers at
+//!   IOVAs from `vfio_backend::VfioAllocator` below the DMA mask (no
+//!   pagemap, no root: access to `/dev/vfio/N` is enough).
 //! * [`guard`]: the limits every DMA request is checked against, with the
 //!   QEMU 7.2 behaviour behind each ([`Refusal`]).
 //! * [`lock`]: how ownership works (`flock` on the device's sysfs config
@@ -70,11 +75,15 @@ mod driver;
 mod error;
 pub mod guard;
 pub mod lock;
+mod owned;
+mod vfio;
 
 pub use device::{EduDevice, UioPlatform, EDU_PCI_ID};
 pub use driver::{Edu, Identity, LegTiming, Options, Platform, RoundTrip, Wait};
 pub use error::EduError;
 pub use guard::{Direction, Refusal};
+pub use owned::OwnedEdu;
+pub use vfio::{EduVfioDevice, VfioPlatform, VFIO_PCI};
 
 /// Re-exported: the DMA memory crate whose buffers the driver takes.
 pub use dma_mem;

@@ -439,3 +439,32 @@ fn a_dma_that_never_ends_is_reported_not_overwritten() {
     // No DMA register was written.
     assert!(writes(&io.log()).iter().all(|(off, _)| *off < 0x80));
 }
+
+/// VFIO allows one open of a group: EBUSY on the group node is the
+/// driver's InUse (naming the node); other open failures stay VFIO errors
+/// with their hint; a VFIO interrupt timeout is a timeout for the driver.
+#[test]
+fn vfio_busy_group_is_in_use_and_vfio_timeout_is_a_timeout() {
+    use nix::errno::Errno;
+    use vfio_backend::{IrqKind, VfioError};
+    let address: pci_sysfs::PciAddress = "0000:00:01.0".parse().unwrap();
+    let open = |errno| VfioError::Open {
+        device: address.to_string(),
+        path: "/dev/vfio/1".into(),
+        errno,
+        hint: "chown it".into(),
+    };
+    let busy = crate::vfio::in_use(address, open(Errno::EBUSY));
+    assert!(busy.is_in_use(), "{busy}");
+    assert!(busy.to_string().contains("/dev/vfio/1"), "{busy}");
+    let denied = crate::vfio::in_use(address, open(Errno::EACCES));
+    assert!(!denied.is_in_use());
+    assert!(denied.to_string().contains("chown it"), "{denied}");
+    let timeout = EduError::from(VfioError::Timeout {
+        device: address.to_string(),
+        kind: IrqKind::Msi,
+        vector: 0,
+        timeout: Duration::from_millis(5),
+    });
+    assert!(timeout.is_timeout(), "{timeout}");
+}

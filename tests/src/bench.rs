@@ -331,7 +331,7 @@ pub fn copy(len: usize, rounds: u32) -> Result<String, String> {
 /// median driver overhead per leg (the leg's time outside the wait:
 /// guards excluded, register programming, fences, acknowledging).
 pub fn dma(n: u32) -> Result<String, String> {
-    use edu_driver::{EduDevice, RoundTrip, Wait};
+    use edu_driver::{EduDevice, OwnedEdu, RoundTrip, Wait};
     let edu = EduDevice::open_auto().map_err(|e| e.to_string())?;
     let data = crate::pattern(0xbe7c, edu_driver::guard::MAX_TRANSFER);
     let mut trips: [Vec<RoundTrip>; 2] = [Vec::new(), Vec::new()];

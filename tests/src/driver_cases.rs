@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use edu_driver::dma_mem::{DmaAllocator, DmaBuffer, DmaMask, PagemapAllocator};
 use edu_driver::guard::{BUFFER_END, BUFFER_START, MAX_TRANSFER};
-use edu_driver::{EduDevice, EduError, Options, Refusal, Wait};
+use edu_driver::{EduDevice, EduError, Options, OwnedEdu, Refusal, Wait};
 use hal_core::prelude::*;
 
 use crate::guest::Outcome;

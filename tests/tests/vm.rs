@@ -243,10 +243,13 @@ fn vfio_case(name: &str, args: &'static str, vfio_vm: &VfioVm) -> Trial {
     Trial::test(name, move || {
         let mut slot = vfio_vm.lock().unwrap_or_else(|e| e.into_inner());
         let vm = slot.get_or_insert_with(|| {
-            let config = host::config(&PathBuf::from(GUEST))
+            let mut config = host::config(&PathBuf::from(GUEST))
                 .vfio(true)
                 .bind_uio(false)
                 .ivshmem(false);
+            if let Ok(p) = host::build_guest_edu() {
+                config = config.binary(&p, host::GUEST_EDU);
+            }
             Vm::boot(config).map_err(|e| e.to_string())
         });
         let vm = vm
@@ -306,6 +309,7 @@ fn main() {
         "vfio_group_permission_error_then_non_root_use",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
+        "vfio_edu_driver_factorial_msi_and_dma_round_trip",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -487,6 +491,11 @@ fn main() {
         vfio_case(
             "vfio_unmapped_iova_faults_and_memory_is_unchanged",
             "vfio-edu-unmapped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_edu_driver_factorial_msi_and_dma_round_trip",
+            "vfio-edu-driver",
             &vfio_vm,
         ),
     ];

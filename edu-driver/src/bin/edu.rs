@@ -7,13 +7,16 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use edu_driver::dma_mem::DmaMask;
 use edu_driver::guard::MAX_TRANSFER;
-use edu_driver::{EduDevice, EduError, Options, Wait};
-use pci_sysfs::PciAddress;
+use edu_driver::{EduDevice, EduError, EduVfioDevice, Options, OwnedEdu, Wait, VFIO_PCI};
+use pci_sysfs::{PciAddress, PciDevice};
 
 const AFTER_HELP: &str = "\
-The device must be bound to uio_pci_generic; run as root (the UIO node, PCI
-config space and /proc/self/pagemap need it). One instance owns the device
-at a time: a second one is refused with the first one's pid.
+The device must be bound to uio_pci_generic (run as root: the UIO node, PCI
+config space and /proc/self/pagemap need it) or to vfio-pci (--vfio, chosen
+automatically when the device is bound to vfio-pci: MSI interrupts, DMA
+buffers at IOVAs; root is not needed, read-write access to /dev/vfio/N is).
+One instance owns the device at a time: a second one is refused with the
+first one's pid (or, over VFIO, when another program holds the group open).
 
 Exit status: 0 success; 1 device or system failure; 2 bad usage or a DMA
 request refused by a guard (the device saw nothing); 3 a timeout or a DMA
@@ -25,9 +28,14 @@ another driver instance.";
 #[command(name = "edu", version, after_help = AFTER_HELP)]
 struct Cli {
     /// The edu's PCI address (0000:00:04.0 or 00:04.0); default: the only
-    /// edu bound to uio_pci_generic.
+    /// edu bound to uio_pci_generic (with --vfio: to vfio-pci).
     #[arg(long, short = 'd', global = true, value_name = "BDF")]
     device: Option<PciAddress>,
+    /// Drive the device through VFIO (bound to vfio-pci). Without it, VFIO
+    /// is used when the device (given by --device, or the only edu) is
+    /// bound to vfio-pci, UIO otherwise.
+    #[arg(long, global = true)]
+    vfio: bool,
     /// The device's DMA mask in address bits (edu: 28 unless QEMU's
     /// dma_mask property raises it).
     #[arg(long, global = true, value_name = "BITS", default_value_t = 28,
@@ -97,29 +105,76 @@ fn run(cli: Cli) -> Result<(), EduError> {
         timeout: Duration::from_millis(cli.timeout_ms),
         ..Options::default()
     };
-    let edu = EduDevice::open_with(cli.device, options)?;
-    match cli.command {
-        Command::Info => {
-            println!(
-                "{} at {} ({}): liveness ok",
+    if cli.vfio || bound_to_vfio(cli.device) {
+        let edu = EduVfioDevice::open_with(cli.device, options)?;
+        let info = || {
+            Ok(format!(
+                "{} at {} (VFIO group {}): liveness ok\ninterrupt: MSI through VFIO; Bus Master {}",
                 edu.identify()?,
                 edu.address(),
-                edu.uio().info().devnode().display()
-            );
-            println!(
-                "interrupt: INTx through uio_pci_generic; Bus Master {}",
-                if edu.bus_master()? { "on" } else { "off" }
-            );
+                edu.vfio().group(),
+                on_off(edu.bus_master()?)
+            ))
+        };
+        execute(&edu, info, cli.command)
+    } else {
+        let edu = EduDevice::open_with(cli.device, options)?;
+        let info = || {
+            Ok(format!(
+                "{} at {} ({}): liveness ok\ninterrupt: INTx through uio_pci_generic; Bus Master {}",
+                edu.identify()?,
+                edu.address(),
+                edu.uio().info().devnode().display(),
+                on_off(edu.bus_master()?)
+            ))
+        };
+        execute(&edu, info, cli.command)
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// Whether the edu at `address` (or the only edu, for `None`) is bound to
+/// vfio-pci. Any doubt (no such device, several edus) answers no: the UIO
+/// path then reports it.
+fn bound_to_vfio(address: Option<PciAddress>) -> bool {
+    let id = edu_driver::EDU_PCI_ID;
+    let pci = match address {
+        Some(a) => PciDevice::find_by_address(a).ok(),
+        None => PciDevice::find_all_by_id(id.vendor, id.device)
+            .ok()
+            .filter(|all| all.len() == 1)
+            .and_then(|mut all| all.pop()),
+    };
+    pci.is_some_and(|p| p.driver() == Some(VFIO_PCI))
+}
+
+/// Runs `command` on `edu` (either backend); `info` gives the backend's
+/// lines for `edu info`.
+fn execute(
+    edu: &impl OwnedEdu,
+    info: impl Fn() -> Result<String, EduError>,
+    command: Command,
+) -> Result<(), EduError> {
+    match command {
+        Command::Info => {
+            println!("{}", info()?);
             println!(
                 "DMA: {} mask; device buffer {:#x}..{:#x}, at most {MAX_TRANSFER} bytes per transfer",
-                edu.dma_mask(),
+                edu.edu().dma_mask(),
                 edu_driver::guard::BUFFER_START,
                 edu_driver::guard::BUFFER_END
             );
         }
         Command::Factorial { n, irq } => {
             let w = wait(irq);
-            println!("{n}! = {} ({w})", edu.factorial(n, w)?);
+            println!("{n}! = {} ({w})", edu.edu().factorial(n, w)?);
         }
         Command::Dma {
             len,

@@ -292,15 +292,9 @@ pub const UNPRIVILEGED_CASE: &str = "vfio-edu-open-as-user";
 /// `chown 65534 /dev/vfio/N` the same user opens it, reads edu's ID and
 /// does a DMA round trip through IOVAs (no root needed from then on). The node's owner is restored after.
 pub fn edu_unprivileged() -> Outcome {
-    let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
-    pci.bind_with_override("vfio-pci")
-        .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
-    let group = std::fs::read_link(pci.path().join("iommu_group"))
-        .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;
-    let node = std::path::Path::new("/dev/vfio").join(group.file_name().unwrap_or_default());
-    let run_as_user =
-        || super::dma::run_as_nobody(UNPRIVILEGED_CASE).map(|(st, text)| (st.success(), text));
-    let (ok, refused) = run_as_user()?;
+    let node = bind_edu_to_vfio()?;
+    let (ok, refused) =
+        super::dma::run_as_nobody(UNPRIVILEGED_CASE).map(|(st, text)| (st.success(), text))?;
     let want = format!("opening {}", node.display());
     if ok || !refused.contains(&want) || !refused.contains("EACCES") || !refused.contains("chown") {
         return Err(format!(
@@ -308,20 +302,41 @@ pub fn edu_unprivileged() -> Outcome {
             node.display()
         ));
     }
-    let chown = |uid: u32| {
-        nix::unistd::chown(&node, Some(nix::unistd::Uid::from_raw(uid)), None)
-            .map_err(|e| format!("chown {uid} {}: {e}", node.display()))
-    };
-    chown(65534)?;
-    let granted = run_as_user();
-    chown(0)?;
-    let (ok, opened) = granted?;
-    if !ok {
-        return Err(format!("uid 65534 owning {}: {opened}", node.display()));
-    }
+    let opened = run_as_nobody_owning(&node, UNPRIVILEGED_CASE)?;
     Ok(format!(
         "uid 65534: refused ({refused}); after chown: {opened}"
     ))
+}
+
+/// Binds edu to vfio-pci (as root); its IOMMU group's node `/dev/vfio/N`.
+pub(crate) fn bind_edu_to_vfio() -> Result<std::path::PathBuf, String> {
+    let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
+    pci.bind_with_override("vfio-pci")
+        .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
+    let group = std::fs::read_link(pci.path().join("iommu_group"))
+        .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;
+    Ok(std::path::Path::new("/dev/vfio").join(group.file_name().unwrap_or_default()))
+}
+
+/// Runs this binary's subcommand `case` as uid 65534 with the group node
+/// `node` chowned to that user (its owner restored after); the case's
+/// output, or an error with it when the case failed.
+pub(crate) fn run_as_nobody_owning(node: &std::path::Path, case: &str) -> Outcome {
+    let chown = |uid: u32| {
+        nix::unistd::chown(node, Some(nix::unistd::Uid::from_raw(uid)), None)
+            .map_err(|e| format!("chown {uid} {}: {e}", node.display()))
+    };
+    chown(65534)?;
+    let granted = super::dma::run_as_nobody(case);
+    chown(0)?;
+    let (status, text) = granted?;
+    if !status.success() {
+        return Err(format!(
+            "{case} as uid 65534 owning {}: {text}",
+            node.display()
+        ));
+    }
+    Ok(text)
 }
 
 /// [`edu_unprivileged`]'s half run as uid 65534: open edu through VFIO,

@@ -19,6 +19,23 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// The timeout argument of `poll(2)` for a wait of up to `timeout` (for
+/// ever if `None`): milliseconds rounded up, so that a sub-millisecond wait
+/// neither ends before its time nor becomes a zero-timeout busy loop, and
+/// saturating at `i32::MAX` ms (about 24 days). Every backend that sleeps
+/// in `poll` on a descriptor (UIO interrupts, VFIO eventfds, ivshmem
+/// doorbells) converts its timeout here.
+pub fn syscall_timeout(timeout: Option<Duration>) -> nix::poll::PollTimeout {
+    match timeout {
+        None => nix::poll::PollTimeout::NONE,
+        Some(t) => {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+            nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX)
+        }
+    }
+}
+
 /// The condition was still false when the time ran out.
 ///
 /// Holds the last value read (checked once more after the deadline), so the
@@ -182,6 +199,24 @@ mod tests {
             poll_timeout(|| 7u8, |_| false, Duration::ZERO, Duration::from_millis(5)).unwrap_err();
         assert_eq!(err.last, 7);
         assert!(err.waited >= Duration::from_millis(5));
+    }
+
+    /// The `poll(2)` timeout rounds up to whole milliseconds and
+    /// saturates: a 1 µs wait is 1 ms, not 0 (a busy loop).
+    #[test]
+    fn syscall_timeouts_round_up_and_saturate() {
+        use nix::poll::PollTimeout as Ms;
+        assert_eq!(syscall_timeout(None), Ms::NONE);
+        assert_eq!(syscall_timeout(Some(Duration::ZERO)), Ms::ZERO);
+        assert_eq!(
+            syscall_timeout(Some(Duration::from_micros(1))),
+            Ms::try_from(1i32).unwrap()
+        );
+        assert_eq!(
+            syscall_timeout(Some(Duration::from_millis(100))),
+            Ms::try_from(100i32).unwrap()
+        );
+        assert_eq!(syscall_timeout(Some(Duration::MAX)), Ms::MAX);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use hal_core::{MapError, MemoryKind, Region};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{poll, PollFd, PollFlags};
 
 use crate::protocol::{
     self, Message, Received, WireError, MAX_VECTORS, PROTOCOL_VERSION, SHM_MESSAGE,
@@ -156,15 +156,8 @@ fn wait_readable(
 ) -> Result<bool, ClientError> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
-        let t = match deadline {
-            None => PollTimeout::NONE,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                // Round up, so that a short wait does not become a busy one.
-                let ms = left.as_micros().div_ceil(1000);
-                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
-            }
-        };
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let t = hal_core::poll::syscall_timeout(left);
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
         match poll(&mut fds, t) {
             Ok(0) => return Ok(false),

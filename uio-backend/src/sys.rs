@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags};
 use nix::sys::stat::Mode;
 
 /// Opens a UIO device node read-write, close-on-exec and non-blocking
@@ -33,24 +33,10 @@ pub(crate) enum Ready {
     TimedOut,
 }
 
-/// Converts a timeout to poll's milliseconds, rounding up (so that a
-/// sub-millisecond wait does not become a zero-timeout busy loop) and
-/// saturating at `i32::MAX` ms (about 24 days).
-pub(crate) fn poll_timeout(timeout: Option<Duration>) -> PollTimeout {
-    match timeout {
-        None => PollTimeout::NONE,
-        Some(t) => {
-            let ms = t.as_nanos().div_ceil(1_000_000);
-            let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
-        }
-    }
-}
-
 /// One `poll` for POLLIN on `fd`. EINTR is returned to the caller.
 pub(crate) fn poll_in(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> nix::Result<Ready> {
     let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-    let n = nix::poll::poll(&mut fds, poll_timeout(timeout))?;
+    let n = nix::poll::poll(&mut fds, hal_core::poll::syscall_timeout(timeout))?;
     if n == 0 {
         return Ok(Ready::TimedOut);
     }
@@ -90,24 +76,4 @@ pub(crate) fn read_count(fd: BorrowedFd<'_>) -> nix::Result<CountRead> {
 /// `write(fd, &value, 4)`: calls the UIO driver's irqcontrol.
 pub(crate) fn write_irqcontrol(fd: BorrowedFd<'_>, value: i32) -> nix::Result<usize> {
     nix::unistd::write(fd, &value.to_ne_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_round_up_and_saturate() {
-        assert_eq!(poll_timeout(None), PollTimeout::NONE);
-        assert_eq!(poll_timeout(Some(Duration::ZERO)), PollTimeout::ZERO);
-        assert_eq!(
-            poll_timeout(Some(Duration::from_micros(1))),
-            PollTimeout::try_from(1i32).unwrap()
-        );
-        assert_eq!(
-            poll_timeout(Some(Duration::from_millis(100))),
-            PollTimeout::try_from(100i32).unwrap()
-        );
-        assert_eq!(poll_timeout(Some(Duration::MAX)), PollTimeout::MAX);
-    }
 }

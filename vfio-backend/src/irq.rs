@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use vfio_bindings::bindings::vfio::{
     VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK,
@@ -164,13 +164,8 @@ impl VfioIrq {
                     timeout,
                 });
             }
-            let ms = left.map_or(PollTimeout::NONE, |l| {
-                // Round up, so that a wait never ends before its time.
-                let ms = l.as_nanos().div_ceil(1_000_000);
-                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
-            });
             let mut fds = [PollFd::new(efd.as_fd(), PollFlags::POLLIN)];
-            match nix::poll::poll(&mut fds, ms) {
+            match nix::poll::poll(&mut fds, hal_core::poll::syscall_timeout(left)) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(self.inner.syscall("polling an interrupt eventfd")(e)),
             }

@@ -30,6 +30,7 @@ mod cli;
 mod error;
 mod fastargs;
 mod input;
+mod interrupts;
 mod list;
 mod lock;
 mod names;
@@ -41,6 +42,7 @@ mod render;
 mod spec;
 mod specdoc;
 mod trace;
+mod vfio;
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};

@@ -144,6 +144,16 @@ fn interrupts_through_pci_of_a_vfio_device_point_to_vfio() {
 }
 
 #[test]
+fn vfio_value_without_equals_gets_a_hint() {
+    let f = tree("vfio-pci", Some(7));
+    fails(
+        &run(&f, &["--spec", "edu", "--vfio", EDU, "read", "ID"]),
+        2,
+        &["--vfio takes its value after `=`: --vfio=0000:00:04.0"],
+    );
+}
+
+#[test]
 fn help_documents_vfio() {
     let out = Command::new(env!("CARGO_BIN_EXE_regpoke"))
         .arg("--help")

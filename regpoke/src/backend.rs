@@ -331,7 +331,9 @@ pub fn select<'a>(
     }
     let dev = find_from_spec(&sysfs, dev_spec, "")?;
     let Some(d) = dev_spec else {
-        return Err(Error::usage("internal error: a device found without a spec"));
+        return Err(Error::usage(
+            "internal error: a device found without a spec",
+        ));
     };
     let id = dev.id();
     let bar = choose_bar(g, dev_spec, explicit, &dev)?;

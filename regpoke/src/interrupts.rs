@@ -30,7 +30,11 @@ impl Interrupts {
     /// Arms the interrupt handle if that has not been done yet: waits
     /// count from here.
     pub fn arm(&mut self) -> Result<()> {
-        if let Interrupts::Uio { dev, irq: irq @ None } = self {
+        if let Interrupts::Uio {
+            dev,
+            irq: irq @ None,
+        } = self
+        {
             *irq = Some(dev.irq().map_err(uio_err)?);
         }
         Ok(())

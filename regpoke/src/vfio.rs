@@ -47,7 +47,9 @@ pub fn describe(info: &BackendInfo) -> String {
     format!(
         "vfio {} BAR{}",
         info.pci.as_deref().unwrap_or("?"),
-        info.bar.map(|b| b.to_string()).unwrap_or_else(|| "?".into())
+        info.bar
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "?".into())
     )
 }
 

@@ -82,7 +82,11 @@ fn automatic_choice_uses_vfio_only_for_a_device_bound_to_vfio_pci() {
     assert!(!err.contains("resource0"), "{err}");
     // --vfio gives the same error, without the automatic choice's hint.
     let out = run(&f, &["--spec", "edu", "--vfio", "read", "ID"]);
-    let err = fails(&out, 1, &["0000:00:04.0 has no IOMMU group", "intel_iommu=on"]);
+    let err = fails(
+        &out,
+        1,
+        &["0000:00:04.0 has no IOMMU group", "intel_iommu=on"],
+    );
     assert!(!err.contains("uses VFIO only"), "{err}");
 }
 

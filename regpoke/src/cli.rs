@@ -346,7 +346,8 @@ pub struct WatchArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum IrqCommand {
     /// Enable (unmask) the interrupt: UIO irqcontrol, or for uio_pci_generic
-    /// clear INTx Disable in config space (needs root).
+    /// clear INTx Disable in config space (needs root); over VFIO unmask
+    /// INTx (MSI needs nothing).
     Enable,
     /// Wait for an interrupt; prints the cumulative count and the number missed.
     ///
@@ -356,7 +357,8 @@ pub enum IrqCommand {
         after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s"
     )]
     Wait(IrqWaitArgs),
-    /// Print the device's cumulative interrupt count (sysfs `event`).
+    /// Print the device's cumulative interrupt count (UIO: sysfs `event`;
+    /// VFIO: this process's interrupts).
     Count,
     /// Acknowledge: the device's acknowledge read(s) and write(s), then enable the interrupt again.
     ///

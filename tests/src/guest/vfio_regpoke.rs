@@ -134,17 +134,20 @@ pub fn regpoke_vfio() -> Outcome {
         &["0x00375f00"],
         &[],
     )?);
-    report.push(regpoke(
+    regpoke(
         &["--spec", "edu", "--json", "dump"],
         "",
         0,
         &["\"kind\": \"vfio\"", &format!("\"pci\": \"{bdf}\"")],
         &[],
-    )?);
+    )?;
+    report.push(format!(
+        "regpoke --spec edu --json dump: backend kind vfio, pci {bdf}"
+    ));
     // An interrupt raised and waited for: automatic choice, then --vfio.
-    for sel in ["-v", "--vfio"] {
+    for sel in [&["--spec", "edu"][..], &["--spec", "edu", "--vfio"]] {
         report.push(regpoke(
-            &["--spec", "edu", sel, "-v", "batch", "-"],
+            &[sel, &["-v", "batch", "-"][..]].concat(),
             RAISE_AND_WAIT,
             0,
             &["count=1 missed=0", "\n1"],

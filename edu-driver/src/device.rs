@@ -194,13 +194,17 @@ impl Deref for EduDevice {
 }
 
 /// The PCI device at `address`, after checking that it is an edu (any
-/// driver).
-pub(crate) fn find_edu_at(address: PciAddress) -> Result<PciDevice, EduError> {
+/// driver; `driver` is the one the caller's path needs, for the error).
+pub(crate) fn find_edu_at(
+    address: PciAddress,
+    driver: &'static str,
+) -> Result<PciDevice, EduError> {
     let pci = PciDevice::find_by_address(address)
         .map_err(|error| EduError::pci("finding the PCI device", address, error))?;
     if pci.id() != EDU_PCI_ID {
         return Err(EduError::WrongPciId {
             address,
+            driver,
             id: pci.id(),
             edu: EDU_PCI_ID,
         });
@@ -211,7 +215,7 @@ pub(crate) fn find_edu_at(address: PciAddress) -> Result<PciDevice, EduError> {
 /// The UIO device and the PCI device of the edu at `address`, after
 /// checking that it is an edu and bound to uio_pci_generic.
 fn find_at(address: PciAddress) -> Result<(UioInfo, PciDevice), EduError> {
-    let pci = find_edu_at(address)?;
+    let pci = find_edu_at(address, UIO_PCI_GENERIC)?;
     if pci.driver() != Some(UIO_PCI_GENERIC) {
         return Err(EduError::NotBound {
             address,

@@ -22,10 +22,14 @@ pub enum EduError {
         candidates: Vec<PciAddress>,
     },
     /// The PCI device at the address given is not an edu.
-    #[error("{address} is a {id} device, not an edu ({edu}); give an edu's address, or none to use the only edu bound to uio_pci_generic")]
+    #[error("{address} is a {id} device, not an edu ({edu}); give an edu's address, or none to use the only edu bound to {driver}")]
     WrongPciId {
         /// The address given.
         address: PciAddress,
+        /// The driver the path in use needs (`uio_pci_generic` for
+        /// [`EduDevice`](crate::EduDevice), `vfio-pci` for
+        /// [`EduVfioDevice`](crate::EduVfioDevice)).
+        driver: &'static str,
         /// Its vendor:device ID.
         id: PciId,
         /// edu's ID.

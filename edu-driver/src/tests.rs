@@ -468,3 +468,26 @@ fn vfio_busy_group_is_in_use_and_vfio_timeout_is_a_timeout() {
     });
     assert!(timeout.is_timeout(), "{timeout}");
 }
+
+#[test]
+fn a_wrong_pci_id_names_the_driver_of_the_path_in_use() {
+    use pci_sysfs::{PciId, UIO_PCI_GENERIC};
+    let address = "0000:00:05.0".parse().expect("a valid address");
+    let message = |driver| {
+        EduError::WrongPciId {
+            address,
+            driver,
+            id: PciId::new(0x1af4, 0x1110),
+            edu: PciId::new(0x1234, 0x11e8),
+        }
+        .to_string()
+    };
+    let uio = message(UIO_PCI_GENERIC);
+    assert!(
+        uio.ends_with("the only edu bound to uio_pci_generic"),
+        "{uio}"
+    );
+    let vfio = message(crate::VFIO_PCI);
+    assert!(vfio.ends_with("the only edu bound to vfio-pci"), "{vfio}");
+    assert!(!vfio.contains("uio"), "{vfio}");
+}

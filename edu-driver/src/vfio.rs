@@ -196,7 +196,7 @@ pub(crate) fn in_use(address: PciAddress, error: VfioError) -> EduError {
 /// The PCI device at `address`, after checking that it is an edu bound to
 /// vfio-pci.
 fn find_at(address: PciAddress) -> Result<PciDevice, EduError> {
-    let pci = find_edu_at(address)?;
+    let pci = find_edu_at(address, VFIO_PCI)?;
     check_bound(&pci)?;
     Ok(pci)
 }

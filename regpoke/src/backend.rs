@@ -1,26 +1,32 @@
 //! Device selection and mapping: which backend reaches the registers.
 //!
-//! Explicit selectors (`--file`, `--devmem`, `--uio`, `--pci`) say exactly
-//! what to map. Otherwise a spec with a PCI identity is enough: the device
-//! is found by vendor:device ID through sysfs (direct reads, no udev), and
-//! mapped through its UIO map when it is bound to `uio_pci_generic` and the
-//! BAR is a UIO map, else through sysfs `resourceN`, else through `/dev/mem`.
+//! Explicit selectors (`--file`, `--devmem`, `--uio`, `--pci`, `--vfio`) say
+//! exactly what to map. Otherwise a spec with a PCI identity is enough: the
+//! device is found by vendor:device ID through sysfs (direct reads, no
+//! udev), and mapped through VFIO when it is bound to `vfio-pci` (only
+//! that: see [`crate::vfio`]), through its UIO map when it is bound to
+//! `uio_pci_generic` and the BAR is a UIO map, else through sysfs
+//! `resourceN`, else through `/dev/mem`.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hal_core::page_size;
 use pci_sysfs::{PciDevice, PciSelector, Sysfs};
 use register_spec::{Block, Device};
 use serde::Serialize;
 use uio_backend::{UioDevice, UioInfo, UioScan, UioSelector};
+use vfio_backend::VfioDevice;
 
 use crate::cli::Global;
 use crate::error::{Error, Result};
+use crate::interrupts::Interrupts;
 use crate::lock::LockBase;
 use crate::spec;
 use crate::trace::Regs;
+use crate::vfio;
 
 /// Diagnostics on stderr for `-v` / `-vv`.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +87,13 @@ pub enum Selection {
         /// BAR number.
         bar: u8,
     },
+    /// `--vfio`: a device bound to vfio-pci, through its IOMMU group.
+    Vfio {
+        /// The device.
+        dev: PciDevice,
+        /// BAR number.
+        bar: u8,
+    },
     /// Found from the spec's PCI identity; backend chosen when mapping.
     Auto {
         /// The device.
@@ -93,9 +106,10 @@ pub enum Selection {
 /// Where the registers were mapped from (part of every JSON document).
 #[derive(Debug, Clone, Serialize)]
 pub struct BackendInfo {
-    /// `uio`, `sysfs`, `devmem` or `file`.
+    /// `vfio`, `uio`, `sysfs`, `devmem` or `file`.
     pub kind: &'static str,
-    /// The mapped file: `/dev/uio0`, `…/resource0`, `/dev/mem`, the file.
+    /// The mapped file: `/dev/vfio/N` (the IOMMU group), `/dev/uio0`,
+    /// `…/resource0`, `/dev/mem`, the file.
     pub path: String,
     /// PCI address, when the registers belong to a PCI device.
     pub pci: Option<String>,
@@ -119,6 +133,9 @@ pub struct Mapped {
     pub lock_base: LockBase,
     /// The UIO device, when mapped through UIO (for interrupts).
     pub uio: Option<UioDevice>,
+    /// The VFIO device, when mapped through VFIO (for interrupts: its
+    /// group can be open once).
+    pub vfio: Option<Arc<VfioDevice>>,
 }
 
 /// The sysfs tree (the real `/`, or `--sysfs-root`).
@@ -154,6 +171,7 @@ pub fn select<'a>(
         g.devmem.map(|_| "--devmem"),
         g.uio.as_ref().map(|_| "--uio"),
         g.pci.as_ref().map(|_| "--pci"),
+        g.vfio.as_ref().map(|_| "--vfio"),
     ]
     .into_iter()
     .flatten()
@@ -171,7 +189,7 @@ pub fn select<'a>(
     }
     if g.bar.is_some() && (g.file.is_some() || g.devmem.is_some() || g.uio.is_some()) {
         return Err(Error::usage(
-            "--bar applies to --pci or to a device found from the spec's PCI identity",
+            "--bar applies to --pci, --vfio or to a device found from the spec's PCI identity",
         )
         .hint("with --uio, choose the map with --map; with --file or --devmem there are no BARs"));
     }
@@ -294,29 +312,29 @@ pub fn select<'a>(
         let block = block_for_bar(dev_spec, explicit, Some(bar))?;
         return Ok((Selection::Pci { dev, bar }, block));
     }
+    if let Some(text) = &g.vfio {
+        let dev = if text.is_empty() {
+            find_from_spec(&sysfs, dev_spec, "--vfio")?
+        } else {
+            let sel: PciSelector = text.parse().map_err(pci_err)?;
+            let dev = sysfs.select(&sel).map_err(pci_err)?;
+            if let Some(d) = dev_spec {
+                warn_id_mismatch(d, dev.id(), &dev.address().to_string());
+            }
+            dev
+        };
+        vfio::check_bound(&dev)?;
+        let bar = choose_bar(g, dev_spec, explicit, &dev)?;
+        let block = block_for_bar(dev_spec, explicit, Some(bar))?;
+        log.info(|| format!("selected vfio {} BAR{bar}", dev.address()));
+        return Ok((Selection::Vfio { dev, bar }, block));
+    }
+    let dev = find_from_spec(&sysfs, dev_spec, "")?;
     let Some(d) = dev_spec else {
-        return Err(Error::usage("no device selected")
-            .hint("give --spec with a PCI identity (--spec edu), or --pci BDF|ID, --uio N, --devmem ADDR or --file PATH"));
+        return Err(Error::usage(
+            "internal error: a device found without a spec",
+        ));
     };
-    let Some(pci) = &d.pci else {
-        return Err(Error::usage(format!(
-            "no device selected, and spec {} has no PCI identity to find one by",
-            d.name
-        ))
-        .hint("give --pci BDF|ID, --uio N, --devmem ADDR or --file PATH"));
-    };
-    let ids: Vec<pci_sysfs::PciId> = pci
-        .ids()
-        .iter()
-        .map(|id| pci_sysfs::PciId::new(id.vendor, id.device))
-        .collect();
-    let dev = sysfs.find_by_ids(&ids).map_err(|e| {
-        pci_err(e).hint(format!(
-            "spec {} is for PCI ID {}; select a device explicitly with --pci, --uio, --devmem or --file",
-            d.name,
-            pci.describe_ids()
-        ))
-    })?;
     let id = dev.id();
     let bar = choose_bar(g, dev_spec, explicit, &dev)?;
     let block = block_for_bar(dev_spec, explicit, Some(bar))?;
@@ -329,6 +347,39 @@ pub fn select<'a>(
         )
     });
     Ok((Selection::Auto { dev, bar }, block))
+}
+
+/// The device a spec's PCI identity finds (`option`: the selector that
+/// asked, or "" for the automatic choice, for the errors).
+fn find_from_spec(sysfs: &Sysfs, dev_spec: Option<&Device>, option: &str) -> Result<PciDevice> {
+    let given = if option.is_empty() {
+        String::new()
+    } else {
+        format!("{option} without a device: ")
+    };
+    let Some(d) = dev_spec else {
+        return Err(Error::usage(format!("{given}no device selected"))
+            .hint("give --spec with a PCI identity (--spec edu), or --pci BDF|ID, --vfio=BDF|ID, --uio N, --devmem ADDR or --file PATH"));
+    };
+    let Some(pci) = &d.pci else {
+        return Err(Error::usage(format!(
+            "{given}no device selected, and spec {} has no PCI identity to find one by",
+            d.name
+        ))
+        .hint("give --pci BDF|ID, --vfio=BDF|ID, --uio N, --devmem ADDR or --file PATH"));
+    };
+    let ids: Vec<pci_sysfs::PciId> = pci
+        .ids()
+        .iter()
+        .map(|id| pci_sysfs::PciId::new(id.vendor, id.device))
+        .collect();
+    sysfs.find_by_ids(&ids).map_err(|e| {
+        pci_err(e).hint(format!(
+            "spec {} is for PCI ID {}; select a device explicitly with --pci, --vfio=BDF, --uio, --devmem or --file",
+            d.name,
+            pci.describe_ids()
+        ))
+    })
 }
 
 fn warn_id_mismatch(d: &Device, id: pci_sysfs::PciId, what: &str) {
@@ -480,6 +531,9 @@ pub fn uio_map_of_bar(info: &UioInfo, dev: &PciDevice, bar: u8) -> Option<usize>
 /// How the automatic choice would reach `bar` of `dev`, without opening
 /// anything (for `list` and for [`map`]).
 pub fn plan_auto(sysfs: &Sysfs, dev: &PciDevice, bar: u8) -> Vec<BackendInfo> {
+    if vfio::bound(dev) {
+        return vfio::plan(sysfs, dev, bar).into_iter().collect();
+    }
     plan_auto_with(sysfs, dev, bar, uio_candidate(sysfs, dev).as_ref())
 }
 
@@ -590,6 +644,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                     ino: meta.ino(),
                 },
                 uio: None,
+                vfio: None,
             })
         }
         Selection::Devmem { node, addr, len } => {
@@ -616,6 +671,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                 },
                 lock_base: LockBase::Phys(*addr),
                 uio: None,
+                vfio: None,
             })
         }
         Selection::Uio {
@@ -625,6 +681,16 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
             pci,
         } => map_uio(info, *map, *bar, pci.as_ref(), limit, log),
         Selection::Pci { dev, bar } => map_sysfs(dev, *bar, limit, log),
+        Selection::Vfio { dev, bar } => vfio::map(dev, *bar, "--vfio", log),
+        Selection::Auto { dev, bar } if vfio::bound(dev) => {
+            vfio::map(dev, *bar, "bound to vfio-pci", log).map_err(|e| {
+                e.hint(format!(
+                    "{} is bound to vfio-pci, so regpoke uses VFIO only (a group is opened by one process at a time); to map the BAR through sysfs anyway, as root and without interrupts, give --pci {}",
+                    dev.address(),
+                    dev.address()
+                ))
+            })
+        }
         Selection::Auto { dev, bar } => {
             let sysfs = sysfs(g);
             // Looked up once: the plan and the mapping use the same UIO device.
@@ -767,6 +833,7 @@ fn map_uio(
         region: region.into(),
         lock_base: LockBase::Phys(m.start()),
         uio: Some(dev),
+        vfio: None,
     })
 }
 
@@ -825,17 +892,44 @@ fn map_sysfs(dev: &PciDevice, bar: u8, limit: Option<usize>, log: Log) -> Result
         region: region.into(),
         lock_base: LockBase::Phys(start),
         uio: None,
+        vfio: None,
     })
 }
 
+/// Whether the selection's registers and interrupts go through VFIO
+/// (`--vfio`, or a device found from the spec and bound to vfio-pci).
+pub fn uses_vfio(sel: &Selection) -> bool {
+    match sel {
+        Selection::Vfio { .. } => true,
+        Selection::Auto { dev, .. } => vfio::bound(dev),
+        _ => false,
+    }
+}
+
+/// The interrupts of the selection: the mapping's VFIO device (see
+/// [`uses_vfio`]: it must be mapped first), else its UIO device.
+pub fn interrupts(
+    sel: &Selection,
+    g: &Global,
+    mapped: Option<&Mapped>,
+    log: Log,
+) -> Result<Interrupts> {
+    if let Some(dev) = mapped.and_then(|m| m.vfio.as_ref()) {
+        return vfio::VfioInterrupts::open(dev.clone(), log).map(Interrupts::Vfio);
+    }
+    let dev = irq_device(sel, g, mapped)?;
+    log.info(|| format!("interrupts through {}", dev.info().devnode().display()));
+    Ok(Interrupts::Uio { dev, irq: None })
+}
+
 /// The UIO device that delivers the selection's interrupts.
-pub fn irq_device(sel: &Selection, g: &Global, mapped: Option<&Mapped>) -> Result<UioDevice> {
+fn irq_device(sel: &Selection, g: &Global, mapped: Option<&Mapped>) -> Result<UioDevice> {
     if let Some(u) = mapped.and_then(|m| m.uio.as_ref()) {
         return Ok(u.clone());
     }
     let no_uio = |what: String| {
-        Error::usage(format!("interrupts need a UIO device, and {what}"))
-            .hint("select the device with --uio N, or with a spec/--pci whose device is bound to uio_pci_generic")
+        Error::usage(format!("interrupts need a UIO or VFIO device, and {what}"))
+            .hint("select the device with --uio N or --vfio, or with a spec/--pci whose device is bound to uio_pci_generic or vfio-pci")
     };
     match sel {
         Selection::Uio { info, .. } => UioDevice::open(info).map_err(uio_err),
@@ -843,16 +937,25 @@ pub fn irq_device(sel: &Selection, g: &Global, mapped: Option<&Mapped>) -> Resul
             match uio_of_pci(&sysfs(g), dev) {
                 Some(info) => UioDevice::open(&info).map_err(uio_err),
                 None => Err(Error::device(format!(
-                    "{} is bound to {}, not to a UIO driver, so its interrupts cannot be waited for",
+                    "{} is bound to {}, not to a UIO driver, so its interrupts cannot be waited for{}",
                     dev.address(),
-                    dev.driver().unwrap_or("no driver")
+                    dev.driver().unwrap_or("no driver"),
+                    if vfio::bound(dev) { " through --pci" } else { "" }
                 ))
-                .hint(format!(
-                    "bind it: modprobe uio_pci_generic; echo uio_pci_generic > /sys/bus/pci/devices/{0}/driver_override; echo {0} > /sys/bus/pci/drivers_probe",
-                    dev.address()
-                ))),
+                .hint(if vfio::bound(dev) {
+                    format!("use VFIO: --vfio={0} instead of --pci {0}", dev.address())
+                } else {
+                    format!(
+                        "bind it: modprobe uio_pci_generic; echo uio_pci_generic > /sys/bus/pci/devices/{0}/driver_override; echo {0} > /sys/bus/pci/drivers_probe (or to vfio-pci, for VFIO)",
+                        dev.address()
+                    )
+                })),
             }
         }
+        Selection::Vfio { dev, .. } => Err(Error::usage(format!(
+            "internal error: the interrupts of vfio {} were asked for before it was mapped",
+            dev.address()
+        ))),
         Selection::File { path, .. } => Err(no_uio(format!("--file {} has none", path.display()))),
         Selection::Devmem { .. } => Err(no_uio("--devmem has none".into())),
     }

@@ -14,9 +14,10 @@ const AFTER_HELP: &str = "\
 Device selection:
   --spec FILE.yaml|NAME    the register map (NAME: a shipped map: edu, ivshmem)
   With a spec that has a PCI identity and no other selector, regpoke finds the
-  device itself: UIO map (bound to uio_pci_generic and the BAR is a UIO map),
-  else sysfs resourceN, else /dev/mem. -v says which. Explicit selectors
-  (--pci, --uio, --devmem, --file) override.
+  device itself: VFIO when it is bound to vfio-pci (only VFIO then), else the
+  UIO map (bound to uio_pci_generic and the BAR is a UIO map), else sysfs
+  resourceN, else /dev/mem. -v says which. Explicit selectors (--pci,
+  --vfio[=BDF|ID], --uio, --devmem, --file) override.
 
 Exit status:
   0  success
@@ -33,6 +34,7 @@ Examples:
   regpoke --spec edu write STATUS.IRQFACT=1 FACTORIAL=10
   regpoke --spec edu watch STATUS.COMPUTING --until ==IDLE --timeout 2s
   regpoke --spec edu --uio 0 irq wait --timeout 1s
+  regpoke --spec edu --vfio=0000:00:03.0 read ID
   regpoke --devmem 0xfea00000 read 0x0 --width 32
   regpoke --spec edu --file regs.bin dump --json
   regpoke --spec dmac.yaml read ch[3].CTRL      (block array element 3)
@@ -91,7 +93,22 @@ pub struct Global {
         help_heading = "Device selection"
     )]
     pub pci: Option<String>,
-    /// BAR number (with --pci, or to pick the block of an auto-found device).
+    /// PCI device bound to vfio-pci, through its IOMMU group (VFIO): by
+    /// address or ID as --pci, or bare --vfio for the device the spec's
+    /// PCI identity finds. The value needs `=` (--vfio=00:03.0): bare
+    /// --vfio is followed by the command. Interrupts: MSI if the device
+    /// has it (Bus Master is enabled), else INTx.
+    #[arg(
+        long,
+        global = true,
+        value_name = "BDF|VENDOR:DEVICE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        help_heading = "Device selection"
+    )]
+    pub vfio: Option<String>,
+    /// BAR number (with --pci or --vfio, or to pick the block of an auto-found device).
     #[arg(long, global = true, value_name = "N", value_parser = parse_bar, help_heading = "Device selection")]
     pub bar: Option<u8>,
     /// UIO device: number (0, uio0, /dev/uio0), UIO name, or parent PCI address/ID.
@@ -212,7 +229,12 @@ pub enum Command {
         after_help = "Examples:\n  regpoke --spec edu watch STATUS.COMPUTING --until ==0 --timeout 2s\n  regpoke --spec edu watch STATUS --until COMPUTING==IDLE --timeout 500ms --interval 1ms"
     )]
     Watch(WatchArgs),
-    /// UIO interrupts: enable, wait, count, acknowledge.
+    /// Interrupts (UIO, or VFIO eventfds): enable, wait, count, acknowledge.
+    ///
+    /// Over VFIO the interrupts reach only the process that holds the
+    /// device, from when it registered them: raise and wait in one
+    /// `batch` (irq enable; write ...; irq wait), and `irq count` counts
+    /// this process's interrupts.
     #[command(subcommand)]
     Irq(IrqCommand),
     /// Run many operations from a file (or - for stdin) over one mapping.
@@ -324,7 +346,8 @@ pub struct WatchArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum IrqCommand {
     /// Enable (unmask) the interrupt: UIO irqcontrol, or for uio_pci_generic
-    /// clear INTx Disable in config space (needs root).
+    /// clear INTx Disable in config space (needs root); over VFIO unmask
+    /// INTx (MSI needs nothing).
     Enable,
     /// Wait for an interrupt; prints the cumulative count and the number missed.
     ///
@@ -334,7 +357,8 @@ pub enum IrqCommand {
         after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s"
     )]
     Wait(IrqWaitArgs),
-    /// Print the device's cumulative interrupt count (sysfs `event`).
+    /// Print the device's cumulative interrupt count (UIO: sysfs `event`;
+    /// VFIO: this process's interrupts).
     Count,
     /// Acknowledge: the device's acknowledge read(s) and write(s), then enable the interrupt again.
     ///

@@ -30,6 +30,7 @@ mod cli;
 mod error;
 mod fastargs;
 mod input;
+mod interrupts;
 mod list;
 mod lock;
 mod names;
@@ -41,6 +42,7 @@ mod render;
 mod spec;
 mod specdoc;
 mod trace;
+mod vfio;
 
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Map, Value};
@@ -141,6 +143,17 @@ fn run_main(args: Vec<std::ffi::OsString>) -> i32 {
     output::finish(code)
 }
 
+/// The word after a bare `--vfio` when it is not a command (so it was
+/// meant as the device: `--vfio 00:03.0` instead of `--vfio=00:03.0`).
+fn vfio_value_apart(args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let i = words.iter().position(|w| *w == "--vfio")?;
+    let next = words.get(i + 1)?;
+    let root = cli::Cli::command();
+    (!next.starts_with('-') && root.find_subcommand(next).is_none()).then(|| next.to_string())
+}
+
 /// Handles what clap returns instead of a command line: help and version
 /// (printed on stdout, exit 0) or a usage error (on stderr with clap's
 /// suggestions, exit 2; with `--json` also as a JSON error document).
@@ -158,6 +171,11 @@ fn clap_failure(args: &[std::ffi::OsString], e: &clap::Error) -> i32 {
         return code;
     }
     output::err(e.render().to_string().trim_end());
+    if let Some(value) = vfio_value_apart(args) {
+        output::err(&format!(
+            "regpoke: hint: --vfio takes its value after `=`: --vfio={value} (a bare --vfio finds the device from the spec)"
+        ));
+    }
     let json = args
         .iter()
         .skip(1)

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use register_spec::{Access, Register, Width, WriteRule};
 use serde::Serialize;
-use uio_backend::{Irq, UioDevice};
 
 use crate::backend::{self, Log, Mapped, Selection};
 use crate::cli::{DumpArgs, Global, IrqCommand, ReadArgs, WatchArgs, WriteArgs};
 use crate::error::{Error, Result};
+use crate::interrupts::Interrupts;
 use crate::lock::Locker;
 use crate::num::{digits_for_bits, hex, parse_duration, parse_timeout, show_duration};
 use crate::place::Scope;
@@ -1105,7 +1105,7 @@ pub struct Session<'a> {
     /// Bytes of the block the commands touch ([`Step::extent`]); `None`
     /// maps the whole block.
     pub extent: Option<u64>,
-    irq: Option<(UioDevice, Option<Irq>)>,
+    irq: Option<Interrupts>,
 }
 
 impl<'a> Session<'a> {
@@ -1223,31 +1223,34 @@ impl<'a> Session<'a> {
         Ok(read_result(t, v))
     }
 
-    fn irq_dev(&mut self) -> Result<&mut (UioDevice, Option<Irq>)> {
+    /// The interrupts of the selection, opened once. Over VFIO they come
+    /// from the mapping's device (a group is opened once per process), so
+    /// the selection is mapped first.
+    fn interrupts(&mut self) -> Result<&mut Interrupts> {
         if self.irq.is_none() {
             let sel = self
                 .selection
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
-            let dev = backend::irq_device(sel, self.g, self.mapped.as_ref())?;
-            self.log
-                .info(|| format!("interrupts through {}", dev.info().devnode().display()));
-            self.irq = Some((dev, None));
+            if backend::uses_vfio(sel) {
+                self.ensure_mapped()?;
+            }
+            let sel = self
+                .selection
+                .as_ref()
+                .ok_or_else(|| Error::usage("internal error: no device selected"))?;
+            let irq = backend::interrupts(sel, self.g, self.mapped.as_ref(), self.log)?;
+            self.irq = Some(irq);
         }
         self.irq
             .as_mut()
             .ok_or_else(|| Error::usage("internal error: no interrupt device"))
     }
 
-    fn irq(&mut self) -> Result<Irq> {
-        let slot = self.irq_dev()?;
-        if slot.1.is_none() {
-            let irq = slot.0.irq().map_err(|e| Error::device(e.to_string()))?;
-            slot.1 = Some(irq);
-        }
-        slot.1
-            .clone()
-            .ok_or_else(|| Error::usage("internal error: no interrupt handle"))
+    fn irq(&mut self) -> Result<&mut Interrupts> {
+        let irq = self.interrupts()?;
+        irq.arm()?;
+        Ok(irq)
     }
 
     /// Runs one step.
@@ -1299,16 +1302,11 @@ impl<'a> Session<'a> {
                 include_side_effects,
             } => self.dump(*include_side_effects),
             Step::IrqEnable => {
-                self.irq()?
-                    .enable()
-                    .map_err(|e| Error::device(e.to_string()))?;
+                self.irq()?.enable()?;
                 Ok(Output::IrqEnable { enabled: true })
             }
             Step::IrqCount => {
-                let (dev, _) = self.irq_dev()?;
-                let count = dev
-                    .event_count()
-                    .map_err(|e| Error::device(e.to_string()))?;
+                let count = self.interrupts()?.count()?;
                 Ok(Output::IrqCount { count })
             }
             Step::IrqWait {
@@ -1325,9 +1323,7 @@ impl<'a> Session<'a> {
                     None => None,
                 };
                 let writes = self.write_plans(plans, false)?;
-                self.irq()?
-                    .enable()
-                    .map_err(|e| Error::device(e.to_string()))?;
+                self.irq()?.enable()?;
                 Ok(Output::Write {
                     reads,
                     writes,
@@ -1510,12 +1506,9 @@ impl<'a> Session<'a> {
         enable: bool,
     ) -> Result<Output> {
         let start = Instant::now();
-        let irq = self.irq()?;
+        self.irq()?;
         if let Some(s) = since {
-            let (dev, _) = self.irq_dev()?;
-            let c = dev
-                .event_count()
-                .map_err(|e| Error::device(e.to_string()))?;
+            let c = self.interrupts()?.count()?;
             if c != s {
                 return Ok(Output::IrqWait {
                     count: Some(c),
@@ -1526,18 +1519,16 @@ impl<'a> Session<'a> {
             }
         }
         if enable {
-            irq.enable().map_err(|e| Error::device(e.to_string()))?;
+            self.irq()?.enable()?;
         }
         self.flush_trace()?;
-        let ev = irq
-            .try_wait(timeout)
-            .map_err(|e| Error::device(e.to_string()))?;
+        let ev = self.irq()?.wait(timeout)?;
         Ok(match ev {
-            Some(ev) => Output::IrqWait {
-                count: Some(ev.count),
+            Some((count, missed)) => Output::IrqWait {
+                count: Some(count),
                 missed: Some(match since {
-                    Some(s) => ev.count.wrapping_sub(s).saturating_sub(1),
-                    None => ev.missed,
+                    Some(s) => count.wrapping_sub(s).saturating_sub(1),
+                    None => missed,
                 }),
                 timed_out: false,
                 elapsed: start.elapsed().as_secs_f64(),

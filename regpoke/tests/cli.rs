@@ -1026,7 +1026,7 @@ fn irq_needs_uio() {
         .args(["irq", "wait", "--timeout", "10ms"])
         .assert()
         .code(2)
-        .stderr(contains("interrupts need a UIO device").and(contains("--uio")));
+        .stderr(contains("interrupts need a UIO or VFIO device").and(contains("--uio")));
 }
 
 // ---------------------------------------------------------------- selection errors

@@ -250,6 +250,9 @@ fn vfio_case(name: &str, args: &'static str, vfio_vm: &VfioVm) -> Trial {
             if let Ok(p) = host::build_guest_edu() {
                 config = config.binary(&p, host::GUEST_EDU);
             }
+            if let Ok(p) = host::build_guest_regpoke() {
+                config = config.binary(&p, host::GUEST_REGPOKE);
+            }
             Vm::boot(config).map_err(|e| e.to_string())
         });
         let vm = vm
@@ -310,6 +313,7 @@ fn main() {
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
+        "vfio_regpoke_reads_writes_and_waits_by_name",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -496,6 +500,11 @@ fn main() {
         vfio_case(
             "vfio_edu_driver_factorial_msi_and_dma_round_trip",
             "vfio-edu-driver",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_regpoke_reads_writes_and_waits_by_name",
+            "vfio-regpoke",
             &vfio_vm,
         ),
     ];

@@ -345,6 +345,13 @@ impl VfioDevice {
     }
 }
 
+/// The IOMMU group number of `pci` (its sysfs `iommu_group` link; `/dev/vfio/N`
+/// is the group's node once the device is bound to vfio-pci), without opening
+/// anything. [`VfioError::NoIommuGroup`] when the link is missing (no IOMMU).
+pub fn iommu_group_of(pci: &PciDevice) -> Result<u32, VfioError> {
+    iommu_group(pci.path(), &pci.address().to_string())
+}
+
 /// The IOMMU group number of the device at sysfs directory `dir`.
 fn iommu_group(dir: &Path, name: &str) -> Result<u32, VfioError> {
     let link = dir.join("iommu_group");

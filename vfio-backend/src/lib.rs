@@ -91,7 +91,7 @@ mod sys;
 #[cfg(test)]
 mod tests;
 
-pub use device::{iommufd_present, RegionInfo, VfioDevice, CONTAINER_PATH};
+pub use device::{iommu_group_of, iommufd_present, RegionInfo, VfioDevice, CONTAINER_PATH};
 pub use dma::{VfioAllocator, IOVA_BASE, MSI_WINDOW};
 pub use error::VfioError;
 pub use irq::{IrqKind, VfioIrq};

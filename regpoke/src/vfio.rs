@@ -1,0 +1,177 @@
+//! The VFIO backend: a PCI device bound to `vfio-pci`, its BAR mapped
+//! through its IOMMU group (`vfio-backend`), its interrupts as eventfds.
+//!
+//! `--vfio` selects it explicitly; with a spec and no selector it is chosen
+//! when the device found is bound to vfio-pci (and then it is the only
+//! candidate: a VFIO group is opened by one process at a time, and mapping
+//! the BAR through sysfs behind its owner's back is what `--pci` is for).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pci_sysfs::{PciDevice, Sysfs};
+use vfio_backend::{IrqKind, VfioDevice, VfioError, VfioIrq};
+
+use crate::backend::{BackendInfo, Log, Mapped};
+use crate::error::{Error, Result};
+use crate::lock::LockBase;
+
+/// The driver a device must be bound to for this backend.
+pub const VFIO_PCI: &str = "vfio-pci";
+
+/// Whether `dev` is bound to vfio-pci (the automatic choice's test).
+pub fn bound(dev: &PciDevice) -> bool {
+    dev.driver() == Some(VFIO_PCI)
+}
+
+/// Refuses a device that is not bound to vfio-pci, saying how to bind it
+/// (vfio-backend's message, so the instructions exist once).
+pub fn check_bound(dev: &PciDevice) -> Result<()> {
+    if bound(dev) {
+        return Ok(());
+    }
+    Err(vfio_err(VfioError::NotBound {
+        device: dev.address().to_string(),
+        driver: dev.driver().unwrap_or("no driver").to_string(),
+    }))
+}
+
+/// A VFIO error as regpoke's: a device failure whose message already says
+/// what to do (bind, permissions of `/dev/vfio/N`, group in use).
+pub fn vfio_err(e: VfioError) -> Error {
+    Error::device(e.to_string())
+}
+
+/// `vfio 0000:00:03.0 BAR0`: how `-v` and `list` name this backend.
+pub fn describe(info: &BackendInfo) -> String {
+    format!(
+        "vfio {} BAR{}",
+        info.pci.as_deref().unwrap_or("?"),
+        info.bar
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "?".into())
+    )
+}
+
+/// What mapping `bar` of `dev` through VFIO would be, without opening
+/// anything: `path` is the group node (`/dev/vfio/N`, `?` when the device
+/// has no IOMMU group).
+pub fn plan(sysfs: &Sysfs, dev: &PciDevice, bar: u8) -> Option<BackendInfo> {
+    let res = dev.bar(bar as usize)?;
+    let group = vfio_backend::iommu_group_of(dev)
+        .map(|g| g.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Some(BackendInfo {
+        kind: "vfio",
+        path: sysfs
+            .dev_dir()
+            .join("vfio")
+            .join(group)
+            .display()
+            .to_string(),
+        pci: Some(dev.address().to_string()),
+        bar: Some(bar),
+        map: None,
+        phys: Some(res.start),
+        len: res.len(),
+    })
+}
+
+/// Opens `dev` through VFIO and maps `bar` whole (VFIO maps a region
+/// entire); `why` is the reason given at `-v`.
+pub fn map(dev: &PciDevice, bar: u8, why: &str, log: Log) -> Result<Mapped> {
+    check_bound(dev)?;
+    let vfio = VfioDevice::open_pci(dev).map_err(vfio_err)?;
+    let region = vfio.map_region(u32::from(bar)).map_err(vfio_err)?;
+    let start = dev.bar(bar as usize).map(|r| r.start).unwrap_or(0);
+    let info = BackendInfo {
+        kind: "vfio",
+        path: format!("/dev/vfio/{}", vfio.group()),
+        pci: Some(dev.address().to_string()),
+        bar: Some(bar),
+        map: None,
+        phys: Some(start),
+        len: region.len() as u64,
+    };
+    log.info(|| {
+        format!(
+            "backend {} via {} ({why}; {:#x} bytes)",
+            describe(&info),
+            info.path,
+            region.len()
+        )
+    });
+    Ok(Mapped {
+        region: region.into(),
+        info,
+        lock_base: LockBase::Phys(start),
+        uio: None,
+        vfio: Some(Arc::new(vfio)),
+    })
+}
+
+/// A device's interrupts through VFIO: MSI vector 0 when the device has
+/// MSI (Bus Master enabled, without which MSI is lost), else INTx
+/// (masked by VFIO when it fires until [`enable`](Self::enable) unmasks
+/// it). The count is this process's: VFIO delivers interrupts only while
+/// its eventfds are registered, so interrupts before that are not seen.
+pub struct VfioInterrupts {
+    irq: VfioIrq,
+    // Keeps the device (and its group) open as long as the interrupts.
+    _dev: Arc<VfioDevice>,
+    count: u32,
+}
+
+impl VfioInterrupts {
+    /// Registers the eventfd: MSI if the device has it, else INTx.
+    pub fn open(dev: Arc<VfioDevice>, log: Log) -> Result<VfioInterrupts> {
+        let msi = dev.irq_count(IrqKind::Msi).map_err(vfio_err)?;
+        let irq = if msi > 0 {
+            dev.enable_bus_master().map_err(vfio_err)?;
+            dev.irq(IrqKind::Msi, 1).map_err(vfio_err)?
+        } else {
+            dev.irq(IrqKind::Intx, 1).map_err(vfio_err)?
+        };
+        log.info(|| match irq.kind() {
+            IrqKind::Intx => format!(
+                "interrupts through vfio {} INTx (no MSI capability; unmasked by irq enable/ack)",
+                dev.address()
+            ),
+            kind => format!(
+                "interrupts through vfio {} {kind:?} vector 0 (Bus Master enabled)",
+                dev.address()
+            ),
+        });
+        Ok(VfioInterrupts {
+            irq,
+            _dev: dev,
+            count: 0,
+        })
+    }
+
+    /// Unmasks INTx (a no-op for MSI, which is never masked).
+    pub fn enable(&self) -> Result<()> {
+        self.irq.unmask().map_err(vfio_err)
+    }
+
+    /// Interrupts received by this process so far (pending ones included).
+    pub fn count(&mut self) -> Result<u32> {
+        self.wait(Some(Duration::ZERO))?;
+        Ok(self.count)
+    }
+
+    /// Waits up to `timeout` (`None`: forever); `Some((count, missed))`
+    /// with this process's cumulative count and the interrupts that
+    /// arrived beyond the one waited for, `None` on timeout.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<(u32, u32)>> {
+        match self.irq.wait(0, timeout.unwrap_or(Duration::MAX)) {
+            Ok(n) => {
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                self.count = self.count.wrapping_add(n);
+                Ok(Some((self.count, n.saturating_sub(1))))
+            }
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(vfio_err(e)),
+        }
+    }
+}

@@ -31,7 +31,7 @@ const T: Duration = Duration::from_secs(5);
 /// stale interrupt status acknowledged (edu has no reset).
 fn open_edu() -> Result<(VfioDevice, Region), String> {
     let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
-    pci.bind_with_override("vfio-pci")
+    pci.bind_vfio_pci()
         .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
     let dev = VfioDevice::open_pci(&pci).map_err(|e| e.to_string())?;
     dev.enable_bus_master().map_err(|e| e.to_string())?;
@@ -311,7 +311,7 @@ pub fn edu_unprivileged() -> Outcome {
 /// Binds edu to vfio-pci (as root); its IOMMU group's node `/dev/vfio/N`.
 pub(crate) fn bind_edu_to_vfio() -> Result<std::path::PathBuf, String> {
     let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
-    pci.bind_with_override("vfio-pci")
+    pci.bind_vfio_pci()
         .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
     let group = std::fs::read_link(pci.path().join("iommu_group"))
         .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;

@@ -104,6 +104,26 @@ fn regpoke_case(
     })
 }
 
+/// A `vm-guest` case that runs the guest's regpoke itself (failing early,
+/// with the build error, when regpoke could not be built).
+fn guest_regpoke_case(
+    name: &str,
+    args: &'static str,
+    shared: &Shared,
+    regpoke: &Result<PathBuf, String>,
+) -> Trial {
+    let shared = shared.clone();
+    let built = regpoke.as_ref().map(|_| ()).map_err(Clone::clone);
+    Trial::test(name, move || {
+        built.clone().map_err(Failed::from)?;
+        let out = run_guest(vm(&shared)?, args, T)?;
+        for l in out.lines() {
+            println!("    {l}");
+        }
+        Ok(())
+    })
+}
+
 /// The host writes the ivshmem file, regpoke in the guest reads BAR2; then
 /// regpoke writes and the host reads.
 fn regpoke_ivshmem(shared: &Shared, regpoke: &Result<PathBuf, String>) -> Trial {
@@ -292,6 +312,7 @@ fn main() {
         "regpoke_batch_factorial_with_interrupt",
         "regpoke_ivshmem_bar2_shared_with_host",
         "regpoke_4_processes_1000_field_flips_each",
+        "uio_group_member_uses_registers_and_interrupts",
         "edu_driver_factorial_polled",
         "edu_driver_factorial_interrupt",
         "edu_driver_dma_round_trip_polled",
@@ -307,6 +328,7 @@ fn main() {
         "vfio_edu_registers_and_msi_factorial",
         "vfio_edu_intx_wait_ack_unmask",
         "vfio_group_permission_error_then_non_root_use",
+        "vfio_group_member_uses_device_non_member_refused",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
@@ -406,6 +428,12 @@ fn main() {
             s,
             &regpoke,
         ),
+        guest_regpoke_case(
+            "uio_group_member_uses_registers_and_interrupts",
+            "uio-group-member /bin/regpoke",
+            s,
+            &regpoke,
+        ),
         guest_case(
             "edu_driver_factorial_polled",
             "edu-driver-factorial poll",
@@ -481,6 +509,11 @@ fn main() {
         vfio_case(
             "vfio_group_permission_error_then_non_root_use",
             "vfio-edu-unprivileged",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_group_member_uses_device_non_member_refused",
+            "vfio-group-member",
             &vfio_vm,
         ),
         vfio_case(

@@ -103,11 +103,12 @@ pub(crate) fn run_command_as(
         });
     }
     let out = cmd.output().map_err(|e| format!("running {what}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout).trim(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+    let parts = [&out.stdout, &out.stderr].map(|b| String::from_utf8_lossy(b).trim().to_string());
+    let text = parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     Ok((out.status, text))
 }
 

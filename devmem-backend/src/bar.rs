@@ -10,7 +10,7 @@ use crate::sys;
 
 fn open_hint(e: nix::Error) -> String {
     match e {
-        nix::Error::EACCES => "; resourceN files are mode 0600 root: run as root".into(),
+        nix::Error::EACCES => "; resourceN files are mode 0600 root: run as root, or grant a group access (the `mmio` group of udev/70-mmio-hal.rules: docs/permissions.md)".into(),
         nix::Error::EPERM => match sys::lockdown_mode() {
             Some(mode) => format!(
                 "; the kernel is in lockdown mode [{mode}], which forbids PCI resource access"

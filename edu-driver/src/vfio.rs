@@ -15,8 +15,9 @@ use crate::error::EduError;
 use crate::lock::OwnerLock;
 use crate::owned::OwnedEdu;
 
-/// The kernel driver a device must be bound to for [`EduVfioDevice`].
-pub const VFIO_PCI: &str = "vfio-pci";
+/// The kernel driver a device must be bound to for [`EduVfioDevice`]
+/// (pci-sysfs's name for it, which `PciDevice::bind_vfio_pci` binds to).
+pub use pci_sysfs::VFIO_PCI;
 
 /// The [`Platform`] of an edu bound to `vfio-pci`: its MSI vector as an
 /// eventfd and its config space through the VFIO device (for Bus Master).

@@ -11,6 +11,10 @@ use crate::sys;
 /// The name of Linux's generic PCI UIO driver.
 pub const UIO_PCI_GENERIC: &str = "uio_pci_generic";
 
+/// The name of Linux's VFIO PCI driver, as its sysfs directory
+/// (`/sys/bus/pci/drivers/vfio-pci`) and `driver_override` spell it.
+pub const VFIO_PCI: &str = "vfio-pci";
+
 fn check_driver_name(name: &str) -> Result<(), PciError> {
     let ok = !name.is_empty()
         && name != "."
@@ -137,6 +141,19 @@ impl PciDevice {
     /// Binds to `uio_pci_generic` with [`bind_with_override`](Self::bind_with_override).
     pub fn bind_uio_pci_generic(&mut self) -> Result<(), PciError> {
         self.bind_with_override(UIO_PCI_GENERIC)
+    }
+
+    /// Binds to `vfio-pci` with [`bind_with_override`](Self::bind_with_override),
+    /// the same steps as [`bind_uio_pci_generic`](Self::bind_uio_pci_generic).
+    ///
+    /// Loads nothing: without the driver this is
+    /// [`PciError::DriverNotLoaded`], whose message says `modprobe vfio-pci`.
+    /// Binding needs root; the IOMMU group's node `/dev/vfio/N` then appears
+    /// (owned by root, mode 0600, unless a udev rule grants it: see
+    /// `docs/permissions.md`). Every device in the IOMMU group must be bound
+    /// to vfio-pci or to no driver before the group can be opened.
+    pub fn bind_vfio_pci(&mut self) -> Result<(), PciError> {
+        self.bind_with_override(VFIO_PCI)
     }
 
     /// Clears `driver_override` (writes an empty line).

@@ -48,7 +48,7 @@ mod sys;
 mod sysfs;
 
 pub use address::{PciAddress, PciId, PciSelector};
-pub use bind::UIO_PCI_GENERIC;
+pub use bind::{UIO_PCI_GENERIC, VFIO_PCI};
 pub use config::{regs, Access, ConfigSpace};
 pub use device::PciDevice;
 pub use error::{write_present, DeviceList, DeviceSummary, PciError};

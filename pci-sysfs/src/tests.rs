@@ -477,3 +477,62 @@ fn search_by_id_falls_back_when_proc_candidates_are_in_another_domain() {
         Err(PciError::NotFound { .. })
     ));
 }
+
+/// `bind_uio_pci_generic` and `bind_vfio_pci` are one rule
+/// (`bind_with_override`) with two drivers: the same cases run through both.
+#[test]
+fn binding_to_uio_pci_generic_and_vfio_pci_follow_one_rule() {
+    type Bind = fn(&mut PciDevice) -> Result<(), PciError>;
+    let cases: [(&str, Bind); 2] = [
+        (crate::UIO_PCI_GENERIC, PciDevice::bind_uio_pci_generic),
+        (crate::VFIO_PCI, PciDevice::bind_vfio_pci),
+    ];
+    for (driver, bind) in cases {
+        // Not loaded: nothing is written, the error says what to load.
+        let fake = FakeSysfs::new().unwrap();
+        fake.add_pci(&FakePci::edu("0000:00:04.0").with_driver("e1000"))
+            .unwrap();
+        fake.add_driver("e1000").unwrap();
+        let mut dev = fake.sysfs().pci_device("00:04.0".parse().unwrap()).unwrap();
+        let e = bind(&mut dev).unwrap_err();
+        assert!(
+            matches!(e, PciError::DriverNotLoaded { .. }),
+            "{driver}: {e}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("`modprobe {driver}`")), "{msg}");
+        assert!(
+            msg.contains(&format!("sys/bus/pci/drivers/{driver} does not exist")),
+            "{msg}"
+        );
+        assert_eq!(dev.driver_override().unwrap(), None, "{driver}");
+        assert_eq!(dev.current_driver().unwrap().as_deref(), Some("e1000"));
+
+        // Loaded: override set, the old driver unbound, the probe asked
+        // for; the fake has no kernel, so the check afterwards reports it.
+        fake.add_driver(driver).unwrap();
+        let e = bind(&mut dev).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "binding 0000:00:04.0 to {driver} via driver_override + drivers_probe: \
+                 afterwards the device is bound to e1000; see `dmesg` for why the driver refused it"
+            )
+        );
+        assert_eq!(dev.driver_override().unwrap().as_deref(), Some(driver));
+        let unbind = fake.root().join("sys/bus/pci/drivers/e1000/unbind");
+        assert_eq!(fs::read_to_string(unbind).unwrap(), "0000:00:04.0");
+        let probe = fake.root().join("sys/bus/pci/drivers_probe");
+        assert_eq!(fs::read_to_string(probe).unwrap(), "0000:00:04.0");
+
+        // Already bound to it: nothing to do, nothing written.
+        let fake = FakeSysfs::new().unwrap();
+        fake.add_driver(driver).unwrap();
+        fake.add_pci(&FakePci::edu("0000:00:04.0").with_driver(driver))
+            .unwrap();
+        let mut dev = fake.sysfs().pci_device("00:04.0".parse().unwrap()).unwrap();
+        bind(&mut dev).unwrap();
+        assert_eq!(dev.driver(), Some(driver));
+        assert_eq!(dev.driver_override().unwrap(), None);
+    }
+}

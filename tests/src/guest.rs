@@ -17,6 +17,7 @@ use uio_backend::UioDevice;
 use crate::{first_difference, pattern, EDU_ID, EDU_IDS, IVSHMEM_ID, IVSHMEM_IDS};
 
 mod dma;
+pub mod permissions;
 pub mod vfio;
 pub mod vfio_driver;
 pub mod vfio_regpoke;

@@ -20,6 +20,7 @@ pub mod ivshmem_ring;
 pub mod ivshmem_vm;
 pub mod ring_bench;
 pub mod session;
+pub mod udev_rules;
 
 /// PCI vendor:device of edu.
 pub const EDU_ID: (u16, u16) = (

@@ -295,6 +295,7 @@ fn main() {
         "regpoke_batch_factorial_with_interrupt",
         "regpoke_ivshmem_bar2_shared_with_host",
         "regpoke_4_processes_1000_field_flips_each",
+        "uio_group_member_uses_registers_and_interrupts",
         "edu_driver_factorial_polled",
         "edu_driver_factorial_interrupt",
         "edu_driver_dma_round_trip_polled",
@@ -310,6 +311,7 @@ fn main() {
         "vfio_edu_registers_and_msi_factorial",
         "vfio_edu_intx_wait_ack_unmask",
         "vfio_group_permission_error_then_non_root_use",
+        "vfio_group_member_uses_device_non_member_refused",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
@@ -410,6 +412,13 @@ fn main() {
             s,
             &regpoke,
         ),
+        // vm-guest applies the rules' grants and runs the guest's regpoke.
+        regpoke_case(
+            "uio_group_member_uses_registers_and_interrupts",
+            "vm-guest uio-group-member regpoke\n",
+            s,
+            &regpoke,
+        ),
         guest_case(
             "edu_driver_factorial_polled",
             "edu-driver-factorial poll",
@@ -485,6 +494,11 @@ fn main() {
         vfio_case(
             "vfio_group_permission_error_then_non_root_use",
             "vfio-edu-unprivileged",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_group_member_uses_device_non_member_refused",
+            "vfio-group-member",
             &vfio_vm,
         ),
         vfio_case(

@@ -81,7 +81,7 @@ fn open_hint(e: nix::Error) -> String {
     match e {
         nix::Error::ENOENT => "; the device node does not exist (is devtmpfs mounted? `mount -t devtmpfs devtmpfs /dev`)".into(),
         nix::Error::EACCES | nix::Error::EPERM => {
-            "; opening UIO devices needs root, or a udev rule that gives your user access to /dev/uio*".into()
+            "; opening UIO devices needs root, or membership of a group the device node is granted to (the `mmio` group of udev/70-mmio-hal.rules: docs/permissions.md)".into()
         }
         nix::Error::ENODEV | nix::Error::ENXIO => "; the UIO device has gone away (was the driver unbound?)".into(),
         _ => String::new(),

@@ -172,7 +172,7 @@ pub(crate) fn open_hint(path: &std::path::Path, errno: Errno) -> String {
     let node = path.display();
     match errno {
         Errno::EACCES | Errno::EPERM => format!(
-            "this user needs read-write access to {node}: `chown USER {node}` (lost at every rebind) or a udev rule for the vfio subsystem that sets its owner or group"
+            "this user needs read-write access to {node}: `chown USER {node}` (lost at every rebind) or a udev rule for the vfio subsystem that sets its owner or group (the `mmio` group of udev/70-mmio-hal.rules: docs/permissions.md)"
         ),
         Errno::ENOENT if path.ends_with("vfio") => {
             "load the vfio modules (vfio, vfio_iommu_type1, vfio-pci)".to_string()

@@ -43,6 +43,11 @@ cases:
   vfio-edu-intx N                     (VFIO VM) N interrupts over INTx: wait, ack, unmask
   vfio-edu-unprivileged               (VFIO VM) uid 65534 refused, then allowed after chown
                                       (runs vfio-edu-open-as-user as that user)
+  vfio-group-member                   (VFIO VM) the udev rules' grant on /dev/vfio/N: a group
+                                      member uses edu, a non-member is refused
+  uio-group-member [REGPOKE]          the udev rules' grants on /dev/uioN and sysfs: a group
+                                      member runs regpoke (registers, an interrupt), DMA
+                                      refused; a non-member is refused
   vfio-edu-dma                        (VFIO VM) edu DMA RAM -> device -> RAM through IOVAs
   vfio-edu-unmapped                   (VFIO VM) edu DMA to unmapped IOVAs faults; RAM unchanged
   vfio-edu-driver                     (VFIO VM) the edu driver over VFIO as uid 65534 after chown
@@ -108,6 +113,10 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("vfio-edu-intx") => guest::vfio::edu_intx(num(args, 1)?),
         Some("vfio-edu-unprivileged") => guest::vfio::edu_unprivileged(),
         Some("vfio-edu-open-as-user") => guest::vfio::edu_open_as_user(),
+        Some("vfio-group-member") => guest::permissions::vfio_group_member(),
+        Some("uio-group-member") => guest::permissions::uio_group_member(
+            args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
+        ),
         Some("vfio-edu-dma") => guest::vfio::edu_dma_round_trip(),
         Some("vfio-edu-unmapped") => guest::vfio::edu_unmapped_iova(),
         Some("vfio-edu-driver") => guest::vfio_driver::edu_driver_vfio(),

@@ -55,21 +55,60 @@ pub fn dma_pagemap() -> Outcome {
     ))
 }
 
-/// Runs this binary's subcommand `case` as uid and gid 65534 (nobody);
-/// its exit status and its output (stdout then stderr, trimmed).
+/// The user the unprivileged halves run as (nobody).
+pub(crate) const NOBODY: u32 = 65534;
+
+/// Runs this binary's subcommand `case` as uid and gid 65534 (nobody),
+/// without supplementary groups; its exit status and its output.
 pub(crate) fn run_as_nobody(case: &str) -> Result<(std::process::ExitStatus, String), String> {
+    run_as(NOBODY, &[], &[case])
+}
+
+/// Runs this binary with `args` as `uid` (its gid the same number) with the
+/// supplementary groups `groups` and nothing else; its exit status and its
+/// output (stdout then stderr, trimmed).
+pub(crate) fn run_as(
+    uid: u32,
+    groups: &[u32],
+    args: &[&str],
+) -> Result<(std::process::ExitStatus, String), String> {
     let exe = std::env::current_exe().map_err(|e| format!("finding vm-guest: {e}"))?;
-    let out = Command::new(&exe)
-        .arg(case)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .map_err(|e| format!("running {} as uid 65534: {e}", exe.display()))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout).trim(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+    let mut cmd = Command::new(&exe);
+    cmd.args(args);
+    run_command_as(uid, groups, &mut cmd)
+}
+
+/// Runs `cmd` as `uid` (gid the same number) with exactly the supplementary
+/// groups `groups`; its exit status and its output (stdout then stderr,
+/// trimmed). `Command::uid` would drop the supplementary groups and offers
+/// no way to set them on stable Rust, so the child sets all three itself.
+pub(crate) fn run_command_as(
+    uid: u32,
+    groups: &[u32],
+    cmd: &mut Command,
+) -> Result<(std::process::ExitStatus, String), String> {
+    use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+    let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
+    let what = format!("{cmd:?} as uid {uid} with groups {groups:?}");
+    // SAFETY: the closure runs in the child between fork and exec. It only
+    // makes the setgroups, setgid and setuid system calls (async-signal-safe)
+    // on data built before the fork, and allocates nothing; on an error it
+    // returns it and the exec does not happen.
+    unsafe {
+        cmd.pre_exec(move || {
+            setgroups(&gids)?;
+            setgid(Gid::from_raw(uid))?;
+            setuid(Uid::from_raw(uid))?;
+            Ok(())
+        });
+    }
+    let out = cmd.output().map_err(|e| format!("running {what}: {e}"))?;
+    let parts = [&out.stdout, &out.stderr].map(|b| String::from_utf8_lossy(b).trim().to_string());
+    let text = parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     Ok((out.status, text))
 }
 

@@ -31,7 +31,7 @@ const T: Duration = Duration::from_secs(5);
 /// stale interrupt status acknowledged (edu has no reset).
 fn open_edu() -> Result<(VfioDevice, Region), String> {
     let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
-    pci.bind_with_override("vfio-pci")
+    pci.bind_vfio_pci()
         .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
     let dev = VfioDevice::open_pci(&pci).map_err(|e| e.to_string())?;
     dev.enable_bus_master().map_err(|e| e.to_string())?;
@@ -311,7 +311,7 @@ pub fn edu_unprivileged() -> Outcome {
 /// Binds edu to vfio-pci (as root); its IOMMU group's node `/dev/vfio/N`.
 pub(crate) fn bind_edu_to_vfio() -> Result<std::path::PathBuf, String> {
     let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
-    pci.bind_with_override("vfio-pci")
+    pci.bind_vfio_pci()
         .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
     let group = std::fs::read_link(pci.path().join("iommu_group"))
         .map_err(|e| format!("reading edu's iommu_group link: {e}"))?;
@@ -340,7 +340,7 @@ pub(crate) fn run_as_nobody_owning(node: &std::path::Path, case: &str) -> Outcom
 }
 
 /// [`edu_unprivileged`]'s half run as uid 65534: open edu through VFIO,
-/// read its ID, DMA through IOVAs.
+/// read its ID, a factorial signalled by MSI, DMA through IOVAs.
 pub fn edu_open_as_user() -> Outcome {
     let dev =
         VfioDevice::open_by_id(crate::EDU_ID.0, crate::EDU_ID.1).map_err(|e| e.to_string())?;
@@ -349,9 +349,24 @@ pub fn edu_open_as_user() -> Outcome {
     if id != 0x0100_00ed {
         return Err(format!("ID reads {id:#010x}"));
     }
-    // DMA without root: the pinned pages count against RLIMIT_MEMLOCK.
+    // DMA (and MSI) without root: the pinned pages count against
+    // RLIMIT_MEMLOCK; MSI needs Bus Master.
     dev.enable_bus_master().map_err(|e| e.to_string())?;
     let regs = edu::Regs::new(&bar0).map_err(|e| e.to_string())?;
+    super::edu_quiesce(&regs);
+    let irq = dev.irq(IrqKind::Msi, 1).map_err(|e| e.to_string())?;
+    regs.status().modify(STATUS::IRQFACT::SET);
+    regs.factorial().set(8);
+    let msis = irq.wait(0, T).map_err(|e| format!("8! by MSI: {e}"))?;
+    let fact = regs.factorial().get();
+    regs.irq_ack().write(edu::regs::IRQ_ACK::FACT::SET);
+    regs.status().modify(STATUS::IRQFACT::CLEAR);
+    if fact != 40320 || msis != 1 {
+        return Err(format!(
+            "8! by MSI as uid {}: read {fact} after {msis} MSI(s), expected 40320 after 1",
+            nix::unistd::getuid()
+        ));
+    }
     let alloc = dev.dma_allocator(EDU_MASK);
     let src = alloc.alloc(4096).map_err(|e| e.to_string())?;
     let dst = alloc.alloc(4096).map_err(|e| e.to_string())?;
@@ -367,7 +382,7 @@ pub fn edu_open_as_user() -> Outcome {
         ));
     }
     Ok(format!(
-        "uid {} opened {}, read ID {id:#010x} and did a {DMA_LEN}-byte DMA round trip through IOVAs",
+        "uid {} opened {}, read ID {id:#010x}, computed 8! = {fact} signalled by MSI and did a {DMA_LEN}-byte DMA round trip through IOVAs",
         nix::unistd::getuid(),
         dev.address()
     ))

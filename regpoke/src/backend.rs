@@ -782,7 +782,7 @@ pub fn map(sel: &Selection, g: &Global, log: Log, extent: Option<u64>) -> Result
                 dev.address(),
                 failures.join("; then ")
             ))
-            .hint("run as root, or bind the device to uio_pci_generic and give your user access to /dev/uio*"))
+            .hint("run as root; or bind the device to vfio-pci and use --vfio (a member of the group `mmio` can, see docs/permissions.md); or bind it to uio_pci_generic and grant /dev/uioN the same way (trusted users only)"))
         }
     }
 }

@@ -310,6 +310,9 @@ fn main() {
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
+        "vfio_ivshmem_doorbell_msix_per_vector",
+        "vfio_ivshmem_ring_host_to_guest_by_interrupt",
+        "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -498,12 +501,25 @@ fn main() {
             "vfio-edu-driver",
             &vfio_vm,
         ),
+        ivshmem_case("vfio_ivshmem_doorbell_msix_per_vector", &regpoke, |g, _| {
+            vm_tests::ivshmem_vfio::msix_per_vector(g, 30)
+        }),
+        ivshmem_case(
+            "vfio_ivshmem_ring_host_to_guest_by_interrupt",
+            &regpoke,
+            |g, _| vm_tests::ivshmem_vfio::ring_host_to_guest(g, 2000),
+        ),
+        ivshmem_case(
+            "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
+            &regpoke,
+            |g, _| vm_tests::ivshmem_vfio::ring_guest_to_guest(g, 2000),
+        ),
     ];
     // With the `udev` feature only (scripts/test.sh runs it in a pass of
     // its own); before the cases that boot VMs of their own.
     #[cfg(feature = "udev")]
     trials.insert(
-        trials.len() - 4,
+        trials.len() - 7,
         guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
     );
     let conclusion = libtest_mimic::run(&args, trials);

@@ -20,6 +20,7 @@ pub mod ivshmem_ring;
 pub mod ivshmem_vfio;
 pub mod ivshmem_vm;
 pub mod ring_bench;
+pub mod ring_latency;
 pub mod session;
 
 /// PCI vendor:device of edu.

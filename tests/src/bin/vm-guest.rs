@@ -41,6 +41,8 @@ cases:
   ring-bench send|recv|copy SLOT N SIZE
                                       ring throughput in BAR2 (fixed-size messages;
                                       copy: plain copies, the limit)
+  ring-echo poll|doorbell HOST N      (VFIO VM) echo N messages from ring 0 into ring 1 (latency
+                                      ping-pong with HOST; doorbell: sleep on MSI-X, ring HOST)
   vfio-ivshmem-vectors HOST N         (VFIO VM) ivshmem-doorbell MSI-X: N doorbells from HOST,
                                       each on its vector's own eventfd; rings HOST back
   vfio-edu-msi N                      (VFIO VM) edu bound to vfio-pci: registers, N factorials by MSI
@@ -107,6 +109,11 @@ fn run(args: &[String]) -> Result<String, String> {
             vm_tests::ivshmem_vfio::open_guest_device().map(|d| d.id().to_string())
         }
         Some("ivshmem-position") => vm_tests::ivshmem_ring::guest_position(),
+        Some("ring-echo") => vm_tests::ring_latency::guest_echo(
+            vm_tests::ring_latency::Mode::parse(args.get(1).map(String::as_str).unwrap_or(""))?,
+            num(args, 2)?,
+            num(args, 3)?,
+        ),
         Some("vfio-ivshmem-vectors") => {
             vm_tests::ivshmem_vfio::guest_vectors(num(args, 1)?, num(args, 2)?)
         }

@@ -201,6 +201,38 @@ pub fn host_guest(
     Latency::of(&times[warmup as usize..]).ok_or_else(|| "no round trips".to_string())
 }
 
+/// The benchmark: an ivshmem server, a VFIO VM on it, and `n` round trips
+/// (after `n / 10` of warm-up) per mode, polled and doorbell-driven, in
+/// alternating `rounds`. Returns a Markdown table (median and p99 per
+/// round, in µs).
+pub fn vfio_table(guest_bin: &std::path::Path, n: u32, rounds: u32) -> Result<String, String> {
+    let server = crate::ivshmem_vm::start_server()?;
+    let mut me = crate::ivshmem_vm::watch(&server)?;
+    let vm = crate::ivshmem_vfio::boot_vfio_on(&server, guest_bin)?;
+    let guest = me.joined()?;
+    let mut out = String::from(
+        "| round | receivers learn of a message by | median µs | p99 µs |\n|---|---|---|---|\n",
+    );
+    for round in 1..=rounds {
+        for mode in [Mode::Polled, Mode::Doorbell] {
+            let l = host_guest(&vm, &mut me.client, guest, mode, n, n / 10)?;
+            let how = match mode {
+                Mode::Polled => "polling the ring (spinning)",
+                Mode::Doorbell => "doorbell (host: eventfd; guest: MSI-X over VFIO)",
+            };
+            out.push_str(&format!(
+                "| {round} | {how} | {:.1} | {:.1} |\n",
+                l.median.as_secs_f64() * 1e6,
+                l.p99.as_secs_f64() * 1e6
+            ));
+        }
+    }
+    drop(vm);
+    drop(me);
+    server.stop().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,36 +293,4 @@ mod tests {
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// The benchmark: an ivshmem server, a VFIO VM on it, and `n` round trips
-/// (after `n / 10` of warm-up) per mode, polled and doorbell-driven, in
-/// alternating `rounds`. Returns a Markdown table (median and p99 per
-/// round, in µs).
-pub fn vfio_table(guest_bin: &std::path::Path, n: u32, rounds: u32) -> Result<String, String> {
-    let server = crate::ivshmem_vm::start_server()?;
-    let mut me = crate::ivshmem_vm::watch(&server)?;
-    let vm = crate::ivshmem_vfio::boot_vfio_on(&server, guest_bin)?;
-    let guest = me.joined()?;
-    let mut out = String::from(
-        "| round | receivers learn of a message by | median µs | p99 µs |\n|---|---|---|---|\n",
-    );
-    for round in 1..=rounds {
-        for mode in [Mode::Polled, Mode::Doorbell] {
-            let l = host_guest(&vm, &mut me.client, guest, mode, n, n / 10)?;
-            let how = match mode {
-                Mode::Polled => "polling the ring (spinning)",
-                Mode::Doorbell => "doorbell (host: eventfd; guest: MSI-X over VFIO)",
-            };
-            out.push_str(&format!(
-                "| {round} | {how} | {:.1} | {:.1} |\n",
-                l.median.as_secs_f64() * 1e6,
-                l.p99.as_secs_f64() * 1e6
-            ));
-        }
-    }
-    drop(vm);
-    drop(me);
-    server.stop().map_err(|e| e.to_string())?;
-    Ok(out)
 }

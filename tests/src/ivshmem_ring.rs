@@ -150,11 +150,15 @@ pub struct Plan {
     pub recv: Vec<RecvSpec>,
     /// Print a line every this many messages per stream (0: only at the end).
     pub progress_every: u64,
+    /// Sleep this long after each round that sent something (0: never), so
+    /// that receivers find their rings empty and sleep on their doorbells.
+    pub pause: Duration,
 }
 
 impl Plan {
     /// Parses `send SLOT:COUNT[:PEER]` and `recv SLOT:COUNT` arguments
-    /// (`--send 0:1000:3 --recv 1:1000`) and `--progress N`.
+    /// (`--send 0:1000:3 --recv 1:1000`), `--progress N` and `--pause
+    /// MICROSECONDS`.
     pub fn parse(args: &[String]) -> Result<Plan, String> {
         let mut plan = Plan::default();
         let mut it = args.iter();
@@ -189,6 +193,7 @@ impl Plan {
                     });
                 }
                 "--progress" => plan.progress_every = parse_num(&value()?, "progress")?,
+                "--pause" => plan.pause = Duration::from_micros(parse_num(&value()?, "pause")?),
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
@@ -259,9 +264,12 @@ pub struct Report {
     pub rings: u64,
     /// Sleeps on the doorbell that ended because it was rung.
     pub wakeups: u64,
-    /// Sleeps that ended by their timeout (polls, for a peer that cannot
-    /// receive doorbells).
+    /// Sleeps with nothing left to send that ended by their timeout (every
+    /// sleep of a peer that cannot receive doorbells).
     pub timeouts: u64,
+    /// Sleeps while a full ring blocked a send that ended by their timeout
+    /// (receivers do not ring when they free space: these are polls).
+    pub full_waits: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -332,6 +340,9 @@ pub fn exchange<I: Io, P: Peer>(
                 }
             }
         }
+        if progressed && !plan.pause.is_zero() {
+            std::thread::sleep(plan.pause);
+        }
         for (spec, cons, next) in consumers.iter_mut() {
             for _ in 0..256 {
                 if *next >= spec.count {
@@ -386,6 +397,8 @@ pub fn exchange<I: Io, P: Peer>(
                 let t = if blocked { FULL_WAIT } else { RECV_WAIT }.min(left);
                 if wait_rung(peer, t)? {
                     report.wakeups += 1;
+                } else if blocked {
+                    report.full_waits += 1;
                 } else {
                     report.timeouts += 1;
                 }
@@ -403,13 +416,14 @@ impl Report {
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         format!(
-            "sent {} ({} bytes), received {} (each checked: sequence, checksum, payload), {} notifications, {} wake-ups, {} wait timeouts, {:.2?} ({:.0} msg/s)",
+            "sent {} ({} bytes), received {} (each checked: sequence, checksum, payload), {} notifications, {} wake-ups, {} wait timeouts, {} waits for space, {:.2?} ({:.0} msg/s)",
             self.sent,
             self.sent_bytes,
             self.received,
             self.rings,
             self.wakeups,
             self.timeouts,
+            self.full_waits,
             self.elapsed,
             (self.sent + self.received) as f64 / secs
         )
@@ -616,6 +630,8 @@ mod tests {
             }]
         );
         assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
+        let p = Plan::parse(&a("--recv 1:2 --pause 2500")).unwrap();
+        assert_eq!(p.pause, Duration::from_micros(2500));
         assert!(Plan::parse(&a("--send 0"))
             .unwrap_err()
             .contains("SLOT:COUNT"));
@@ -672,6 +688,7 @@ mod tests {
                 RecvSpec { slot: 1, count: 10 },
             ],
             progress_every: 0,
+            pause: Duration::ZERO,
         };
         let r = exchange(
             &io,

@@ -16,6 +16,10 @@ use crate::host::{self, run_guest};
 use crate::ivshmem_ring::{self, exchange, say_line, Plan, SHM_SIZE};
 use crate::ivshmem_vm::{self, PeerProcess};
 
+/// Senders pause this long (µs) after each batch (64 messages at most),
+/// so that receivers find their rings empty and must sleep: without it a
+/// fast sender keeps a slow receiver busy and nothing shows the interrupt.
+const PAUSE_US: u32 = 100_000;
 /// How long one doorbell may take to arrive.
 const RING_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -149,7 +153,9 @@ pub fn parse_sleeps(summary: &str) -> Result<Sleeps, String> {
 
 /// Checks that a receiver of `n` messages got them all and slept on its
 /// doorbell: woken at least once, at most once per message, and more
-/// often by the doorbell than by a timeout (a poller has 0 wake-ups).
+/// often by the doorbell than by a timeout with nothing to send (a poller
+/// has 0 wake-ups; waits while its own sends are blocked by a full ring
+/// are polls for space, not counted against it).
 pub fn check_slept(who: &str, summary: &str, n: u64) -> Result<Sleeps, String> {
     let s = parse_sleeps(summary)?;
     if s.received != n {
@@ -157,7 +163,7 @@ pub fn check_slept(who: &str, summary: &str, n: u64) -> Result<Sleeps, String> {
     }
     if s.wakeups == 0 || s.wakeups > n || s.timeouts > s.wakeups {
         return Err(format!(
-            "{who} did not sleep on its interrupt: {} wake-ups and {} timeouts for {n} messages",
+            "{who} did not sleep on its interrupt: {} wake-ups and {} timeouts for {n} messages ({summary})",
             s.wakeups, s.timeouts
         ));
     }
@@ -238,7 +244,11 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
     ivshmem_ring::create_slots(&shm, &[0])?;
     let vm = boot_vfio_on(&server, guest_bin)?;
     let g = me.joined()?;
-    let host = PeerProcess::spawn(guest_bin, server.socket(), &format!("--send 0:{n}:{g}"))?;
+    let host = PeerProcess::spawn(
+        guest_bin,
+        server.socket(),
+        &format!("--send 0:{n}:{g} --pause {PAUSE_US}"),
+    )?;
     me.joined()?;
     log.push(format!(
         "the VFIO VM is peer {g}, the sending host process peer {}",
@@ -272,9 +282,9 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
 }
 
 /// `vfio_ivshmem_ring_guest_to_guest_by_interrupt`: two VFIO VMs on one
-/// server; A sends `n` messages to B in ring 0 and B sends `n` to A in
-/// ring 1, each ringing the other after sending; both receive everything
-/// checked, sleeping on their MSI-X vector 0.
+/// server; A sends `n` messages to B in ring 0, then B sends `n` to A in
+/// ring 1, each ringing the other after each batch; each receives
+/// everything checked, sleeping on its MSI-X vector 0.
 pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let server = start_server(1)?;
@@ -309,18 +319,29 @@ pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Stri
             Duration::from_secs(600),
         )
     };
-    let (ra, rb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| run(&a_vm, format!("--send 0:{n}:{b} --recv 1:{n}")));
-        let tb = s.spawn(|| run(&b_vm, format!("--send 1:{n}:{a} --recv 0:{n}")));
-        (
-            ta.join().unwrap_or_else(|_| Err("thread panicked".into())),
-            tb.join().unwrap_or_else(|_| Err("thread panicked".into())),
-        )
-    });
-    for (name, out) in [("VM A", ra?), ("VM B", rb?)] {
+    // One direction at a time: a peer that sends too would pause (sleep)
+    // between its batches instead of waiting on its doorbell.
+    for (slot, (tx, tx_vm), (rx, rx_vm), name) in [
+        (0, (a, &a_vm), (b, &b_vm), "VM B (from A)"),
+        (1, (b, &b_vm), (a, &a_vm), "VM A (from B)"),
+    ] {
+        let (rs, rr) = std::thread::scope(|s| {
+            let ts = s.spawn(|| run(tx_vm, format!("--send {slot}:{n}:{rx} --pause {PAUSE_US}")));
+            let tr = s.spawn(|| run(rx_vm, format!("--recv {slot}:{n}")));
+            (
+                ts.join().unwrap_or_else(|_| Err("thread panicked".into())),
+                tr.join().unwrap_or_else(|_| Err("thread panicked".into())),
+            )
+        });
+        let sent = rs.map_err(|e| format!("peer {tx} sending: {e}"))?;
+        let out = rr.map_err(|e| format!("peer {rx} receiving: {e}"))?;
         let summary = out.lines().last().unwrap_or_default().to_string();
         check_slept(name, &summary, n)?;
         log.push(format!("{name}: {summary}"));
+        log.push(format!(
+            "its sender, peer {tx}: {}",
+            sent.lines().last().unwrap_or_default()
+        ));
     }
     drop((a_vm, b_vm));
     drop(me);

@@ -105,6 +105,15 @@ fn start_server(vectors: u32) -> Result<IvshmemServer, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A server with one vector per peer, the test process's client on it,
+/// and fresh rings in `slots`.
+fn server_with_rings(slots: &[usize]) -> Result<(IvshmemServer, ivshmem_vm::Watcher), String> {
+    let server = start_server(1)?;
+    let me = ivshmem_vm::watch(&server)?;
+    ivshmem_ring::create_slots(&ivshmem_vm::map_shared(&me.client)?, slots)?;
+    Ok((server, me))
+}
+
 /// Boots a VFIO VM (q35, emulated IOMMU, nothing bound to UIO) with
 /// ivshmem-doorbell on `server`.
 pub fn boot_vfio_on(server: &IvshmemServer, guest_bin: &Path) -> Result<Vm, String> {
@@ -238,10 +247,7 @@ pub fn msix_per_vector(guest_bin: &Path, n: u32) -> Result<Vec<String>, String> 
 /// sleeping on MSI-X vector 0 when the ring is empty.
 pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
-    let server = start_server(1)?;
-    let mut me = ivshmem_vm::watch(&server)?;
-    let shm = ivshmem_vm::map_shared(&me.client)?;
-    ivshmem_ring::create_slots(&shm, &[0])?;
+    let (server, mut me) = server_with_rings(&[0])?;
     let vm = boot_vfio_on(&server, guest_bin)?;
     let g = me.joined()?;
     let host = PeerProcess::spawn(
@@ -287,10 +293,7 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
 /// everything checked, sleeping on its MSI-X vector 0.
 pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
-    let server = start_server(1)?;
-    let mut me = ivshmem_vm::watch(&server)?;
-    let shm = ivshmem_vm::map_shared(&me.client)?;
-    ivshmem_ring::create_slots(&shm, &[0, 1])?;
+    let (server, mut me) = server_with_rings(&[0, 1])?;
     let (a_vm, b_vm) = std::thread::scope(|s| {
         let a = s.spawn(|| boot_vfio_on(&server, guest_bin));
         let b = s.spawn(|| boot_vfio_on(&server, guest_bin));

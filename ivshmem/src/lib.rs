@@ -15,6 +15,12 @@
 //!   a peer's vector, [`wait`](client::Client::wait) for one's own (also
 //!   through `AsFd`), [`poll_events`](client::Client::poll_events) for
 //!   arrivals and departures;
+//! * [`guest`]: [`GuestDevice`](guest::GuestDevice), the other end inside a
+//!   VM: QEMU's `ivshmem-doorbell` bound to `vfio-pci`, its peer ID, the
+//!   `DOORBELL` register, the shared memory (BAR2) as a [`hal_core::Region`]
+//!   and its MSI-X vectors as eventfds, so a guest sleeps until rung;
+//! * [`Doorbell`]: ringing and waiting, the same for both ends, and
+//!   [`Link`], which makes either a [`shm_ring::Notify`] for a ring;
 //! * [`protocol`]: the wire format both use.
 //!
 //! See `docs/ivshmem.md` for the protocol in full and how to run the server
@@ -23,5 +29,9 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod client;
+mod doorbell;
+pub mod guest;
 pub mod protocol;
 pub mod server;
+
+pub use doorbell::{Doorbell, Link};

@@ -158,7 +158,10 @@ impl VmConfig {
     /// through uio_pci_generic, which only knows INTx: a guest can ring
     /// doorbells but not receive them), and BAR2, the shared memory, is a
     /// 64-bit prefetchable BAR that UIO does not expose: map it through
-    /// sysfs `resource2`.
+    /// sysfs `resource2`. To receive doorbells in the guest, combine with
+    /// [`vfio`](VmConfig::vfio)`(true)` and [`bind_uio`](VmConfig::bind_uio)`(false)`
+    /// and bind the device to `vfio-pci` there (`ivshmem::guest`): its
+    /// MSI-X vectors then arrive as eventfds.
     pub fn ivshmem_doorbell(mut self, socket: impl Into<PathBuf>, vectors: u32) -> Self {
         self.ivshmem_size = None;
         self.doorbell = Some(Doorbell {

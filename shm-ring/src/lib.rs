@@ -130,21 +130,27 @@
 //!
 //! # Waiting
 //!
-//! Notification is not the ring's business (an ivshmem doorbell, an
-//! eventfd, or polling): [`Consumer::try_recv`] and [`Producer::try_send`]
-//! never block, and [`Consumer::recv_timeout`] and
+//! The ring does not notify by itself: [`Consumer::try_recv`] and
+//! [`Producer::try_send`] never block, and [`Consumer::recv_timeout`] and
 //! [`Producer::send_timeout`] poll with
 //! [`hal_core::poll::poll_timeout`], spinning or sleeping between tries.
+//! To sleep instead, pair the ring with a [`Notify`] (an ivshmem doorbell:
+//! `ivshmem`'s host client or its guest device over VFIO): the producer
+//! notifies after publishing, the consumer waits only after finding the
+//! ring empty and checks the ring again after every wake-up (see
+//! [`Notify`] for why this loses no wake-up).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 mod error;
+mod notify;
 mod ring;
 #[cfg(test)]
 mod tests;
 
 pub use error::{Counter, RingError};
+pub use notify::Notify;
 pub use ring::{create, pair_layout, Consumer, Layout, Producer};
 
 /// The ring header's first 8 bytes: `shm-ring` in ASCII, read little-endian.

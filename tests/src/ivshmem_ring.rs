@@ -1,9 +1,13 @@
 //! Message exchange over `shm-ring` rings in ivshmem-doorbell's shared
-//! memory, the same code on both sides: inside a VM (BAR2 through sysfs
-//! `resource2`, doorbells through BAR0's `DOORBELL` register, receiving by
-//! polling: uio_pci_generic cannot take ivshmem's MSI-X interrupts) and in a
-//! host process (an `ivshmem::Client`: its mapping, `ring` and `wait` on
-//! its eventfd).
+//! memory, the same code on both sides: inside a VM over VFIO (an
+//! `ivshmem::guest::GuestDevice`: BAR2 mapped, doorbells rung through
+//! BAR0's `DOORBELL` and received as MSI-X interrupts), inside a VM over
+//! UIO (BAR2 through sysfs `resource2`, ringing through `DOORBELL`,
+//! receiving by polling: uio_pci_generic cannot take ivshmem's MSI-X
+//! interrupts) and in a host process (an `ivshmem::Client`: its mapping,
+//! `ring` and `wait` on its eventfd). All of them are an
+//! [`ivshmem::Doorbell`]; the exchange notifies and waits through
+//! [`ivshmem::Link`], a [`shm_ring::Notify`].
 //!
 //! The shared memory is cut into [`SLOT_SIZE`] slots, one ring each; a
 //! [`Plan`] says which slots a peer sends into (how many messages, which
@@ -17,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use hal_core::prelude::*;
 use hal_core::Io;
-use shm_ring::{Consumer, Layout, Producer};
+use ivshmem::{Doorbell, Link};
+use shm_ring::{Consumer, Layout, Notify, Producer};
 
 /// Bytes of shared memory per ring (header included).
 pub const SLOT_SIZE: usize = 128 * 1024;
@@ -145,11 +150,15 @@ pub struct Plan {
     pub recv: Vec<RecvSpec>,
     /// Print a line every this many messages per stream (0: only at the end).
     pub progress_every: u64,
+    /// Sleep this long after each round that sent something (0: never), so
+    /// that receivers find their rings empty and sleep on their doorbells.
+    pub pause: Duration,
 }
 
 impl Plan {
     /// Parses `send SLOT:COUNT[:PEER]` and `recv SLOT:COUNT` arguments
-    /// (`--send 0:1000:3 --recv 1:1000`) and `--progress N`.
+    /// (`--send 0:1000:3 --recv 1:1000`), `--progress N` and `--pause
+    /// MICROSECONDS`.
     pub fn parse(args: &[String]) -> Result<Plan, String> {
         let mut plan = Plan::default();
         let mut it = args.iter();
@@ -184,6 +193,7 @@ impl Plan {
                     });
                 }
                 "--progress" => plan.progress_every = parse_num(&value()?, "progress")?,
+                "--pause" => plan.pause = Duration::from_micros(parse_num(&value()?, "pause")?),
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
@@ -209,18 +219,36 @@ fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
         .map_err(|_| format!("{what} `{s}` is not a valid number"))
 }
 
-/// How a peer rings others and waits for its own notifications.
-pub trait Notifier {
-    /// Rings `peer`'s vector 0.
-    fn ring(&mut self, peer: u16) -> Result<(), String>;
-    /// Waits until notified or `timeout` passed (a guest just sleeps: it
-    /// cannot receive doorbells through uio_pci_generic).
-    fn wait(&mut self, timeout: Duration) -> Result<(), String>;
+/// A peer of the exchange: rings others and waits for its own vector 0
+/// through its [`Doorbell`] (host client, guest over VFIO, guest over UIO
+/// that can ring but only poll), and reports arrivals and departures.
+pub trait Peer: Doorbell {
     /// Arrivals and departures of other peers since the last call, as
     /// lines to print (nothing for a guest).
     fn events(&mut self) -> Result<Vec<String>, String> {
         Ok(Vec::new())
     }
+}
+
+/// How long a peer with nothing left to send sleeps on its doorbell at
+/// most before looking at the rings (and peer events) again.
+const RECV_WAIT: Duration = Duration::from_millis(100);
+/// How long a peer whose sends are blocked by a full ring sleeps at most
+/// (receivers do not ring when they free space: it polls for space).
+const FULL_WAIT: Duration = Duration::from_millis(2);
+
+/// Sleeps on `peer`'s vector 0 for at most `timeout`, through the same
+/// [`Notify`] the senders ring: true if rung.
+fn wait_rung<P: Peer>(peer: &mut P, timeout: Duration) -> Result<bool, String> {
+    let me = peer.id();
+    Link {
+        doorbell: peer,
+        peer: me,
+        vector: 0,
+        own_vector: 0,
+    }
+    .wait(Some(timeout))
+    .map_err(|e| format!("waiting for a doorbell: {e}"))
 }
 
 /// What [`exchange`] did.
@@ -234,6 +262,14 @@ pub struct Report {
     pub received: u64,
     /// Notifications sent.
     pub rings: u64,
+    /// Sleeps on the doorbell that ended because it was rung.
+    pub wakeups: u64,
+    /// Sleeps with nothing left to send that ended by their timeout (every
+    /// sleep of a peer that cannot receive doorbells).
+    pub timeouts: u64,
+    /// Sleeps while a full ring blocked a send that ended by their timeout
+    /// (receivers do not ring when they free space: these are polls).
+    pub full_waits: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -241,10 +277,10 @@ pub struct Report {
 /// Runs `plan` over `io` until every stream is complete or `timeout`
 /// passes (an error saying which streams are short). `say` gets a line per
 /// progress step and peer event.
-pub fn exchange<I: Io>(
+pub fn exchange<I: Io, P: Peer>(
     io: &I,
     plan: &Plan,
-    notifier: &mut dyn Notifier,
+    peer: &mut P,
     timeout: Duration,
     say: &mut dyn FnMut(&str),
 ) -> Result<Report, String> {
@@ -290,11 +326,22 @@ pub fn exchange<I: Io>(
             }
             if sent_now {
                 progressed = true;
-                if let Some(peer) = spec.notify {
-                    notifier.ring(peer)?;
+                if let Some(to) = spec.notify {
+                    // After the Release store of head (try_send), never before.
+                    Link {
+                        doorbell: &mut *peer,
+                        peer: to,
+                        vector: 0,
+                        own_vector: 0,
+                    }
+                    .notify()
+                    .map_err(|e| format!("ringing peer {to}: {e}"))?;
                     report.rings += 1;
                 }
             }
+        }
+        if progressed && !plan.pause.is_zero() {
+            std::thread::sleep(plan.pause);
         }
         for (spec, cons, next) in consumers.iter_mut() {
             for _ in 0..256 {
@@ -319,7 +366,7 @@ pub fn exchange<I: Io>(
                 }
             }
         }
-        for e in notifier.events()? {
+        for e in peer.events()? {
             say(&e);
         }
         let done = producers.iter().all(|(s, _, n)| *n >= s.count)
@@ -341,9 +388,20 @@ pub fn exchange<I: Io>(
             idle_rounds = 0;
         } else {
             idle_rounds += 1;
-            // Spin a little, then wait for a notification (or poll).
+            // Spin a little, then sleep on the doorbell. The rings were
+            // found empty after the last ring arrived or before it: a ring
+            // since then is latched, so the wait returns at once.
             if idle_rounds > 16 {
-                notifier.wait(Duration::from_millis(2))?;
+                let blocked = producers.iter().any(|(s, _, n)| *n < s.count);
+                let left = timeout.saturating_sub(start.elapsed());
+                let t = if blocked { FULL_WAIT } else { RECV_WAIT }.min(left);
+                if wait_rung(peer, t)? {
+                    report.wakeups += 1;
+                } else if blocked {
+                    report.full_waits += 1;
+                } else {
+                    report.timeouts += 1;
+                }
             } else {
                 std::thread::yield_now();
             }
@@ -358,38 +416,25 @@ impl Report {
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         format!(
-            "sent {} ({} bytes), received {} (each checked: sequence, checksum, payload), {} notifications, {:.2?} ({:.0} msg/s)",
+            "sent {} ({} bytes), received {} (each checked: sequence, checksum, payload), {} notifications, {} wake-ups, {} wait timeouts, {} waits for space, {:.2?} ({:.0} msg/s)",
             self.sent,
             self.sent_bytes,
             self.received,
             self.rings,
+            self.wakeups,
+            self.timeouts,
+            self.full_waits,
             self.elapsed,
             (self.sent + self.received) as f64 / secs
         )
     }
 }
 
-/// A host peer: an `ivshmem::Client` (rings and waits through its eventfds;
-/// prints arrivals and departures of other peers).
-pub struct HostPeer {
-    client: ivshmem::client::Client,
-}
-
-impl Notifier for HostPeer {
-    fn ring(&mut self, peer: u16) -> Result<(), String> {
-        self.client.ring(peer, 0).map_err(|e| e.to_string())
-    }
-
-    fn wait(&mut self, timeout: Duration) -> Result<(), String> {
-        self.client
-            .wait(0, Some(timeout))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
+/// A host peer: an `ivshmem::Client` (rings and waits through its
+/// eventfds; prints arrivals and departures of other peers).
+impl Peer for ivshmem::client::Client {
     fn events(&mut self) -> Result<Vec<String>, String> {
         Ok(self
-            .client
             .poll_events()
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -400,6 +445,9 @@ impl Notifier for HostPeer {
             .collect())
     }
 }
+
+/// A guest peer over VFIO: receives its doorbells as MSI-X interrupts.
+impl Peer for ivshmem::guest::GuestDevice {}
 
 /// Prints a line and flushes (the harness reads it through a pipe).
 pub fn say_line(line: &str) {
@@ -424,54 +472,78 @@ pub fn host_peer(
     let len = client.region().len();
     let shm = devmem_backend::map_fd(client.memory_fd(), 0, len, "ivshmem shared memory")
         .map_err(|e| e.to_string())?;
-    let mut peer = HostPeer { client };
-    let r = exchange(&shm, plan, &mut peer, timeout, &mut |l| say_line(l))?;
+    let mut client = client;
+    let r = exchange(&shm, plan, &mut client, timeout, &mut |l| say_line(l))?;
     Ok(r.summary())
 }
 
-/// A guest peer: rings through BAR0's `DOORBELL` (over UIO); cannot
-/// receive doorbells (uio_pci_generic has no MSI-X), so it polls, sleeping
-/// briefly between polls.
+/// A guest peer over UIO: rings through BAR0's `DOORBELL`; cannot receive
+/// doorbells (uio_pci_generic has no MSI-X), so its wait is a short sleep
+/// that always times out (the exchange polls).
 pub struct GuestPeer {
     bar0: hal_core::Region,
+    id: u16,
 }
+
+/// The `DOORBELL` register's error: none (a write cannot fail).
+#[derive(Debug)]
+pub enum NoError {}
+
+impl std::fmt::Display for NoError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
+    }
+}
+
+impl std::error::Error for NoError {}
 
 impl GuestPeer {
-    /// Maps BAR0 of the ivshmem device through UIO.
+    /// Maps BAR0 of the ivshmem device through UIO and reads this VM's
+    /// peer ID (`IV_POSITION`).
     pub fn open() -> Result<GuestPeer, String> {
-        Ok(GuestPeer {
-            bar0: crate::guest::map_bar(crate::IVSHMEM_IDS, 0, crate::guest::Backend::Uio)?,
-        })
-    }
-
-    /// This VM's peer ID (`IV_POSITION`).
-    pub fn id(&mut self) -> Result<u16, String> {
-        let regs = device_specs::ivshmem::Regs::new(&mut self.bar0).map_err(|e| e.to_string())?;
+        let mut bar0 = crate::guest::map_bar(crate::IVSHMEM_IDS, 0, crate::guest::Backend::Uio)?;
+        let regs = device_specs::ivshmem::Regs::new(&mut bar0).map_err(|e| e.to_string())?;
         let id = regs.iv_position().get();
-        u16::try_from(id).map_err(|_| format!("IV_POSITION reads {id:#x}, not a peer ID"))
+        let id =
+            u16::try_from(id).map_err(|_| format!("IV_POSITION reads {id:#x}, not a peer ID"))?;
+        Ok(GuestPeer { bar0, id })
     }
 }
 
-impl Notifier for GuestPeer {
-    fn ring(&mut self, peer: u16) -> Result<(), String> {
+impl Doorbell for GuestPeer {
+    type Error = NoError;
+
+    fn id(&self) -> u16 {
+        self.id
+    }
+
+    fn ring(&mut self, peer: u16, vector: u32) -> Result<(), NoError> {
         use device_specs::ivshmem::regs::DOORBELL;
-        let regs = device_specs::ivshmem::Regs::new(&mut self.bar0).map_err(|e| e.to_string())?;
-        regs.doorbell()
-            .write(DOORBELL::PEER.val(u32::from(peer)) + DOORBELL::VECTOR.val(0));
+        // Regs::new was checked in open(): the same region cannot fail now.
+        if let Ok(regs) = device_specs::ivshmem::Regs::new(&mut self.bar0) {
+            regs.doorbell()
+                .write(DOORBELL::PEER.val(u32::from(peer)) + DOORBELL::VECTOR.val(vector & 0xffff));
+        }
         Ok(())
     }
 
-    fn wait(&mut self, timeout: Duration) -> Result<(), String> {
-        std::thread::sleep(timeout.min(Duration::from_micros(500)));
-        Ok(())
+    fn wait(&mut self, _vector: u32, timeout: Option<Duration>) -> Result<bool, NoError> {
+        std::thread::sleep(
+            timeout
+                .unwrap_or(Duration::MAX)
+                .min(Duration::from_micros(500)),
+        );
+        Ok(false)
     }
 }
+
+impl Peer for GuestPeer {}
 
 /// Runs `plan` as a guest peer: BAR2 through sysfs `resource2` (a 64-bit
 /// BAR, not a UIO map), BAR0 through UIO.
 pub fn guest_peer(plan: &Plan, timeout: Duration) -> Result<String, String> {
     let mut peer = GuestPeer::open()?;
-    say_line(&format!("peer {}", peer.id()?));
+    say_line(&format!("peer {}", peer.id()));
     let shm = crate::guest::map_bar(crate::IVSHMEM_IDS, 2, crate::guest::Backend::Sysfs)?;
     let r = exchange(&shm, plan, &mut peer, timeout, &mut |l| say_line(l))?;
     Ok(r.summary())
@@ -481,27 +553,30 @@ pub fn guest_peer(plan: &Plan, timeout: Duration) -> Result<String, String> {
 /// `peer`'s vector 0 through the typed block.
 pub fn guest_ring(peer: u16) -> Result<String, String> {
     let mut p = GuestPeer::open()?;
-    let id = p.id()?;
-    p.ring(peer)?;
+    let id = p.id();
+    let Ok(()) = p.ring(peer, 0);
     Ok(format!("IV_POSITION {id}; rang peer {peer} vector 0"))
 }
 
 /// `vm-guest ivshmem-position`: this VM's peer ID.
 pub fn guest_position() -> Result<String, String> {
-    Ok(GuestPeer::open()?.id()?.to_string())
+    Ok(GuestPeer::open()?.id().to_string())
 }
 
-/// The `ring-peer` subcommand: `--guest` or `--socket PATH`, `--timeout
+/// The `ring-peer` subcommand: `--guest` (over UIO, polling), `--vfio`
+/// (over VFIO, sleeping on MSI-X) or `--socket PATH`, `--timeout
 /// SECS` (default 300), then the [`Plan`].
 pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
     let mut rest = Vec::new();
     let mut socket = None;
     let mut guest = false;
+    let mut vfio = false;
     let mut timeout = Duration::from_secs(300);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--guest" => guest = true,
+            "--vfio" => vfio = true,
             "--socket" => socket = Some(it.next().ok_or("--socket needs a path")?.clone()),
             "--timeout" => {
                 timeout = Duration::from_secs(parse_num(
@@ -513,10 +588,11 @@ pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
         }
     }
     let plan = Plan::parse(&rest)?;
-    match (guest, socket) {
-        (true, None) => guest_peer(&plan, timeout),
-        (false, Some(s)) => host_peer(std::path::Path::new(&s), &plan, timeout),
-        _ => Err("ring-peer needs exactly one of --guest and --socket PATH".into()),
+    match (guest, vfio, socket) {
+        (true, false, None) => guest_peer(&plan, timeout),
+        (false, true, None) => crate::ivshmem_vfio::vfio_guest_peer(&plan, timeout),
+        (false, false, Some(s)) => host_peer(std::path::Path::new(&s), &plan, timeout),
+        _ => Err("ring-peer needs exactly one of --guest, --vfio and --socket PATH".into()),
     }
 }
 
@@ -554,6 +630,8 @@ mod tests {
             }]
         );
         assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
+        let p = Plan::parse(&a("--recv 1:2 --pause 2500")).unwrap();
+        assert_eq!(p.pause, Duration::from_micros(2500));
         assert!(Plan::parse(&a("--send 0"))
             .unwrap_err()
             .contains("SLOT:COUNT"));
@@ -565,15 +643,25 @@ mod tests {
             .contains("slot `x`"));
     }
 
-    struct Nothing;
-    impl Notifier for Nothing {
-        fn ring(&mut self, _: u16) -> Result<(), String> {
+    /// Counts rings; its wait never sleeps and reports a ring if one came.
+    #[derive(Default)]
+    struct Counting {
+        rung: u64,
+    }
+    impl Doorbell for Counting {
+        type Error = NoError;
+        fn id(&self) -> u16 {
+            0
+        }
+        fn ring(&mut self, _: u16, _: u32) -> Result<(), NoError> {
+            self.rung += 1;
             Ok(())
         }
-        fn wait(&mut self, _: Duration) -> Result<(), String> {
-            Ok(())
+        fn wait(&mut self, _: u32, _: Option<Duration>) -> Result<bool, NoError> {
+            Ok(std::mem::take(&mut self.rung) > 0)
         }
     }
+    impl Peer for Counting {}
 
     #[test]
     fn one_peer_sends_to_itself_through_a_fake_memory() {
@@ -600,11 +688,12 @@ mod tests {
                 RecvSpec { slot: 1, count: 10 },
             ],
             progress_every: 0,
+            pause: Duration::ZERO,
         };
         let r = exchange(
             &io,
             &plan,
-            &mut Nothing,
+            &mut Counting::default(),
             Duration::from_secs(60),
             &mut |_| {},
         )
@@ -619,7 +708,7 @@ mod tests {
         let e = exchange(
             &io,
             &plan,
-            &mut Nothing,
+            &mut Counting::default(),
             Duration::from_millis(50),
             &mut |_| {},
         )

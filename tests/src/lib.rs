@@ -17,8 +17,10 @@ pub mod driver_cases;
 pub mod guest;
 pub mod host;
 pub mod ivshmem_ring;
+pub mod ivshmem_vfio;
 pub mod ivshmem_vm;
 pub mod ring_bench;
+pub mod ring_latency;
 pub mod session;
 pub mod udev_rules;
 

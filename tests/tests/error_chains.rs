@@ -381,4 +381,19 @@ fn ivshmem_errors_print_each_inner_error_once() {
         },
         &[ENOENT_TEXT, "/tmp/s.sock"],
     );
+    use ivshmem::guest::{GuestDevice, GuestError};
+    let e = GuestDevice::open("0000:7f:1f.7".parse().unwrap(), 1).unwrap_err();
+    assert!(matches!(e, GuestError::Vfio(_)), "{e}");
+    check(&e, &["0000:7f:1f.7"]);
+    check(
+        &GuestError::Registers {
+            device: "0000:00:03.0".into(),
+            error: hal_core::BlockError::TooSmall {
+                block: "ivshmem.regs",
+                need: 0x100,
+                have: 0x10,
+            },
+        },
+        &["0x100", "is this an ivshmem device"],
+    );
 }

@@ -316,6 +316,9 @@ fn main() {
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
         "vfio_regpoke_reads_writes_and_waits_by_name",
+        "vfio_ivshmem_doorbell_msix_per_vector",
+        "vfio_ivshmem_ring_host_to_guest_by_interrupt",
+        "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -521,14 +524,33 @@ fn main() {
             "vfio-regpoke",
             &vfio_vm,
         ),
+        ivshmem_case("vfio_ivshmem_doorbell_msix_per_vector", &regpoke, |g, _| {
+            vm_tests::ivshmem_vfio::msix_per_vector(g, 30)
+        }),
+        ivshmem_case(
+            "vfio_ivshmem_ring_host_to_guest_by_interrupt",
+            &regpoke,
+            |g, _| vm_tests::ivshmem_vfio::ring_host_to_guest(g, 2000),
+        ),
+        ivshmem_case(
+            "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
+            &regpoke,
+            |g, _| vm_tests::ivshmem_vfio::ring_guest_to_guest(g, 2000),
+        ),
     ];
     // With the `udev` feature only (scripts/test.sh runs it in a pass of
     // its own); before the cases that boot VMs of their own.
     #[cfg(feature = "udev")]
-    trials.insert(
-        trials.len() - 4,
-        guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
-    );
+    {
+        let before = trials
+            .iter()
+            .position(|t| t.name() == "harness_reports_qemu_abort")
+            .unwrap_or(trials.len());
+        trials.insert(
+            before,
+            guest_case("uio_devices_listed_through_udev", "uio-list-udev", s),
+        );
+    }
     let conclusion = libtest_mimic::run(&args, trials);
     // Shut the VMs down before exiting (statics would not be dropped).
     drop(shared);

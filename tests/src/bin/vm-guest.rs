@@ -28,17 +28,23 @@ cases:
   dma-pagemap                         DMA buffer addresses as root, then the
                                       error as uid 65534 (dma-pagemap-unprivileged)
   dma-hugepage                        a DMA buffer in a 2 MiB hugepage is one segment
-  ivshmem-position                    print IV_POSITION (this VM's peer ID)
+  ivshmem-position [--vfio]           print IV_POSITION (this VM's peer ID)
   ivshmem-ring PEER                   print IV_POSITION; ring PEER's vector 0 (doorbell)
-  ring-peer --guest|--socket PATH [--timeout SECS] [--send SLOT:COUNT[:PEER]]...
+  ring-peer --guest|--vfio|--socket PATH [--timeout SECS] [--send SLOT:COUNT[:PEER]]...
             [--recv SLOT:COUNT]... [--progress N]
                                       exchange checked messages over shm-ring
                                       rings in ivshmem's shared memory (the
                                       guest through BAR2, a host process as an
-                                      ivshmem client), ringing PEER after sends
+                                      ivshmem client), ringing PEER after sends;
+                                      --vfio: (VFIO VM) ivshmem bound to vfio-pci,
+                                      sleeping on MSI-X when the rings are empty
   ring-bench send|recv|copy SLOT N SIZE
                                       ring throughput in BAR2 (fixed-size messages;
                                       copy: plain copies, the limit)
+  ring-echo poll|doorbell HOST N      (VFIO VM) echo N messages from ring 0 into ring 1 (latency
+                                      ping-pong with HOST; doorbell: sleep on MSI-X, ring HOST)
+  vfio-ivshmem-vectors HOST N         (VFIO VM) ivshmem-doorbell MSI-X: N doorbells from HOST,
+                                      each on its vector's own eventfd; rings HOST back
   vfio-edu-msi N                      (VFIO VM) edu bound to vfio-pci: registers, N factorials by MSI
   vfio-edu-intx N                     (VFIO VM) N interrupts over INTx: wait, ack, unmask
   vfio-edu-unprivileged               (VFIO VM) uid 65534 refused, then allowed after chown
@@ -105,7 +111,18 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("dma-pagemap") => guest::dma_pagemap(),
         Some("dma-hugepage") => guest::dma_hugepage(),
         Some("dma-pagemap-unprivileged") => guest::dma_pagemap_unprivileged(),
+        Some("ivshmem-position") if args.get(1).is_some_and(|a| a == "--vfio") => {
+            vm_tests::ivshmem_vfio::open_guest_device().map(|d| d.id().to_string())
+        }
         Some("ivshmem-position") => vm_tests::ivshmem_ring::guest_position(),
+        Some("ring-echo") => vm_tests::ring_latency::guest_echo(
+            vm_tests::ring_latency::Mode::parse(args.get(1).map(String::as_str).unwrap_or(""))?,
+            num(args, 2)?,
+            num(args, 3)?,
+        ),
+        Some("vfio-ivshmem-vectors") => {
+            vm_tests::ivshmem_vfio::guest_vectors(num(args, 1)?, num(args, 2)?)
+        }
         Some("ivshmem-ring") => vm_tests::ivshmem_ring::guest_ring(num(args, 1)?),
         Some("ring-peer") => vm_tests::ivshmem_ring::ring_peer_command(&args[1..]),
         Some("ring-bench") => vm_tests::ring_bench::guest_command(&args[1..]),

@@ -3,9 +3,11 @@
 //! messages) against plain copies into the shared memory, and doorbell
 //! latency host → host (eventfd through `ivshmem::Client`) against a raw
 //! eventfd ping-pong. Starts our ivshmem-server and two VMs. Prints a
-//! Markdown table.
+//! Markdown table. Then (or alone, with the argument `latency`) the
+//! message latency host <-> guest, doorbell-driven (MSI-X over VFIO in the
+//! guest) against polled, in a VFIO VM (`vm_tests::ring_latency`).
 //!
-//! `cargo build --release -p vm-tests -p ivshmem --bins && sudo target/release/vm-ring-bench`
+//! `cargo build --release -p vm-tests -p ivshmem --bins && sudo target/release/vm-ring-bench [latency]`
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -186,8 +188,25 @@ fn bench() -> Result<(), String> {
     Ok(())
 }
 
+/// Message latency host <-> guest, doorbell against polled.
+fn latency() -> Result<(), String> {
+    let guest = vm_tests::host::sibling_guest_binary()?;
+    eprintln!("booting a VFIO VM with ivshmem-doorbell ...");
+    println!();
+    print!("{}", vm_tests::ring_latency::vfio_table(&guest, 2000, 3)?);
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    match bench() {
+    let only_latency = std::env::args().nth(1).is_some_and(|a| a == "latency");
+    let run = || {
+        if only_latency {
+            latency()
+        } else {
+            bench().and_then(|()| latency())
+        }
+    };
+    match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vm-ring-bench failed: {e}");

@@ -19,6 +19,7 @@ use crate::{first_difference, pattern, EDU_ID, EDU_IDS, IVSHMEM_ID, IVSHMEM_IDS}
 mod dma;
 pub mod vfio;
 pub mod vfio_driver;
+pub mod vfio_iova;
 pub use dma::{dma_hugepage, dma_pagemap, dma_pagemap_unprivileged, GUEST_HUGEPAGES};
 
 /// A test outcome: a report line, or what went wrong.

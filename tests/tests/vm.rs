@@ -309,6 +309,8 @@ fn main() {
         "vfio_group_permission_error_then_non_root_use",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
+        "vfio_dma_buffer_unmapped_on_drop_cannot_be_reached",
+        "vfio_iommu_reports_iova_ranges",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
     ];
     #[cfg(feature = "udev")]
@@ -491,6 +493,16 @@ fn main() {
         vfio_case(
             "vfio_unmapped_iova_faults_and_memory_is_unchanged",
             "vfio-edu-unmapped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_dma_buffer_unmapped_on_drop_cannot_be_reached",
+            "vfio-edu-dropped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_iommu_reports_iova_ranges",
+            "vfio-iova-ranges",
             &vfio_vm,
         ),
         vfio_case(

@@ -148,6 +148,32 @@ pub(crate) fn iova(buf: &DmaBuffer) -> Result<u64, String> {
     buf.device_addr(0, DMA_LEN).map_err(|e| e.to_string())
 }
 
+/// `data` RAM (`src`) -> edu -> RAM (`dst`, cleared first) through their
+/// IOVAs; an error unless it comes back equal.
+pub(crate) fn round_trip(
+    regs: &edu::Regs<'_>,
+    src: &DmaBuffer,
+    dst: &DmaBuffer,
+    data: &[u8],
+) -> Result<(), String> {
+    src.region()
+        .write_bytes(0, data)
+        .map_err(|e| e.to_string())?;
+    edu_dma(regs, iova(src)?, false)?;
+    dst.region()
+        .write_bytes(0, &[0; DMA_LEN])
+        .map_err(|e| e.to_string())?;
+    edu_dma(regs, iova(dst)?, true)?;
+    match first_difference(&bytes(dst)?, data) {
+        Some(i) => Err(format!(
+            "byte {i} differs after RAM ({:#x}) -> edu -> RAM ({:#x}) through IOVAs",
+            iova(src)?,
+            iova(dst)?
+        )),
+        None => Ok(()),
+    }
+}
+
 /// RAM -> edu -> RAM through two VfioAllocator buffers at IOVAs: the bytes
 /// come back equal; a buffer dropped and allocated again gets its IOVA back
 /// (it was unmapped: mapping it twice would fail).
@@ -164,16 +190,7 @@ pub fn edu_dma_round_trip() -> Outcome {
         ));
     }
     let data = pattern(0x7f10_0001, DMA_LEN);
-    src.region()
-        .write_bytes(0, &data)
-        .map_err(|e| e.to_string())?;
-    edu_dma(&regs, a, false)?;
-    edu_dma(&regs, b, true)?;
-    if let Some(i) = first_difference(&bytes(&dst)?, &data) {
-        return Err(format!(
-            "byte {i} differs after RAM -> edu -> RAM through IOVAs"
-        ));
-    }
+    round_trip(&regs, &src, &dst, &data)?;
     drop(dst);
     let again = alloc.alloc(4096).map_err(|e| e.to_string())?;
     if iova(&again)? != b {

@@ -31,7 +31,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// the same mapping, in ns per read.
 pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
     let region = map_bar(EDU_IDS, 0, Backend::Uio)?;
-    let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
+    read_on(&region, iters, rounds)
+}
+
+/// [`read`] on edu's BAR0 mapped as `region` (by any backend).
+fn read_on(region: &hal_core::Region, iters: u32, rounds: u32) -> Result<String, String> {
+    let regs = edu::Regs::new(region).map_err(|e| e.to_string())?;
     let raw = region.as_ptr().cast::<u32>();
     let (mut typed, mut direct) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {

@@ -10,10 +10,8 @@ use device_specs::edu::{
 };
 use vfio_backend::IrqKind;
 
-use super::{median, ns_per_id_read};
+use super::median;
 use crate::guest::vfio::{bind_edu_to_vfio, open_edu};
-use crate::guest::{map_bar, Backend};
-use crate::EDU_IDS;
 
 /// edu interrupt round trips over MSI through VFIO (raise → eventfd wakes
 /// the waiter → acknowledge in edu), in µs per round trip: the
@@ -41,31 +39,28 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
     ))
 }
 
-/// edu ID reads through the generated block over edu's BAR0 mapped by
-/// VFIO vs the same BAR mapped through sysfs `resource0` (what a UIO map
-/// is too: the BAR's physical pages mapped uncached), alternating rounds
-/// in one process, in ns per read. Both are a `hal_core::Region` read by
-/// the one function [`ns_per_id_read`]`::<Region>`: the same load
-/// instruction, only the mapping differs.
+/// [`super::read`] on edu's BAR0 mapped through VFIO (typed reads vs
+/// `read_volatile` on that mapping, keys prefixed `vfio_`), plus the
+/// mapping's memory kind. A VFIO map and a UIO map are both a
+/// `hal_core::Region` of kind `Device` and are read by the same code (one
+/// `mov` per read): only the page tables behind them differ. (A sysfs
+/// `resource0` map of the same BAR for a side-by-side run is refused while
+/// vfio-pci holds the BAR under `CONFIG_IO_STRICT_DEVMEM`.)
 pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
-    let (_dev, vfio) = open_edu()?;
-    let sysfs = map_bar(EDU_IDS, 0, Backend::Sysfs)?;
-    let (v_regs, s_regs) = (
-        edu::Regs::new(&vfio).map_err(|e| e.to_string())?,
-        edu::Regs::new(&sysfs).map_err(|e| e.to_string())?,
-    );
-    let (mut v, mut s) = (Vec::new(), Vec::new());
-    for _ in 0..rounds.max(1) {
-        v.push(ns_per_id_read(v_regs, iters));
-        s.push(ns_per_id_read(s_regs, iters));
-    }
-    let (v, s) = (median(v), median(s));
+    let (_dev, bar0) = open_edu()?;
     Ok(format!(
-        "vfio_read_ns={v:.2} sysfs_read_ns={s:.2} vfio_over_sysfs={:.3} vfio_kind={:?} sysfs_kind={:?} iters={iters} rounds={rounds}",
-        v / s,
-        vfio.kind(),
-        sysfs.kind()
+        "{} vfio_kind={:?}",
+        prefixed(&super::read_on(&bar0, iters, rounds)?),
+        bar0.kind()
     ))
+}
+
+/// `key=value` pairs with `vfio_` before each key.
+fn prefixed(out: &str) -> String {
+    out.split_whitespace()
+        .map(|kv| format!("vfio_{kv}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// [`super::dma`] through the edu driver over VFIO (buffers at IOVAs from
@@ -73,9 +68,5 @@ pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
 pub fn dma(n: u32) -> Result<String, String> {
     bind_edu_to_vfio()?;
     let edu = edu_driver::EduVfioDevice::open_auto().map_err(|e| e.to_string())?;
-    Ok(super::dma_with(&edu, n)?
-        .split_whitespace()
-        .map(|kv| format!("vfio_{kv}"))
-        .collect::<Vec<_>>()
-        .join(" "))
+    Ok(prefixed(&super::dma_with(&edu, n)?))
 }

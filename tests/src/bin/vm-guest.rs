@@ -57,7 +57,7 @@ cases:
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch
   bench-dma N                         edu driver DMA round trips, polled vs interrupt
   bench-vfio-irq N ROUNDS             (VFIO VM) edu MSI round trips through VFIO
-  bench-vfio-read ITERS ROUNDS        (VFIO VM) edu ID reads, VFIO-mapped vs sysfs-mapped BAR0
+  bench-vfio-read ITERS ROUNDS        (VFIO VM) bench-read on edu's BAR0 mapped through VFIO
   bench-vfio-dma N                    (VFIO VM) bench-dma through the edu driver over VFIO";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {

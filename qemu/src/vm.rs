@@ -172,6 +172,11 @@ pub fn qemu_args(config: &VmConfig, paths: &QemuPaths) -> Vec<String> {
         .collect::<Vec<_>>();
     if config.vfio {
         append.push("intel_iommu=on".into());
+        // With interrupt remapping on, a boot-time timer check that misses
+        // its ticks (TCG on a loaded host) panics the kernel ("timer
+        // doesn't work through Interrupt-remapped IO-APIC") instead of
+        // falling back; skip that check.
+        append.push("no_timer_check".into());
     }
     append.extend(config.kernel_args.iter().cloned());
     let mut a: Vec<String> = Vec::new();
@@ -832,6 +837,7 @@ mod tests {
         assert!(a.contains("-M q35"));
         assert!(a.contains("intel-iommu,intremap=on"));
         assert!(a.contains("intel_iommu=on"));
+        assert!(a.contains("no_timer_check"));
         let paths = QemuPaths { shm: None, ..paths };
         let a = qemu_args(
             &VmConfig::default().ivshmem_doorbell("/run/iv,s.sock", 3),

@@ -20,6 +20,8 @@ use uio_backend::UioDevice;
 use crate::guest::{map_bar, Backend};
 use crate::{EDU_ID, EDU_IDS, IVSHMEM_IDS};
 
+pub mod vfio;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -29,7 +31,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// the same mapping, in ns per read.
 pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
     let region = map_bar(EDU_IDS, 0, Backend::Uio)?;
-    let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
+    read_on(&region, iters, rounds)
+}
+
+/// [`read`] on edu's BAR0 mapped as `region` (by any backend).
+fn read_on(region: &hal_core::Region, iters: u32, rounds: u32) -> Result<String, String> {
+    let regs = edu::Regs::new(region).map_err(|e| e.to_string())?;
     let raw = region.as_ptr().cast::<u32>();
     let (mut typed, mut direct) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
@@ -331,8 +338,13 @@ pub fn copy(len: usize, rounds: u32) -> Result<String, String> {
 /// median driver overhead per leg (the leg's time outside the wait:
 /// guards excluded, register programming, fences, acknowledging).
 pub fn dma(n: u32) -> Result<String, String> {
-    use edu_driver::{EduDevice, OwnedEdu, RoundTrip, Wait};
-    let edu = EduDevice::open_auto().map_err(|e| e.to_string())?;
+    let edu = edu_driver::EduDevice::open_auto().map_err(|e| e.to_string())?;
+    dma_with(&edu, n)
+}
+
+/// [`dma`] through any opened edu (over UIO or VFIO).
+fn dma_with(edu: &impl edu_driver::OwnedEdu, n: u32) -> Result<String, String> {
+    use edu_driver::{RoundTrip, Wait};
     let data = crate::pattern(0xbe7c, edu_driver::guard::MAX_TRANSFER);
     let mut trips: [Vec<RoundTrip>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..n.max(1) {

@@ -20,6 +20,7 @@ mod dma;
 pub mod permissions;
 pub mod vfio;
 pub mod vfio_driver;
+pub mod vfio_iova;
 pub mod vfio_regpoke;
 pub use dma::{dma_hugepage, dma_pagemap, dma_pagemap_unprivileged, GUEST_HUGEPAGES};
 

@@ -314,6 +314,8 @@ fn main() {
         "vfio_group_member_uses_device_non_member_refused",
         "vfio_edu_dma_round_trip_through_iovas",
         "vfio_unmapped_iova_faults_and_memory_is_unchanged",
+        "vfio_dma_buffer_unmapped_on_drop_cannot_be_reached",
+        "vfio_iommu_reports_iova_ranges",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
         "vfio_regpoke_reads_writes_and_waits_by_name",
         "vfio_ivshmem_doorbell_msix_per_vector",
@@ -512,6 +514,16 @@ fn main() {
         vfio_case(
             "vfio_unmapped_iova_faults_and_memory_is_unchanged",
             "vfio-edu-unmapped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_dma_buffer_unmapped_on_drop_cannot_be_reached",
+            "vfio-edu-dropped",
+            &vfio_vm,
+        ),
+        vfio_case(
+            "vfio_iommu_reports_iova_ranges",
+            "vfio-iova-ranges",
             &vfio_vm,
         ),
         vfio_case(

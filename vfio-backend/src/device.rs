@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use hal_core::{MemoryKind, Region};
@@ -19,6 +20,7 @@ use vfio_bindings::bindings::vfio::{
 };
 
 use crate::error::{open_hint, VfioError};
+use crate::iommu::{self, IommuInfo, IovaRange};
 use crate::sys;
 
 /// The container device every VFIO user opens.
@@ -36,6 +38,10 @@ pub(crate) struct Inner {
     config: (u64, u64),
     /// IOVA ranges in use (start -> length), for the DMA allocator.
     pub(crate) iovas: Mutex<BTreeMap<u64, u64>>,
+    /// The container's IOMMU: usable IOVA ranges, page sizes.
+    pub(crate) iommu: IommuInfo,
+    /// `VFIO_IOMMU_UNMAP_DMA` calls that failed when a buffer was dropped.
+    pub(crate) unmap_failures: AtomicU64,
 }
 
 impl Inner {
@@ -151,6 +157,7 @@ impl VfioDevice {
             Err(Errno::EPERM) => return Err(VfioError::NoInterruptRemapping { device: name }),
             Err(e) => return Err(syscall("VFIO_SET_IOMMU(type1v2)")(e)),
         }
+        let iommu = iommu::read_info(container.as_fd(), &name)?;
         let cname = CString::new(name.clone()).expect("a PCI address has no NUL byte");
         let device = sys::device_fd(group_fd.as_fd(), &cname)
             .map_err(syscall("VFIO_GROUP_GET_DEVICE_FD"))?;
@@ -164,6 +171,8 @@ impl VfioDevice {
                 _group: group_fd,
                 container,
                 iovas: Mutex::new(BTreeMap::new()),
+                iommu,
+                unmap_failures: AtomicU64::new(0),
             }),
             address: pci.address(),
             group,
@@ -178,6 +187,23 @@ impl VfioDevice {
     /// The number of its IOMMU group (`/dev/vfio/N`).
     pub fn group(&self) -> u32 {
         self.group
+    }
+
+    /// The IOVA ranges the device's IOMMU lets it use, sorted, inclusive
+    /// ends (read once at open with `VFIO_IOMMU_GET_INFO`; see
+    /// [`iommu_info`](Self::iommu_info) for where they come from).
+    /// [`dma_allocator`](Self::dma_allocator)'s buffers are placed inside
+    /// them.
+    pub fn iova_ranges(&self) -> &[IovaRange] {
+        &self.inner.iommu.iova_ranges
+    }
+
+    /// The container's IOMMU as the kernel describes it: page sizes and
+    /// IOVA ranges, and whether the ranges were reported
+    /// ([`IovaSource::Reported`](crate::IovaSource)) or assumed because the
+    /// kernel has no IOVA range capability (before 5.4).
+    pub fn iommu_info(&self) -> &IommuInfo {
+        &self.inner.iommu
     }
 
     /// The device file descriptor (for ioctls this crate does not wrap).

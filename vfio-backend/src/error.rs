@@ -152,6 +152,16 @@ pub enum VfioError {
         timeout: Duration,
     },
 
+    /// The IOMMU's description (`VFIO_IOMMU_GET_INFO`) could not be read:
+    /// a kernel answer this crate does not trust.
+    #[error("reading the IOMMU info of {device}'s container: {error} (report this with the kernel version: the kernel's answer is malformed or newer than this crate)")]
+    IommuInfo {
+        /// The PCI address.
+        device: String,
+        /// What is wrong in the answer.
+        error: crate::iommu::InfoError,
+    },
+
     /// The device cannot be reset through VFIO.
     #[error("{device} offers no reset through VFIO (VFIO_DEVICE_FLAGS_RESET is clear: no FLR, PM or bus reset): put it into a known state through its registers (acknowledge stale interrupt status)")]
     NoReset {

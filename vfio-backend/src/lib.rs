@@ -69,7 +69,14 @@
 //! [`dma_mem::DmaAllocator`]: drivers written against that trait run on
 //! VFIO unchanged. Its buffers are anonymous memory mapped in the IOMMU at
 //! an IOVA within the device's mask (`VFIO_IOMMU_MAP_DMA` pins the pages:
-//! no `mlock`, no pagemap, no root) and unmapped when dropped. A device
+//! no `mlock`, no pagemap, no root) and unmapped when dropped. The IOVAs
+//! are picked inside the ranges the IOMMU reports as usable
+//! ([`VfioDevice::iova_ranges`], from `VFIO_IOMMU_GET_INFO`'s IOVA range
+//! capability: the address width minus reserved regions such as the x86
+//! MSI window; without that capability, kernels before 5.4, everything
+//! but the MSI window is assumed, [`IovaSource::Fallback`]). An unmap the
+//! kernel refuses when a buffer is dropped keeps its IOVAs reserved and is
+//! counted ([`VfioAllocator::unmap_failures`]). A device
 //! access to an IOVA that is not mapped faults in the IOMMU (the kernel
 //! logs a DMAR fault) instead of reaching memory. Keep IOVAs below the
 //! device's own mask: a device that truncates addresses (QEMU's edu with
@@ -86,6 +93,7 @@
 mod device;
 mod dma;
 mod error;
+mod iommu;
 mod irq;
 mod sys;
 #[cfg(test)]
@@ -94,4 +102,5 @@ mod tests;
 pub use device::{iommu_group_of, iommufd_present, RegionInfo, VfioDevice, CONTAINER_PATH};
 pub use dma::{VfioAllocator, IOVA_BASE, MSI_WINDOW};
 pub use error::VfioError;
+pub use iommu::{fallback_ranges, InfoError, IommuInfo, IovaRange, IovaSource};
 pub use irq::{IrqKind, VfioIrq};

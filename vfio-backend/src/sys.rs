@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::{ioctl_none_bad, ioctl_readwrite_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
 use vfio_bindings::bindings::vfio::{
     vfio_device_info, vfio_group_status, vfio_iommu_type1_dma_map, vfio_iommu_type1_dma_unmap,
-    vfio_irq_info, vfio_irq_set, vfio_region_info, VFIO_BASE, VFIO_TYPE,
+    vfio_iommu_type1_info, vfio_irq_info, vfio_irq_set, vfio_region_info, VFIO_BASE, VFIO_TYPE,
 };
 
 macro_rules! vfio_code {
@@ -31,6 +31,7 @@ ioctl_readwrite_bad!(device_get_region_info, vfio_code!(8), vfio_region_info);
 ioctl_readwrite_bad!(device_get_irq_info, vfio_code!(9), vfio_irq_info);
 ioctl_write_ptr_bad!(device_set_irqs, vfio_code!(10), vfio_irq_set);
 ioctl_none_bad!(device_reset, vfio_code!(11));
+ioctl_readwrite_bad!(iommu_get_info, vfio_code!(12), vfio_iommu_type1_info);
 ioctl_write_ptr_bad!(iommu_map_dma, vfio_code!(13), vfio_iommu_type1_dma_map);
 ioctl_readwrite_bad!(iommu_unmap_dma, vfio_code!(14), vfio_iommu_type1_dma_unmap);
 
@@ -177,8 +178,25 @@ pub(crate) fn map_dma(
     unsafe { iommu_map_dma(container.as_raw_fd(), &map) }.map(drop)
 }
 
-/// `VFIO_IOMMU_UNMAP_DMA` of `iova..iova + size`.
-pub(crate) fn unmap_dma(container: BorrowedFd<'_>, iova: u64, size: u64) -> nix::Result<()> {
+/// `VFIO_IOMMU_GET_INFO` into a buffer of `len` bytes (rounded up to
+/// 8-byte words, at least the fixed structure): the bytes the kernel
+/// answered, for [`crate::iommu::parse_info`].
+pub(crate) fn iommu_info(container: BorrowedFd<'_>, len: u32) -> nix::Result<Vec<u8>> {
+    let len = (len as usize).max(crate::iommu::INFO_LEN).div_ceil(8);
+    let mut words = vec![0u64; len];
+    let argsz = (8 * len) as u32;
+    // The first word holds argsz then flags (0), in memory order.
+    let mut first = [0u8; 8];
+    first[..4].copy_from_slice(&argsz.to_ne_bytes());
+    words[0] = u64::from_ne_bytes(first);
+    // SAFETY: `words` is 8-byte aligned, starts with a vfio_iommu_type1_info
+    // whose argsz is the buffer's size; the kernel writes at most argsz bytes.
+    unsafe { iommu_get_info(container.as_raw_fd(), words.as_mut_ptr().cast()) }?;
+    Ok(words.iter().flat_map(|w| w.to_ne_bytes()).collect())
+}
+
+/// `VFIO_IOMMU_UNMAP_DMA` of `iova..iova + size`: the bytes unmapped.
+pub(crate) fn unmap_dma(container: BorrowedFd<'_>, iova: u64, size: u64) -> nix::Result<u64> {
     let mut unmap = vfio_iommu_type1_dma_unmap {
         argsz: argsz::<vfio_iommu_type1_dma_unmap>(),
         flags: 0,
@@ -188,5 +206,6 @@ pub(crate) fn unmap_dma(container: BorrowedFd<'_>, iova: u64, size: u64) -> nix:
     };
     // SAFETY: `unmap` is a valid structure without data; the kernel writes
     // back only `size` (the bytes unmapped).
-    unsafe { iommu_unmap_dma(container.as_raw_fd(), &mut unmap) }.map(drop)
+    unsafe { iommu_unmap_dma(container.as_raw_fd(), &mut unmap) }?;
+    Ok(unmap.size)
 }

@@ -56,6 +56,8 @@ cases:
                                       refused; a non-member is refused
   vfio-edu-dma                        (VFIO VM) edu DMA RAM -> device -> RAM through IOVAs
   vfio-edu-unmapped                   (VFIO VM) edu DMA to unmapped IOVAs faults; RAM unchanged
+  vfio-edu-dropped                    (VFIO VM) a dropped buffer's IOVA: reached before, faults after
+  vfio-iova-ranges                    (VFIO VM) the IOVA ranges and page sizes the IOMMU reports
   vfio-edu-driver                     (VFIO VM) the edu driver over VFIO as uid 65534 after chown
                                       (runs vfio-edu-driver-as-user as that user)
   vfio-regpoke                        (VFIO VM) regpoke by name over VFIO: ID, factorial, MSI wait
@@ -65,7 +67,10 @@ cases:
   bench-trace ITERS ROUNDS            reads through an io-trace Recorder vs direct
   bench-copy LEN ROUNDS               bulk copy into/out of ivshmem BAR2: wide vs bytes vs raw u64
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch
-  bench-dma N                         edu driver DMA round trips, polled vs interrupt";
+  bench-dma N                         edu driver DMA round trips, polled vs interrupt
+  bench-vfio-irq N ROUNDS             (VFIO VM) edu MSI round trips through VFIO
+  bench-vfio-read ITERS ROUNDS        (VFIO VM) bench-read on edu's BAR0 mapped through VFIO
+  bench-vfio-dma N                    (VFIO VM) bench-dma through the edu driver over VFIO";
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Result<T, String> {
     let s = args
@@ -136,6 +141,8 @@ fn run(args: &[String]) -> Result<String, String> {
         ),
         Some("vfio-edu-dma") => guest::vfio::edu_dma_round_trip(),
         Some("vfio-edu-unmapped") => guest::vfio::edu_unmapped_iova(),
+        Some("vfio-edu-dropped") => guest::vfio_iova::edu_dropped_buffer(),
+        Some("vfio-iova-ranges") => guest::vfio_iova::iova_ranges(),
         Some("vfio-edu-driver") => guest::vfio_driver::edu_driver_vfio(),
         Some("vfio-edu-driver-as-user") => guest::vfio_driver::edu_driver_as_user(),
         Some("vfio-regpoke") => guest::vfio_regpoke::regpoke_vfio(),
@@ -150,6 +157,9 @@ fn run(args: &[String]) -> Result<String, String> {
             num(args, 3)?,
         ),
         Some("bench-dma") => bench::dma(num(args, 1)?),
+        Some("bench-vfio-irq") => bench::vfio::irq(num(args, 1)?, num(args, 2)?),
+        Some("bench-vfio-read") => bench::vfio::read(num(args, 1)?, num(args, 2)?),
+        Some("bench-vfio-dma") => bench::vfio::dma(num(args, 1)?),
         Some("-h" | "--help") => Ok(USAGE.to_string()),
         Some(other) => Err(format!("unknown case `{other}`\n{USAGE}")),
         None => Err(USAGE.to_string()),

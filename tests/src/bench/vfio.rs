@@ -1,0 +1,72 @@
+//! The VFIO benchmarks (run in the VFIO VM: edu bound to vfio-pci behind
+//! the emulated intel-iommu). Their UIO counterparts run in the UIO VM of
+//! the same `vm-bench` run; `vm-bench` puts them side by side.
+
+use std::time::{Duration, Instant};
+
+use device_specs::edu::{
+    self,
+    regs::{IRQ_ACK, IRQ_RAISE},
+};
+use vfio_backend::IrqKind;
+
+use super::median;
+use crate::guest::vfio::{bind_edu_to_vfio, open_edu};
+
+/// edu interrupt round trips over MSI through VFIO (raise → eventfd wakes
+/// the waiter → acknowledge in edu), in µs per round trip: the
+/// counterpart of [`super::irq`]'s library loop over UIO's INTx (which
+/// also re-enables the interrupt through config space each time; MSI
+/// needs no re-enable).
+pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
+    let (dev, bar0) = open_edu()?;
+    let regs = edu::Regs::new(&bar0).map_err(|e| e.to_string())?;
+    let irq = dev.irq(IrqKind::Msi, 1).map_err(|e| e.to_string())?;
+    let mut us = Vec::new();
+    for _ in 0..rounds.max(1) {
+        let t = Instant::now();
+        for i in 0..n {
+            regs.irq_raise().write(IRQ_RAISE::FACT::SET);
+            irq.wait(0, Duration::from_secs(2))
+                .map_err(|e| format!("MSI round trip {i}: {e}"))?;
+            regs.irq_ack().write(IRQ_ACK::FACT::SET);
+        }
+        us.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+    }
+    Ok(format!(
+        "vfio_msi_irq_us={:.2} n={n} rounds={rounds}",
+        median(us)
+    ))
+}
+
+/// [`super::read`] on edu's BAR0 mapped through VFIO (typed reads vs
+/// `read_volatile` on that mapping, keys prefixed `vfio_`), plus the
+/// mapping's memory kind. A VFIO map and a UIO map are both a
+/// `hal_core::Region` of kind `Device` and are read by the same code (one
+/// `mov` per read): only the page tables behind them differ. (A sysfs
+/// `resource0` map of the same BAR for a side-by-side run is refused while
+/// vfio-pci holds the BAR under `CONFIG_IO_STRICT_DEVMEM`.)
+pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
+    let (_dev, bar0) = open_edu()?;
+    Ok(format!(
+        "{} vfio_kind={:?}",
+        prefixed(&super::read_on(&bar0, iters, rounds)?),
+        bar0.kind()
+    ))
+}
+
+/// `key=value` pairs with `vfio_` before each key.
+fn prefixed(out: &str) -> String {
+    out.split_whitespace()
+        .map(|kv| format!("vfio_{kv}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [`super::dma`] through the edu driver over VFIO (buffers at IOVAs from
+/// `VfioAllocator`, completion by MSI), with keys prefixed `vfio_`.
+pub fn dma(n: u32) -> Result<String, String> {
+    bind_edu_to_vfio()?;
+    let edu = edu_driver::EduVfioDevice::open_auto().map_err(|e| e.to_string())?;
+    Ok(prefixed(&super::dma_with(&edu, n)?))
+}

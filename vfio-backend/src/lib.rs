@@ -99,6 +99,12 @@ mod sys;
 #[cfg(test)]
 mod tests;
 
+/// The Rust examples of the user guide `docs/vfio.md`, compiled with the
+/// crate's doctests so that the guide cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/vfio.md")]
+struct VfioGuide;
+
 pub use device::{iommu_group_of, iommufd_present, RegionInfo, VfioDevice, CONTAINER_PATH};
 pub use dma::{VfioAllocator, IOVA_BASE, MSI_WINDOW};
 pub use error::VfioError;

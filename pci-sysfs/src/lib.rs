@@ -58,3 +58,9 @@ pub use sysfs::{describe_ids, Sysfs};
 
 #[cfg(test)]
 mod tests;
+
+/// The Rust example of `docs/permissions.md` (binding a device before
+/// granting it), compiled with the crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/permissions.md")]
+struct PermissionsGuide;

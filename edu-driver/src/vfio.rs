@@ -203,14 +203,7 @@ fn find_at(address: PciAddress) -> Result<PciDevice, EduError> {
 }
 
 fn check_bound(pci: &PciDevice) -> Result<(), EduError> {
-    match pci.driver() {
-        Some(VFIO_PCI) => Ok(()),
-        other => Err(VfioError::NotBound {
-            device: pci.address().to_string(),
-            driver: other.unwrap_or("no driver").to_string(),
-        }
-        .into()),
-    }
+    Ok(vfio_backend::check_bound(pci)?)
 }
 
 /// The only edu bound to vfio-pci; with none, the error names the driver
@@ -220,7 +213,7 @@ fn find_only() -> Result<PciDevice, EduError> {
         .map_err(|e| EduError::from(VfioError::from(e)))?;
     let mut bound: Vec<PciDevice> = all
         .iter()
-        .filter(|p| p.driver() == Some(VFIO_PCI))
+        .filter(|p| vfio_backend::is_bound(p))
         .cloned()
         .collect();
     match bound.len() {

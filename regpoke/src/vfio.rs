@@ -16,24 +16,15 @@ use crate::backend::{BackendInfo, Log, Mapped};
 use crate::error::{Error, Result};
 use crate::lock::LockBase;
 
-/// The driver a device must be bound to for this backend.
-pub const VFIO_PCI: &str = "vfio-pci";
-
 /// Whether `dev` is bound to vfio-pci (the automatic choice's test).
 pub fn bound(dev: &PciDevice) -> bool {
-    dev.driver() == Some(VFIO_PCI)
+    vfio_backend::is_bound(dev)
 }
 
 /// Refuses a device that is not bound to vfio-pci, saying how to bind it
-/// (vfio-backend's message, so the instructions exist once).
+/// (vfio-backend's check and message, so both exist once).
 pub fn check_bound(dev: &PciDevice) -> Result<()> {
-    if bound(dev) {
-        return Ok(());
-    }
-    Err(vfio_err(VfioError::NotBound {
-        device: dev.address().to_string(),
-        driver: dev.driver().unwrap_or("no driver").to_string(),
-    }))
+    vfio_backend::check_bound(dev).map_err(vfio_err)
 }
 
 /// A VFIO error as regpoke's: a device failure whose message already says

@@ -338,11 +338,13 @@ impl Irq {
     }
 
     /// `uioN`, for error messages.
+    #[cfg_attr(not(any(test, feature = "tokio")), allow(dead_code))]
     pub(crate) fn device_name(&self) -> String {
         self.inner.name()
     }
 
     /// `/dev/uioN`, for error messages.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn node_name(&self) -> String {
         self.inner.node_name()
     }

@@ -76,6 +76,25 @@ pub struct RegionInfo {
     pub mappable: bool,
 }
 
+/// Whether `pci` is bound to vfio-pci, the driver this backend needs (and
+/// the test by which regpoke and the edu command choose VFIO by themselves).
+pub fn is_bound(pci: &PciDevice) -> bool {
+    pci.driver() == Some(pci_sysfs::VFIO_PCI)
+}
+
+/// `Ok` if `pci` is bound to vfio-pci, otherwise [`VfioError::NotBound`]
+/// naming its driver and saying how to bind it: the one check behind
+/// [`VfioDevice::open_pci`] and the callers that refuse a device early.
+pub fn check_bound(pci: &PciDevice) -> Result<(), VfioError> {
+    if is_bound(pci) {
+        return Ok(());
+    }
+    Err(VfioError::NotBound {
+        device: pci.address().to_string(),
+        driver: pci.driver().unwrap_or("no driver").to_string(),
+    })
+}
+
 /// A PCI device bound to `vfio-pci`, opened through its IOMMU group.
 ///
 /// Opening gives the process its own IOMMU container (type1v2) with the
@@ -110,15 +129,7 @@ impl VfioDevice {
     /// Opens `pci` (found with `pci-sysfs`).
     pub fn open_pci(pci: &PciDevice) -> Result<VfioDevice, VfioError> {
         let name = pci.address().to_string();
-        match pci.driver() {
-            Some("vfio-pci") => {}
-            other => {
-                return Err(VfioError::NotBound {
-                    device: name,
-                    driver: other.unwrap_or("no driver").to_string(),
-                })
-            }
-        }
+        check_bound(pci)?;
         let group = iommu_group(pci.path(), &name)?;
         let container = open_node(Path::new(CONTAINER_PATH), &name)?;
         let found = sys::api_version(container.as_fd()).map_err(|errno| VfioError::Syscall {

@@ -105,7 +105,9 @@ mod tests;
 #[doc = include_str!("../../docs/vfio.md")]
 struct VfioGuide;
 
-pub use device::{iommu_group_of, iommufd_present, RegionInfo, VfioDevice, CONTAINER_PATH};
+pub use device::{
+    check_bound, iommu_group_of, iommufd_present, is_bound, RegionInfo, VfioDevice, CONTAINER_PATH,
+};
 pub use dma::{VfioAllocator, IOVA_BASE, MSI_WINDOW};
 pub use error::VfioError;
 pub use iommu::{fallback_ranges, InfoError, IommuInfo, IovaRange, IovaSource};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use edu_driver::dma_mem::DmaMask;
 use edu_driver::guard::MAX_TRANSFER;
-use edu_driver::{EduDevice, EduError, EduVfioDevice, Options, OwnedEdu, Wait, VFIO_PCI};
+use edu_driver::{EduDevice, EduError, EduVfioDevice, Options, OwnedEdu, Wait};
 use pci_sysfs::{PciAddress, PciDevice};
 
 const AFTER_HELP: &str = "\
@@ -152,7 +152,7 @@ fn bound_to_vfio(address: Option<PciAddress>) -> bool {
             .filter(|all| all.len() == 1)
             .and_then(|mut all| all.pop()),
     };
-    pci.is_some_and(|p| p.driver() == Some(VFIO_PCI))
+    pci.is_some_and(|p| vfio_backend::is_bound(&p))
 }
 
 /// Runs `command` on `edu` (either backend); `info` gives the backend's

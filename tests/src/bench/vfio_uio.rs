@@ -6,7 +6,7 @@
 
 use device_specs::edu;
 use edu_driver::{EduDevice, EduVfioDevice};
-use pci_sysfs::PciDevice;
+use pci_sysfs::{PciAddress, PciDevice};
 use uio_backend::UioDevice;
 use vfio_backend::IrqKind;
 
@@ -18,26 +18,38 @@ use crate::EDU_IDS;
 /// The edu devices of this machine, by PCI address; an error unless there
 /// are exactly two (the first for VFIO, the second for UIO).
 fn two_edus() -> Result<(PciDevice, PciDevice), String> {
-    let mut edus: Vec<PciDevice> = PciDevice::list()
+    let edus: Vec<PciAddress> = PciDevice::list()
         .map_err(|e| format!("listing PCI devices: {e}"))?
         .into_iter()
         .filter(|d| EDU_IDS.contains(&(d.vendor(), d.device())))
+        .map(|d| d.address())
         .collect();
-    edus.sort_by_key(|d| d.address());
-    let found = edus
-        .iter()
-        .map(|d| d.address().to_string())
-        .collect::<Vec<_>>();
-    match <[PciDevice; 2]>::try_from(edus) {
-        Ok([a, b]) => Ok((a, b)),
-        Err(_) => Err(format!(
-            "the VFIO vs UIO benchmark needs exactly two edu devices, found {} ({}): \
-             boot the VM with a second `-device edu` (vm-bench's VFIO VM has two)",
+    let (a, b) = pick_two(edus)?;
+    let load = |a| PciDevice::find_by_address(a).map_err(|e| e.to_string());
+    Ok((load(a)?, load(b)?))
+}
+
+/// The two edu addresses of `found` in address order; an error naming
+/// what was found unless there are exactly two.
+fn pick_two(mut found: Vec<PciAddress>) -> Result<(PciAddress, PciAddress), String> {
+    found.sort();
+    match found[..] {
+        [a, b] => Ok((a, b)),
+        _ => Err(format!(
+            "the VFIO vs UIO benchmark needs exactly two edu devices (1234:11e8), found {}{}: \
+             boot the VM with a second `-device edu` (vm-bench's `vfio` VM has two)",
             found.len(),
             if found.is_empty() {
-                "none".to_string()
+                String::new()
             } else {
-                found.join(", ")
+                format!(
+                    " ({})",
+                    found
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         )),
     }
@@ -107,4 +119,29 @@ pub fn compare(
     out.push(prefixed("uio", &ut.summary()));
     out.push(format!("dma_len={} dma_rounds={dma_rounds}", data.len()));
     Ok(out.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_two_edus_are_taken_in_address_order() {
+        let a = |s: &str| s.parse::<PciAddress>().unwrap();
+        assert_eq!(
+            pick_two(vec![a("0000:00:04.0"), a("0000:00:03.0")]),
+            Ok((a("0000:00:03.0"), a("0000:00:04.0")))
+        );
+        let none = pick_two(vec![]).unwrap_err();
+        assert!(none.contains("found 0:"), "{none}");
+        let one = pick_two(vec![a("0000:00:02.0")]).unwrap_err();
+        assert!(one.contains("found 1 (0000:00:02.0)"), "{one}");
+        assert!(one.contains("second `-device edu`"), "{one}");
+        let three = pick_two(vec![
+            a("0000:00:02.0"),
+            a("0000:00:03.0"),
+            a("0000:00:04.0"),
+        ]);
+        assert!(three.unwrap_err().contains("found 3"));
+    }
 }

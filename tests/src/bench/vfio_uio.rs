@@ -18,15 +18,40 @@ use crate::EDU_IDS;
 /// The edu devices of this machine, by PCI address; an error unless there
 /// are exactly two (the first for VFIO, the second for UIO).
 fn two_edus() -> Result<(PciDevice, PciDevice), String> {
-    let edus: Vec<PciAddress> = PciDevice::list()
+    let (a, b) = pick_two(edu_addresses()?)?;
+    let load = |a| PciDevice::find_by_address(a).map_err(|e| e.to_string());
+    Ok((load(a)?, load(b)?))
+}
+
+/// The PCI addresses of this machine's edu devices.
+fn edu_addresses() -> Result<Vec<PciAddress>, String> {
+    Ok(PciDevice::list()
         .map_err(|e| format!("listing PCI devices: {e}"))?
         .into_iter()
         .filter(|d| EDU_IDS.contains(&(d.vendor(), d.device())))
         .map(|d| d.address())
-        .collect();
-    let (a, b) = pick_two(edus)?;
-    let load = |a| PciDevice::find_by_address(a).map_err(|e| e.to_string());
-    Ok((load(a)?, load(b)?))
+        .collect())
+}
+
+/// In a VM with one edu (the test VM): `bench-vfio-uio` must refuse
+/// before binding anything, naming the edu it found.
+pub fn refuses_one_edu() -> crate::guest::Outcome {
+    let edus = edu_addresses()?;
+    let [only] = edus[..] else {
+        return Err(format!("this case needs a VM with one edu, found {edus:?}"));
+    };
+    match compare(1, 1, 1, 1) {
+        Err(e) if e.contains(&format!("found 1 ({only})")) => {
+            let driver = PciDevice::find_by_address(only).map_err(|e| e.to_string())?;
+            match driver.driver() {
+                Some("uio_pci_generic") => Ok(format!("refused: {e}")),
+                other => Err(format!(
+                    "edu {only} is bound to {other:?} after the refusal"
+                )),
+            }
+        }
+        other => Err(format!("with one edu, bench-vfio-uio gave {other:?}")),
+    }
 }
 
 /// The two edu addresses of `found` in address order; an error naming

@@ -1,6 +1,6 @@
 //! The VFIO benchmarks (run in the VFIO VM: edu bound to vfio-pci behind
-//! the emulated intel-iommu). Their UIO counterparts run in the UIO VM of
-//! the same `vm-bench` run; `vm-bench` puts them side by side.
+//! the emulated intel-iommu), and the VFIO side of the loops that
+//! [`super::vfio_uio`] runs against UIO in one VM (what `vm-bench` reports).
 
 use std::time::{Duration, Instant};
 

@@ -21,6 +21,7 @@ use crate::guest::{map_bar, Backend};
 use crate::{EDU_ID, EDU_IDS, IVSHMEM_IDS};
 
 pub mod vfio;
+pub mod vfio_uio;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -37,29 +38,37 @@ pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
 /// [`read`] on edu's BAR0 mapped as `region` (by any backend).
 fn read_on(region: &hal_core::Region, iters: u32, rounds: u32) -> Result<String, String> {
     let regs = edu::Regs::new(region).map_err(|e| e.to_string())?;
-    let raw = region.as_ptr().cast::<u32>();
     let (mut typed, mut direct) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
-        typed.push(ns_per_id_read(regs, iters));
-
-        let t = Instant::now();
-        let mut acc = 0u32;
-        for _ in 0..iters {
-            // SAFETY: `raw` is the start of edu's 1 MiB BAR0 mapping, which
-            // `region` keeps alive and `edu::Regs::new` accepted: it holds
-            // the block's 1 MiB and its base address is 8-aligned, so a
-            // 4-byte read at offset 0 is in bounds and aligned. `region` is
-            // device memory (a UIO map), accessed only with volatile reads.
-            acc = acc.wrapping_add(unsafe { black_box(raw).read_volatile() });
-        }
-        black_box(acc);
-        direct.push(t.elapsed().as_nanos() as f64 / f64::from(iters));
+        let (t, r) = read_round(region, regs, iters);
+        typed.push(t);
+        direct.push(r);
     }
     let (t, r) = (median(typed), median(direct));
     Ok(format!(
         "typed_read_ns={t:.2} raw_read_ns={r:.2} ratio={:.3} iters={iters} rounds={rounds}",
         t / r
     ))
+}
+
+/// One round of [`read_on`]: `iters` ID reads through `regs` (the
+/// generated block over `region`, which `edu::Regs::new` accepted), then
+/// `iters` by `read_volatile` on `region`; ns per read of each.
+fn read_round(region: &hal_core::Region, regs: edu::Regs<'_>, iters: u32) -> (f64, f64) {
+    let typed = ns_per_id_read(regs, iters);
+    let raw = region.as_ptr().cast::<u32>();
+    let t = Instant::now();
+    let mut acc = 0u32;
+    for _ in 0..iters {
+        // SAFETY: `raw` is the start of edu's 1 MiB BAR0 mapping, which
+        // `region` keeps alive and `edu::Regs::new` accepted (the caller's
+        // `regs`): it holds the block's 1 MiB and its base address is
+        // 8-aligned, so a 4-byte read at offset 0 is in bounds and aligned.
+        // `region` is device memory, accessed only with volatile reads.
+        acc = acc.wrapping_add(unsafe { black_box(raw).read_volatile() });
+    }
+    black_box(acc);
+    (typed, t.elapsed().as_nanos() as f64 / f64::from(iters))
 }
 
 /// Nanoseconds per edu ID read through the generated block over `I`.
@@ -112,12 +121,7 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
     let dev = UioDevice::find_by_pci_id(EDU_ID.0, EDU_ID.1).map_err(|e| e.to_string())?;
     let region = dev.map(0).map_err(|e| e.to_string())?;
     let regs = edu::Regs::new(&region).map_err(|e| e.to_string())?;
-    let pending = regs.irq_status().get();
-    if pending != 0 {
-        regs.irq_ack().set(pending);
-    }
-    let irq = dev.irq().map_err(|e| e.to_string())?;
-    irq.enable().map_err(|e| e.to_string())?;
+    let irq = uio_irq_ready(&dev, regs)?;
 
     // The raw side: its own fd on /dev/uioN and on the config file.
     let uio = File::options()
@@ -135,15 +139,7 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
 
     let (mut lib, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..rounds.max(1) {
-        let t = Instant::now();
-        for i in 0..n {
-            regs.irq_raise().write(IRQ_RAISE::FACT::SET);
-            irq.wait(Duration::from_secs(2))
-                .map_err(|e| format!("library round trip {i}: {e}"))?;
-            regs.irq_ack().write(IRQ_ACK::FACT::SET);
-            irq.enable().map_err(|e| e.to_string())?;
-        }
-        lib.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+        lib.push(uio_irq_round(regs, &irq, n)?);
 
         let t = Instant::now();
         for i in 0..n {
@@ -179,6 +175,32 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
         "lib_irq_us={l:.2} raw_irq_us={r:.2} ratio={:.3} n={n} rounds={rounds}",
         l / r
     ))
+}
+
+/// edu's interrupt on `dev` (UIO, INTx) acquired and enabled, with any
+/// stale interrupt status in `regs` (its BAR0) acknowledged first.
+fn uio_irq_ready(dev: &UioDevice, regs: edu::Regs<'_>) -> Result<uio_backend::Irq, String> {
+    let pending = regs.irq_status().get();
+    if pending != 0 {
+        regs.irq_ack().set(pending);
+    }
+    let irq = dev.irq().map_err(|e| e.to_string())?;
+    irq.enable().map_err(|e| e.to_string())?;
+    Ok(irq)
+}
+
+/// One round of `n` edu interrupt round trips through uio-backend (raise →
+/// wake → ack → re-enable through config space), in µs per round trip.
+fn uio_irq_round(regs: edu::Regs<'_>, irq: &uio_backend::Irq, n: u32) -> Result<f64, String> {
+    let t = Instant::now();
+    for i in 0..n {
+        regs.irq_raise().write(IRQ_RAISE::FACT::SET);
+        irq.wait(Duration::from_secs(2))
+            .map_err(|e| format!("library round trip {i}: {e}"))?;
+        regs.irq_ack().write(IRQ_ACK::FACT::SET);
+        irq.enable().map_err(|e| e.to_string())?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e6 / f64::from(n))
 }
 
 fn time_command(program: &str, args: &[&str], want: Option<&str>) -> Result<f64, String> {
@@ -344,26 +366,62 @@ pub fn dma(n: u32) -> Result<String, String> {
 
 /// [`dma`] through any opened edu (over UIO or VFIO).
 fn dma_with(edu: &impl edu_driver::OwnedEdu, n: u32) -> Result<String, String> {
-    use edu_driver::{RoundTrip, Wait};
-    let data = crate::pattern(0xbe7c, edu_driver::guard::MAX_TRANSFER);
-    let mut trips: [Vec<RoundTrip>; 2] = [Vec::new(), Vec::new()];
+    let data = dma_data();
+    let mut trips = DmaTrips::default();
     for _ in 0..n.max(1) {
-        for (i, wait) in [Wait::Poll, Wait::Interrupt].into_iter().enumerate() {
-            trips[i].push(edu.dma_round_trip(&data, wait).map_err(|e| e.to_string())?);
-        }
+        trips.round(edu, &data)?;
     }
-    let stats = |t: &[RoundTrip]| {
-        let legs = || t.iter().flat_map(|r| [r.to_device, r.to_ram]);
-        (
-            median(legs().map(|l| l.total.as_secs_f64() * 1e3).collect()),
-            median(legs().map(|l| l.overhead().as_secs_f64() * 1e6).collect()),
-            median(t.iter().map(|r| r.total.as_secs_f64() * 1e3).collect()),
-        )
-    };
-    let (pl, po, pt) = stats(&trips[0]);
-    let (il, io, it) = stats(&trips[1]);
     Ok(format!(
-        "dma_poll_leg_ms={pl:.2} dma_irq_leg_ms={il:.2} dma_poll_overhead_us={po:.1} dma_irq_overhead_us={io:.1} dma_poll_trip_ms={pt:.2} dma_irq_trip_ms={it:.2} dma_len={} dma_trips={n}",
+        "{} dma_len={} dma_trips={n}",
+        trips.summary(),
         data.len()
     ))
+}
+
+/// The bytes each benchmark DMA round trip carries (edu's largest
+/// transfer, 4095 bytes).
+fn dma_data() -> Vec<u8> {
+    crate::pattern(0xbe7c, edu_driver::guard::MAX_TRANSFER)
+}
+
+/// DMA round trips through one edu, polled and by interrupt.
+#[derive(Default)]
+struct DmaTrips {
+    poll: Vec<edu_driver::RoundTrip>,
+    irq: Vec<edu_driver::RoundTrip>,
+}
+
+impl DmaTrips {
+    /// One polled round trip of `data`, then one by interrupt.
+    fn round(&mut self, edu: &impl edu_driver::OwnedEdu, data: &[u8]) -> Result<(), String> {
+        use edu_driver::Wait;
+        self.poll.push(
+            edu.dma_round_trip(data, Wait::Poll)
+                .map_err(|e| e.to_string())?,
+        );
+        self.irq.push(
+            edu.dma_round_trip(data, Wait::Interrupt)
+                .map_err(|e| e.to_string())?,
+        );
+        Ok(())
+    }
+
+    /// The medians as `key=value` pairs: leg latency (dominated by edu's
+    /// 100 ms timer under TCG), driver overhead per leg (the leg's time
+    /// outside the wait) and whole round trip, polled and by interrupt.
+    fn summary(&self) -> String {
+        let stats = |t: &[edu_driver::RoundTrip]| {
+            let legs = || t.iter().flat_map(|r| [r.to_device, r.to_ram]);
+            (
+                median(legs().map(|l| l.total.as_secs_f64() * 1e3).collect()),
+                median(legs().map(|l| l.overhead().as_secs_f64() * 1e6).collect()),
+                median(t.iter().map(|r| r.total.as_secs_f64() * 1e3).collect()),
+            )
+        };
+        let (pl, po, pt) = stats(&self.poll);
+        let (il, io, it) = stats(&self.irq);
+        format!(
+            "dma_poll_leg_ms={pl:.2} dma_irq_leg_ms={il:.2} dma_poll_overhead_us={po:.1} dma_irq_overhead_us={io:.1} dma_poll_trip_ms={pt:.2} dma_irq_trip_ms={it:.2}"
+        )
+    }
 }

@@ -321,6 +321,7 @@ fn main() {
         "vfio_ivshmem_doorbell_msix_per_vector",
         "vfio_ivshmem_ring_host_to_guest_by_interrupt",
         "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
+        "bench_vfio_uio_refuses_one_edu",
     ];
     #[cfg(feature = "udev")]
     names.push("uio_devices_listed_through_udev");
@@ -370,6 +371,11 @@ fn main() {
             s,
         ),
         guest_case("uio_devices_listed_with_maps", "uio-list", s),
+        guest_case(
+            "bench_vfio_uio_refuses_one_edu",
+            "bench-vfio-uio-one-edu",
+            s,
+        ),
         guest_case("pci_config_bus_master_and_rebinding", "pci-helpers", s),
         guest_case(
             "dma_buffer_pagemap_needs_cap_sys_admin_as_non_root",

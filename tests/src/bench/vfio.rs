@@ -1,6 +1,6 @@
 //! The VFIO benchmarks (run in the VFIO VM: edu bound to vfio-pci behind
-//! the emulated intel-iommu). Their UIO counterparts run in the UIO VM of
-//! the same `vm-bench` run; `vm-bench` puts them side by side.
+//! the emulated intel-iommu), and the VFIO side of the loops that
+//! [`super::vfio_uio`] runs against UIO in one VM (what `vm-bench` reports).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +8,7 @@ use device_specs::edu::{
     self,
     regs::{IRQ_ACK, IRQ_RAISE},
 };
-use vfio_backend::IrqKind;
+use vfio_backend::{IrqKind, VfioIrq};
 
 use super::median;
 use crate::guest::vfio::{bind_edu_to_vfio, open_edu};
@@ -24,19 +24,25 @@ pub fn irq(n: u32, rounds: u32) -> Result<String, String> {
     let irq = dev.irq(IrqKind::Msi, 1).map_err(|e| e.to_string())?;
     let mut us = Vec::new();
     for _ in 0..rounds.max(1) {
-        let t = Instant::now();
-        for i in 0..n {
-            regs.irq_raise().write(IRQ_RAISE::FACT::SET);
-            irq.wait(0, Duration::from_secs(2))
-                .map_err(|e| format!("MSI round trip {i}: {e}"))?;
-            regs.irq_ack().write(IRQ_ACK::FACT::SET);
-        }
-        us.push(t.elapsed().as_secs_f64() * 1e6 / f64::from(n));
+        us.push(msi_round(regs, &irq, n)?);
     }
     Ok(format!(
         "vfio_msi_irq_us={:.2} n={n} rounds={rounds}",
         median(us)
     ))
+}
+
+/// One round of `n` edu interrupt round trips over MSI vector 0 of `irq`
+/// (raise → eventfd wakes the waiter → acknowledge), in µs per round trip.
+pub(super) fn msi_round(regs: edu::Regs<'_>, irq: &VfioIrq, n: u32) -> Result<f64, String> {
+    let t = Instant::now();
+    for i in 0..n {
+        regs.irq_raise().write(IRQ_RAISE::FACT::SET);
+        irq.wait(0, Duration::from_secs(2))
+            .map_err(|e| format!("MSI round trip {i}: {e}"))?;
+        regs.irq_ack().write(IRQ_ACK::FACT::SET);
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e6 / f64::from(n))
 }
 
 /// [`super::read`] on edu's BAR0 mapped through VFIO (typed reads vs
@@ -50,15 +56,15 @@ pub fn read(iters: u32, rounds: u32) -> Result<String, String> {
     let (_dev, bar0) = open_edu()?;
     Ok(format!(
         "{} vfio_kind={:?}",
-        prefixed(&super::read_on(&bar0, iters, rounds)?),
+        prefixed("vfio", &super::read_on(&bar0, iters, rounds)?),
         bar0.kind()
     ))
 }
 
-/// `key=value` pairs with `vfio_` before each key.
-fn prefixed(out: &str) -> String {
+/// `key=value` pairs with `prefix` and `_` before each key.
+pub(super) fn prefixed(prefix: &str, out: &str) -> String {
     out.split_whitespace()
-        .map(|kv| format!("vfio_{kv}"))
+        .map(|kv| format!("{prefix}_{kv}"))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -68,5 +74,5 @@ fn prefixed(out: &str) -> String {
 pub fn dma(n: u32) -> Result<String, String> {
     bind_edu_to_vfio()?;
     let edu = edu_driver::EduVfioDevice::open_auto().map_err(|e| e.to_string())?;
-    Ok(prefixed(&super::dma_with(&edu, n)?))
+    Ok(prefixed("vfio", &super::dma_with(&edu, n)?))
 }

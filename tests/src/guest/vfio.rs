@@ -31,9 +31,14 @@ const T: Duration = Duration::from_secs(5);
 /// stale interrupt status acknowledged (edu has no reset).
 pub(crate) fn open_edu() -> Result<(VfioDevice, Region), String> {
     let mut pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
+    open_edu_at(&mut pci)
+}
+
+/// [`open_edu`] for the edu at `pci`.
+pub(crate) fn open_edu_at(pci: &mut PciDevice) -> Result<(VfioDevice, Region), String> {
     pci.bind_vfio_pci()
-        .map_err(|e| format!("binding edu to vfio-pci: {e}"))?;
-    let dev = VfioDevice::open_pci(&pci).map_err(|e| e.to_string())?;
+        .map_err(|e| format!("binding edu {} to vfio-pci: {e}", pci.address()))?;
+    let dev = VfioDevice::open_pci(pci).map_err(|e| e.to_string())?;
     dev.enable_bus_master().map_err(|e| e.to_string())?;
     let bar0 = dev.map_region(0).map_err(|e| e.to_string())?;
     super::edu_quiesce(&edu::Regs::new(&bar0).map_err(|e| e.to_string())?);

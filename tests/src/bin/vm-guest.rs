@@ -68,9 +68,6 @@ cases:
   bench-copy LEN ROUNDS               bulk copy into/out of ivshmem BAR2: wide vs bytes vs raw u64
   bench-regpoke REGPOKE SINGLE BATCH  regpoke vs busybox devmem start-up and batch
   bench-dma N                         edu driver DMA round trips, polled vs interrupt
-  bench-vfio-irq N ROUNDS             (VFIO VM) edu MSI round trips through VFIO
-  bench-vfio-read ITERS ROUNDS        (VFIO VM) bench-read on edu's BAR0 mapped through VFIO
-  bench-vfio-dma N                    (VFIO VM) bench-dma through the edu driver over VFIO
   bench-vfio-uio IRQ_N READ_ITERS ROUNDS DMA_ROUNDS
                                       (VFIO VM with two edu) edu #1 over VFIO vs edu #2 over UIO, interleaved
   bench-vfio-uio-one-edu              bench-vfio-uio refuses with one edu, binding nothing";
@@ -160,9 +157,6 @@ fn run(args: &[String]) -> Result<String, String> {
             num(args, 3)?,
         ),
         Some("bench-dma") => bench::dma(num(args, 1)?),
-        Some("bench-vfio-irq") => bench::vfio::irq(num(args, 1)?, num(args, 2)?),
-        Some("bench-vfio-read") => bench::vfio::read(num(args, 1)?, num(args, 2)?),
-        Some("bench-vfio-dma") => bench::vfio::dma(num(args, 1)?),
         Some("bench-vfio-uio-one-edu") => bench::vfio_uio::refuses_one_edu(),
         Some("bench-vfio-uio") => {
             bench::vfio_uio::compare(num(args, 1)?, num(args, 2)?, num(args, 3)?, num(args, 4)?)

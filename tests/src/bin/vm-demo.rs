@@ -4,7 +4,13 @@
 //! trip, a refused request), and exchanges data between a host process and
 //! the guest through ivshmem; then our ivshmem server, two VMs with
 //! ivshmem-doorbell and two host processes exchange checked messages
-//! (`--messages N` per stream, 200 by default).
+//! (`--messages N` per stream, 200 by default); over UIO those guests poll.
+//! Then a VFIO VM (q35, emulated IOMMU): edu bound to vfio-pci, its IOMMU
+//! group granted as the shipped udev rule does, used without root by a
+//! group member (regpoke, the edu driver: MSI, DMA through IOVAs), refused
+//! to a user outside the group, a DMA to an unmapped IOVA stopped by the
+//! IOMMU; and a VFIO guest receiving `N` messages from a host process,
+//! sleeping on ivshmem's MSI-X instead of polling.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -115,8 +121,9 @@ fn driver_part(vm: &qemu::Vm) -> Result<(), String> {
 fn demo() -> Result<(), String> {
     let messages = parse_args()?;
     let guest = host::sibling_guest_binary()?;
-    println!("Building the edu driver's command for the guest (static) ...");
+    println!("Building the edu driver's command and regpoke for the guest (static) ...");
     let edu = host::build_guest_edu()?;
+    let regpoke = host::build_guest_regpoke()?;
     println!("Booting QEMU (TCG) with edu and ivshmem-plain, Debian's kernel, uio_pci_generic ...");
     let vm = qemu::Vm::boot(host::config(&guest).binary(&edu, host::GUEST_EDU))
         .map_err(|e| e.to_string())?;
@@ -164,7 +171,7 @@ fn demo() -> Result<(), String> {
     }
     drop(vm);
     doorbell_part(&guest, messages)?;
-    vfio_part(&guest, &edu)?;
+    vfio_part(&guest, &edu, &regpoke)?;
     vfio_ring_part(&guest, messages)?;
     println!("\nDemo finished.");
     Ok(())
@@ -190,12 +197,15 @@ fn doorbell_part(guest: &std::path::Path, messages: u64) -> Result<(), String> {
 /// group granted as the shipped udev rule does, then used by a group
 /// member without root (regpoke, the edu driver), refused to a user
 /// outside the group, and a DMA to an unmapped IOVA stopped by the IOMMU.
-fn vfio_part(guest: &std::path::Path, edu: &std::path::Path) -> Result<(), String> {
+fn vfio_part(
+    guest: &std::path::Path,
+    edu: &std::path::Path,
+    regpoke: &std::path::Path,
+) -> Result<(), String> {
     println!("\n== VFIO: the same edu bound to vfio-pci, driven by a user without root");
     println!("   VFIO gives a device's registers, MSI/MSI-X interrupts (as eventfds) and DMA");
     println!("   through the IOMMU (at addresses the driver picks) to whoever may open the");
     println!("   device's IOMMU group node /dev/vfio/N. It needs an IOMMU: QEMU emulates one.");
-    let regpoke = host::build_guest_regpoke()?;
     println!(
         "   Booting a VFIO VM (q35, intel-iommu with interrupt remapping, intel_iommu=on) ..."
     );
@@ -204,7 +214,7 @@ fn vfio_part(guest: &std::path::Path, edu: &std::path::Path) -> Result<(), Strin
         .bind_uio(false)
         .ivshmem(false)
         .binary(edu, host::GUEST_EDU)
-        .binary(&regpoke, host::GUEST_REGPOKE);
+        .binary(regpoke, host::GUEST_REGPOKE);
     let vm = qemu::Vm::boot(config).map_err(|e| format!("booting the VFIO VM: {e}"))?;
     println!(
         "   Booted to the first guest command in {:?}.",
@@ -305,7 +315,8 @@ fn vfio_ring_part(guest: &std::path::Path, messages: u64) -> Result<(), String> 
     Ok(())
 }
 
-/// `--messages N` (default 200): messages per stream in the ivshmem-doorbell part.
+/// `--messages N` (default 200): messages per stream in the ivshmem-doorbell
+/// parts (UIO guests polling, the VFIO guest sleeping on MSI-X).
 fn parse_args() -> Result<u64, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -316,7 +327,7 @@ fn parse_args() -> Result<u64, String> {
             .filter(|&n| n > 0)
             .ok_or_else(|| format!("--messages {n}: expected a positive number")),
         [h] if h == "-h" || h == "--help" => Err(
-            "usage: vm-demo [--messages N]  (N: messages per stream in the ivshmem-doorbell part, default 200)"
+            "usage: vm-demo [--messages N]  (N: messages per stream in the ivshmem-doorbell parts, default 200)"
                 .into(),
         ),
         other => Err(format!(

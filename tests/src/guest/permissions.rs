@@ -138,7 +138,8 @@ pub enum Who {
 }
 
 /// `vm-guest as-member|as-outsider CMD [ARGS]`: replaces this process by
-/// `CMD` run as `who`, so that its output and exit status are `CMD`'s own.
+/// `CMD` run as `who`, so that its output and exit status are `CMD`'s own
+/// (no fork: this process itself takes `who`'s ids just before the exec).
 /// Returns only when that cannot be done: the error says why.
 pub fn exec_as(who: Who, args: &[String]) -> Outcome {
     let (uid, groups): (u32, &[u32]) = match who {
@@ -272,6 +273,14 @@ pub fn uio_group_member(regpoke: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_as_without_a_command_says_what_is_missing() {
+        for who in [Who::Member, Who::Outsider] {
+            let e = exec_as(who, &[]).unwrap_err();
+            assert!(e.contains("expected a command"), "{e}");
+        }
+    }
 
     #[test]
     fn a_refusal_names_the_file_the_permission_and_the_docs() {

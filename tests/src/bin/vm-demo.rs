@@ -4,7 +4,13 @@
 //! trip, a refused request), and exchanges data between a host process and
 //! the guest through ivshmem; then our ivshmem server, two VMs with
 //! ivshmem-doorbell and two host processes exchange checked messages
-//! (`--messages N` per stream, 200 by default).
+//! (`--messages N` per stream, 200 by default); over UIO those guests poll.
+//! Then a VFIO VM (q35, emulated IOMMU): edu bound to vfio-pci, its IOMMU
+//! group granted as the shipped udev rule does, used without root by a
+//! group member (regpoke, the edu driver: MSI, DMA through IOVAs), refused
+//! to a user outside the group, a DMA to an unmapped IOVA stopped by the
+//! IOMMU; and a VFIO guest receiving `N` messages from a host process,
+//! sleeping on ivshmem's MSI-X instead of polling.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -115,8 +121,9 @@ fn driver_part(vm: &qemu::Vm) -> Result<(), String> {
 fn demo() -> Result<(), String> {
     let messages = parse_args()?;
     let guest = host::sibling_guest_binary()?;
-    println!("Building the edu driver's command for the guest (static) ...");
+    println!("Building the edu driver's command and regpoke for the guest (static) ...");
     let edu = host::build_guest_edu()?;
+    let regpoke = host::build_guest_regpoke()?;
     println!("Booting QEMU (TCG) with edu and ivshmem-plain, Debian's kernel, uio_pci_generic ...");
     let vm = qemu::Vm::boot(host::config(&guest).binary(&edu, host::GUEST_EDU))
         .map_err(|e| e.to_string())?;
@@ -164,6 +171,8 @@ fn demo() -> Result<(), String> {
     }
     drop(vm);
     doorbell_part(&guest, messages)?;
+    vfio_part(&guest, &edu, &regpoke)?;
+    vfio_ring_part(&guest, messages)?;
     println!("\nDemo finished.");
     Ok(())
 }
@@ -177,13 +186,137 @@ fn doorbell_part(guest: &std::path::Path, messages: u64) -> Result<(), String> {
     println!("   The server hands every peer (VM or host process) the shared memory and the");
     println!("   eventfds that ring each peer. Messages travel through rings (crate shm-ring)");
     println!("   in that memory; a sender rings the receiver's doorbell (a guest writes BAR0's");
-    println!("   DOORBELL, a host process writes the peer's eventfd); a guest cannot receive");
-    println!("   doorbells through uio_pci_generic (MSI-X only), so guests poll their rings.");
+    println!("   DOORBELL, a host process writes the peer's eventfd). These guests use UIO, and");
+    println!("   ivshmem delivers doorbells by MSI-X only, which uio_pci_generic cannot receive:");
+    println!("   over UIO guests poll their rings (over VFIO they sleep on MSI-X: the last part).");
     println!("   Booting two VMs on one server ...");
     vm_tests::ivshmem_vm::two_vms_two_hosts(guest, messages, &mut |l| println!("   {l}"))
 }
 
-/// `--messages N` (default 200): messages per stream in the ivshmem-doorbell part.
+/// A VFIO VM (q35, emulated IOMMU): edu bound to vfio-pci, its IOMMU
+/// group granted as the shipped udev rule does, then used by a group
+/// member without root (regpoke, the edu driver), refused to a user
+/// outside the group, and a DMA to an unmapped IOVA stopped by the IOMMU.
+fn vfio_part(
+    guest: &std::path::Path,
+    edu: &std::path::Path,
+    regpoke: &std::path::Path,
+) -> Result<(), String> {
+    println!("\n== VFIO: the same edu bound to vfio-pci, driven by a user without root");
+    println!("   VFIO gives a device's registers, MSI/MSI-X interrupts (as eventfds) and DMA");
+    println!("   through the IOMMU (at addresses the driver picks) to whoever may open the");
+    println!("   device's IOMMU group node /dev/vfio/N. It needs an IOMMU: QEMU emulates one.");
+    println!(
+        "   Booting a VFIO VM (q35, intel-iommu with interrupt remapping, intel_iommu=on) ..."
+    );
+    let config = host::config(guest)
+        .vfio(true)
+        .bind_uio(false)
+        .ivshmem(false)
+        .binary(edu, host::GUEST_EDU)
+        .binary(regpoke, host::GUEST_REGPOKE);
+    let vm = qemu::Vm::boot(config).map_err(|e| format!("booting the VFIO VM: {e}"))?;
+    println!(
+        "   Booted to the first guest command in {:?}.",
+        vm.boot_time()
+    );
+    driver_step(
+        &vm,
+        &[
+            "As root, once: bind edu to vfio-pci and give its group node the grant of the",
+            "shipped udev rule (udev/70-mmio-hal.rules; the VM has no udev, so the rule's",
+            "group and mode are applied as udev would apply them):",
+        ],
+        "vm-guest vfio-grant-edu",
+        false,
+    )?;
+    driver_step(
+        &vm,
+        &[
+            "From here on `as-member` runs a command as uid 65534, whose only extra group",
+            "is the rule's group (gid 990 here): no root, no capabilities. regpoke sees edu",
+            "bound to vfio-pci and uses VFIO by itself (-v names the backend):",
+        ],
+        "vm-guest as-member regpoke --spec edu -v read ID",
+        false,
+    )?;
+    driver_step(
+        &vm,
+        &["The edu driver chooses VFIO by itself as well:"],
+        "vm-guest as-member edu info",
+        false,
+    )?;
+    driver_step(
+        &vm,
+        &[
+            "Factorial by MSI: edu's message-signalled interrupt arrives on an eventfd",
+            "that VFIO signals; the driver reads it, acknowledges IRQ_STATUS in edu, and",
+            "has no INTx line to unmask. (VFIO never sets Bus Master and QEMU drops MSI",
+            "writes without it: the driver sets it through VFIO's config region.)",
+        ],
+        "vm-guest as-member edu factorial 10 --irq",
+        false,
+    )?;
+    driver_step(
+        &vm,
+        &[
+            "DMA round trip through IOVAs: the driver maps its two buffers into edu's",
+            "IOMMU domain at addresses it picks (VFIO pins the pages) and gives edu those",
+            "IOVAs: no physical addresses, no /proc/self/pagemap, no root.",
+        ],
+        "vm-guest as-member edu dma --len 4095 --irq",
+        false,
+    )?;
+    driver_step(
+        &vm,
+        &["The same guard as under UIO: the 4096-byte request is refused (exit status 2):"],
+        "vm-guest as-member edu dma --len 4096",
+        true,
+    )?;
+    driver_step(
+        &vm,
+        &["A user outside the group is refused, told which node and where to read on:"],
+        "vm-guest as-outsider regpoke --spec edu read ID",
+        true,
+    )?;
+    driver_step(
+        &vm,
+        &[
+            "Isolation (as root): edu is told to DMA to and from IOVA 0x800000, which",
+            "nothing mapped. The IOMMU stops it: the writes are dropped, the reads give",
+            "zeros, mapped memory is unchanged, edu works right after, and the kernel",
+            "logs the fault (DMAR line):",
+        ],
+        "vm-guest vfio-edu-unmapped",
+        false,
+    )
+}
+
+/// ivshmem-doorbell over VFIO: a host process sends `messages` messages to
+/// a guest that sleeps on MSI-X vector 0 when its ring is empty (the VM
+/// case `vfio_ivshmem_ring_host_to_guest_by_interrupt`).
+fn vfio_ring_part(guest: &std::path::Path, messages: u64) -> Result<(), String> {
+    println!("\n== ivshmem-doorbell over VFIO: the guest sleeps on MSI-X instead of polling");
+    println!(
+        "   A VFIO VM joins a new ivshmem server; inside it, ivshmem is bound to vfio-pci and"
+    );
+    println!(
+        "   its MSI-X vectors arrive as eventfds. A host process sends {messages} messages into a"
+    );
+    println!("   ring and rings the guest's vector 0 after each batch, pausing 100 ms between");
+    println!(
+        "   batches so that the ring runs empty; the guest then sleeps in read() on vector 0's"
+    );
+    println!("   eventfd: \"wake-ups\" are sleeps ended by MSI-X, \"wait timeouts\" sleeps that were not.");
+    println!("   Booting the VFIO VM ...");
+    for l in vm_tests::ivshmem_vfio::ring_host_to_guest(guest, messages)? {
+        println!("   {l}");
+    }
+    Ok(())
+}
+
+/// `--messages N` (default 200): messages per stream in the ivshmem-doorbell
+/// parts (UIO guests polling, the VFIO guest sleeping on MSI-X).
 fn parse_args() -> Result<u64, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -194,7 +327,7 @@ fn parse_args() -> Result<u64, String> {
             .filter(|&n| n > 0)
             .ok_or_else(|| format!("--messages {n}: expected a positive number")),
         [h] if h == "-h" || h == "--help" => Err(
-            "usage: vm-demo [--messages N]  (N: messages per stream in the ivshmem-doorbell part, default 200)"
+            "usage: vm-demo [--messages N]  (N: messages per stream in the ivshmem-doorbell parts, default 200)"
                 .into(),
         ),
         other => Err(format!(

@@ -51,6 +51,10 @@ cases:
                                       (runs vfio-edu-open-as-user as that user)
   vfio-group-member                   (VFIO VM) the udev rules' grant on /dev/vfio/N: a group
                                       member uses edu, a non-member is refused
+  vfio-grant-edu                      (VFIO VM) bind edu to vfio-pci and give /dev/vfio/N the
+                                      udev rules' grant, left in place (the demo)
+  as-member CMD [ARGS]                run CMD as uid 65534 with the rules' group (gid 990) only
+  as-outsider CMD [ARGS]              run CMD as uid 65533 without groups
   uio-group-member [REGPOKE]          the udev rules' grants on /dev/uioN and sysfs: a group
                                       member runs regpoke (registers, an interrupt), DMA
                                       refused; a non-member is refused
@@ -136,6 +140,13 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("vfio-edu-unprivileged") => guest::vfio::edu_unprivileged(),
         Some("vfio-edu-open-as-user") => guest::vfio::edu_open_as_user(),
         Some("vfio-group-member") => guest::permissions::vfio_group_member(),
+        Some("vfio-grant-edu") => guest::permissions::vfio_grant_edu(),
+        Some("as-member") => {
+            guest::permissions::exec_as(guest::permissions::Who::Member, &args[1..])
+        }
+        Some("as-outsider") => {
+            guest::permissions::exec_as(guest::permissions::Who::Outsider, &args[1..])
+        }
         Some("uio-group-member") => guest::permissions::uio_group_member(
             args.get(1).map(String::as_str).unwrap_or("/bin/regpoke"),
         ),

@@ -80,16 +80,31 @@ pub(crate) fn run_as(
 
 /// Runs `cmd` as `uid` (gid the same number) with exactly the supplementary
 /// groups `groups`; its exit status and its output (stdout then stderr,
-/// trimmed). `Command::uid` would drop the supplementary groups and offers
-/// no way to set them on stable Rust, so the child sets all three itself.
+/// trimmed), through [`run_with_ids`].
 pub(crate) fn run_command_as(
     uid: u32,
     groups: &[u32],
     cmd: &mut Command,
 ) -> Result<(std::process::ExitStatus, String), String> {
+    let what = format!("{cmd:?} as uid {uid} with groups {groups:?}");
+    run_with_ids(cmd, uid, groups);
+    let out = cmd.output().map_err(|e| format!("running {what}: {e}"))?;
+    let parts = [&out.stdout, &out.stderr].map(|b| String::from_utf8_lossy(b).trim().to_string());
+    let text = parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((out.status, text))
+}
+
+/// Makes `cmd` run as `uid` (gid the same number) with exactly the
+/// supplementary groups `groups`, set by the child between fork and exec.
+/// `Command::uid` would drop the supplementary groups and offers no way to
+/// set them on stable Rust.
+pub(crate) fn run_with_ids(cmd: &mut Command, uid: u32, groups: &[u32]) {
     use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
     let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
-    let what = format!("{cmd:?} as uid {uid} with groups {groups:?}");
     // SAFETY: the closure runs in the child between fork and exec. It only
     // makes the setgroups, setgid and setuid system calls (async-signal-safe)
     // on data built before the fork, and allocates nothing; on an error it
@@ -102,14 +117,6 @@ pub(crate) fn run_command_as(
             Ok(())
         });
     }
-    let out = cmd.output().map_err(|e| format!("running {what}: {e}"))?;
-    let parts = [&out.stdout, &out.stderr].map(|b| String::from_utf8_lossy(b).trim().to_string());
-    let text = parts
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    Ok((out.status, text))
 }
 
 /// Without CAP_SYS_ADMIN, the allocation fails with NeedsCapSysAdmin and

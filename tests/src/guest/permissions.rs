@@ -4,6 +4,7 @@
 //! then run as a member of the group and as a user outside it.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,7 +12,7 @@ use nix::unistd::{chown, Gid};
 use pci_sysfs::{PciDevice, UIO_PCI_GENERIC};
 use uio_backend::UioDevice;
 
-use super::dma::{run_as, run_command_as, NOBODY};
+use super::dma::{run_as, run_command_as, run_with_ids, NOBODY};
 use super::Outcome;
 use crate::udev_rules::{self, Grant};
 use crate::EDU_IDS;
@@ -113,6 +114,50 @@ pub fn vfio_group_member() -> Outcome {
     Ok(format!(
         "{}\nmember (uid {NOBODY}, groups [{GROUP_GID}]): {member}\noutsider (uid {OUTSIDER}): {outsider}",
         describe(&grant, &paths)
+    ))
+}
+
+/// `vm-guest vfio-grant-edu` (VFIO VM, as root; the demo): binds edu to
+/// vfio-pci and gives its group node the rules' grant, as udev would on a
+/// real system, and leaves it so (later commands run as [`Who::Member`]).
+pub fn vfio_grant_edu() -> Outcome {
+    let [grant, ..] = udev_rules::shipped()?;
+    let node = super::vfio::bind_edu_to_vfio()?;
+    set(&node, GROUP_GID, grant.mode)?;
+    Ok(describe(&grant, &[node]))
+}
+
+/// Whom [`exec_as`] runs a command as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// uid 65534 with the rules' group ([`GROUP_GID`]) as its only
+    /// supplementary group.
+    Member,
+    /// uid 65533 without supplementary groups.
+    Outsider,
+}
+
+/// `vm-guest as-member|as-outsider CMD [ARGS]`: replaces this process by
+/// `CMD` run as `who`, so that its output and exit status are `CMD`'s own
+/// (no fork: this process itself takes `who`'s ids just before the exec).
+/// Returns only when that cannot be done: the error says why.
+pub fn exec_as(who: Who, args: &[String]) -> Outcome {
+    let (uid, groups): (u32, &[u32]) = match who {
+        Who::Member => (NOBODY, &[GROUP_GID]),
+        Who::Outsider => (OUTSIDER, &[]),
+    };
+    let [program, rest @ ..] = args else {
+        return Err(
+            "expected a command to run, e.g. `as-member regpoke --spec edu read ID`".into(),
+        );
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    run_with_ids(&mut cmd, uid, groups);
+    let err = cmd.exec();
+    Err(format!(
+        "running `{}` as uid {uid} with groups {groups:?}: {err}",
+        args.join(" ")
     ))
 }
 
@@ -228,6 +273,14 @@ pub fn uio_group_member(regpoke: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_as_without_a_command_says_what_is_missing() {
+        for who in [Who::Member, Who::Outsider] {
+            let e = exec_as(who, &[]).unwrap_err();
+            assert!(e.contains("expected a command"), "{e}");
+        }
+    }
 
     #[test]
     fn a_refusal_names_the_file_the_permission_and_the_docs() {

@@ -10,9 +10,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-use common::Rng;
+use crate::tests::common::{self, Rng};
 
 use crate::*;
 
@@ -119,6 +117,10 @@ fn both_sides_sleep_and_no_wake_up_is_lost() {
         sender.join().unwrap()
     });
     let (p, c) = (tx_notify, to_producer);
+    eprintln!(
+        "producer: {} waits, {} wake-ups; consumer: {} waits, {} wake-ups, {} space notifications",
+        p.waits, p.wakeups, c.waits, c.wakeups, c.notifies
+    );
     assert_eq!(p.notifies, N, "one data notification per send_wait");
     assert_eq!(p.waits, p.wakeups, "a producer wait timed out");
     assert_eq!(c.waits, c.wakeups, "a consumer wait timed out");

@@ -89,7 +89,8 @@ pub fn guest_vectors(host_peer: u16, n: u32) -> Result<String, String> {
 }
 
 /// `ring-peer --vfio`: runs `plan` as a guest peer over VFIO, sleeping on
-/// its MSI-X vector 0 when its rings are empty.
+/// its MSI-X vector 0 when its rings are empty and on vector 1 when a
+/// ring it sends into is full.
 pub fn vfio_guest_peer(plan: &Plan, timeout: Duration) -> Result<String, String> {
     let mut dev = open_guest_device()?;
     say_line(&format!("peer {}", dev.id()));
@@ -105,10 +106,10 @@ fn start_server(vectors: u32) -> Result<IvshmemServer, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A server with one vector per peer, the test process's client on it,
-/// and fresh rings in `slots`.
+/// A server with the exchange's vectors per peer (data and space), the
+/// test process's client on it, and fresh rings in `slots`.
 fn server_with_rings(slots: &[usize]) -> Result<(IvshmemServer, ivshmem_vm::Watcher), String> {
-    let server = start_server(1)?;
+    let server = start_server(ivshmem_ring::VECTORS)?;
     let me = ivshmem_vm::watch(&server)?;
     ivshmem_ring::create_slots(&ivshmem_vm::map_shared(&me.client)?, slots)?;
     Ok((server, me))
@@ -244,7 +245,9 @@ pub fn msix_per_vector(guest_bin: &Path, n: u32) -> Result<Vec<String>, String> 
 /// `vfio_ivshmem_ring_host_to_guest_by_interrupt`: a host peer process
 /// sends `n` checked messages into ring 0 and rings the guest after each
 /// batch; the guest (over VFIO) receives them all, in order, intact,
-/// sleeping on MSI-X vector 0 when the ring is empty.
+/// sleeping on MSI-X vector 0 when the ring is empty, and rings the host
+/// process's space vector when it drained the ring (the host process
+/// sleeps on it when the ring is full).
 pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let (server, mut me) = server_with_rings(&[0])?;
@@ -263,7 +266,7 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
     let start = Instant::now();
     let out = run_guest(
         &vm,
-        &format!("ring-peer --vfio --recv 0:{n}"),
+        &format!("ring-peer --vfio --recv 0:{n}:{}", host.id),
         Duration::from_secs(600),
     )?;
     let summary = out.lines().last().unwrap_or_default().to_string();
@@ -289,8 +292,10 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
 
 /// `vfio_ivshmem_ring_guest_to_guest_by_interrupt`: two VFIO VMs on one
 /// server; A sends `n` messages to B in ring 0, then B sends `n` to A in
-/// ring 1, each ringing the other after each batch; each receives
-/// everything checked, sleeping on its MSI-X vector 0.
+/// ring 1, each ringing the other after each batch (data) and after
+/// draining the ring (space); each receives everything checked, sleeping
+/// on its MSI-X vector 0, and each sender sleeps on vector 1 when its
+/// ring is full.
 pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let (server, mut me) = server_with_rings(&[0, 1])?;
@@ -330,7 +335,7 @@ pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Stri
     ] {
         let (rs, rr) = std::thread::scope(|s| {
             let ts = s.spawn(|| run(tx_vm, format!("--send {slot}:{n}:{rx} --pause {PAUSE_US}")));
-            let tr = s.spawn(|| run(rx_vm, format!("--recv {slot}:{n}")));
+            let tr = s.spawn(|| run(rx_vm, format!("--recv {slot}:{n}:{tx}")));
             (
                 ts.join().unwrap_or_else(|_| Err("thread panicked".into())),
                 tr.join().unwrap_or_else(|_| Err("thread panicked".into())),

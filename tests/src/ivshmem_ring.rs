@@ -168,8 +168,9 @@ pub struct Plan {
     pub recv: Vec<RecvSpec>,
     /// Print a line every this many messages per stream (0: only at the end).
     pub progress_every: u64,
-    /// Sleep this long after each round that sent something (0: never), so
-    /// that receivers find their rings empty and sleep on their doorbells.
+    /// Sleep this long after each round that sent or received something
+    /// (0: never), so that the other side finds its rings empty (a slow
+    /// sender) or full (a slow receiver) and sleeps on its doorbell.
     pub pause: Duration,
 }
 
@@ -434,9 +435,6 @@ pub fn exchange<I: Io, P: Peer>(
                 }
             }
         }
-        if progressed && !plan.pause.is_zero() {
-            std::thread::sleep(plan.pause);
-        }
         for (spec, cons, next) in consumers.iter_mut() {
             let mut drained = true;
             for _ in 0..256 {
@@ -472,6 +470,9 @@ pub fn exchange<I: Io, P: Peer>(
                     report.rings += 1;
                 }
             }
+        }
+        if progressed && !plan.pause.is_zero() {
+            std::thread::sleep(plan.pause);
         }
         for e in peer.events()? {
             say(&e);
@@ -728,6 +729,55 @@ pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
     }
 }
 
+/// Runs `f` with two host clients of an ivshmem server (`vectors` per
+/// peer) running in a thread of this process, each already knowing the
+/// other; stops the server and removes its directory (`name` and the
+/// process ID, in the temporary directory) afterwards.
+#[cfg(test)]
+pub(crate) fn with_two_clients<T>(
+    name: &str,
+    vectors: u32,
+    f: impl FnOnce(ivshmem::client::Client, ivshmem::client::Client) -> T,
+) -> T {
+    use ivshmem::client::Client;
+    use ivshmem::server::{Server, ServerConfig, ShmBacking};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("s.sock");
+    let mut server = Server::bind(ServerConfig {
+        socket: socket.clone(),
+        shm: ShmBacking::Dir(dir.clone()),
+        size: SHM_SIZE,
+        vectors,
+        verbose: false,
+    })
+    .unwrap();
+    let stop = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| server.run(|| stop.load(Ordering::Relaxed)).unwrap());
+        // Stops the server even if `f` panics (or the scope would wait
+        // for it forever).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = Stop(&stop);
+        let connect = || Client::connect_with_vectors(&socket, vectors).unwrap();
+        let (mut a, b) = (connect(), connect());
+        while !a.peers().contains(&b.id()) {
+            a.poll_events().unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        f(a, b)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,78 +922,64 @@ mod tests {
         assert!(e.contains("ring 1: received 0/1"), "{e}");
     }
 
-    /// Two host peers (ivshmem clients of a server in this process), one
-    /// sending 20,000 messages (about 10 MiB, 80 times the ring) and one
-    /// receiving them, in two threads: every message checked; the sender
-    /// slept on its space vector when the ring was full and was woken by
-    /// the receiver's space doorbell, the receiver slept on its data
-    /// vector; waits that timed out (nobody rang) are rare.
+    /// Two host peers (ivshmem clients of a server in this process) in
+    /// two threads, one sending and one receiving checked messages, twice:
+    /// a slow sender (20 ms pause per batch), so the receiver sleeps on its
+    /// data vector, then a slow receiver (20 ms per round), so the sender
+    /// finds the ring full (5000 messages, about 20 times the ring) and
+    /// sleeps on its space vector. Each sleeper is woken by the other's
+    /// doorbell: waits that timed out (nobody rang) are rare.
     #[test]
     fn two_host_peers_sleep_in_both_directions() {
-        use ivshmem::client::Client;
-        use ivshmem::server::{Server, ServerConfig, ShmBacking};
-        use std::sync::atomic::{AtomicBool, Ordering};
-
-        const N: u64 = 20_000;
-        let dir = std::env::temp_dir().join(format!("ring-wait-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("s.sock");
-        let mut server = Server::bind(ServerConfig {
-            socket: socket.clone(),
-            shm: ShmBacking::Dir(dir.clone()),
-            size: SHM_SIZE,
-            vectors: VECTORS,
-            verbose: false,
-        })
-        .unwrap();
-        let stop = AtomicBool::new(false);
-        let (tx, rx) = std::thread::scope(|s| {
-            s.spawn(|| server.run(|| stop.load(Ordering::Relaxed)).unwrap());
-            let mut a = Client::connect_with_vectors(&socket, VECTORS).unwrap();
-            let mut b = Client::connect_with_vectors(&socket, VECTORS).unwrap();
-            while !a.peers().contains(&b.id()) {
-                a.poll_events().unwrap();
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            let (ida, idb) = (a.id(), b.id());
-            let shm_a = crate::ivshmem_vm::map_shared(&a).unwrap();
-            let shm_b = crate::ivshmem_vm::map_shared(&b).unwrap();
-            create_slots(&shm_a, &[0]).unwrap();
-            let limit = Duration::from_secs(120);
-            let sender = Plan::parse(&["--send".into(), format!("0:{N}:{idb}")]).unwrap();
-            let receiver = Plan {
-                recv: vec![RecvSpec {
-                    slot: 0,
-                    count: N,
-                    notify: Some(ida),
-                }],
-                ..Plan::default()
-            };
-            let r = s.spawn(move || exchange(&shm_b, &receiver, &mut b, limit, &mut |_| {}));
-            let t = exchange(&shm_a, &sender, &mut a, limit, &mut |_| {});
-            let r = r.join().unwrap();
-            stop.store(true, Ordering::Relaxed);
-            (t.unwrap(), r.unwrap())
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-        eprintln!("sender: {}\nreceiver: {}", tx.summary(), rx.summary());
-        assert_eq!((tx.sent, rx.received), (N, N));
+        let pause = Duration::from_millis(20);
+        let run = |n: u64, sender_pause, receiver_pause| {
+            with_two_clients("ring-wait", VECTORS, |mut a, mut b| {
+                let shm_a = crate::ivshmem_vm::map_shared(&a).unwrap();
+                let shm_b = crate::ivshmem_vm::map_shared(&b).unwrap();
+                create_slots(&shm_a, &[0]).unwrap();
+                let sender = Plan {
+                    send: vec![SendSpec {
+                        slot: 0,
+                        count: n,
+                        notify: Some(b.id()),
+                    }],
+                    pause: sender_pause,
+                    ..Plan::default()
+                };
+                let receiver = Plan {
+                    recv: vec![RecvSpec {
+                        slot: 0,
+                        count: n,
+                        notify: Some(a.id()),
+                    }],
+                    pause: receiver_pause,
+                    ..Plan::default()
+                };
+                let limit = Duration::from_secs(120);
+                let (t, r) = std::thread::scope(|s| {
+                    let r = s.spawn(|| exchange(&shm_b, &receiver, &mut b, limit, &mut |_| {}));
+                    let t = exchange(&shm_a, &sender, &mut a, limit, &mut |_| {});
+                    (t.unwrap(), r.join().unwrap().unwrap())
+                });
+                eprintln!("sender: {}\nreceiver: {}", t.summary(), r.summary());
+                assert_eq!((t.sent, r.received), (n, n));
+                assert!(
+                    t.timeouts * 4 <= t.wakeups && r.timeouts * 4 <= r.wakeups,
+                    "waits timed out: doorbells were lost or never rung: {}; {}",
+                    t.summary(),
+                    r.summary()
+                );
+                (t, r)
+            })
+        };
+        let (_, r) = run(2000, pause, Duration::ZERO);
+        assert!(r.wakeups > 0, "the receiver never slept: {}", r.summary());
+        let (t, _) = run(5000, Duration::ZERO, pause);
         assert!(
-            tx.space_waits > 0,
+            t.space_waits > 0,
             "the ring was never full: {}",
-            tx.summary()
+            t.summary()
         );
-        assert!(
-            tx.wakeups > 0 && rx.wakeups > 0,
-            "{}; {}",
-            tx.summary(),
-            rx.summary()
-        );
-        assert!(
-            tx.timeouts * 4 <= tx.wakeups && rx.timeouts * 4 <= rx.wakeups,
-            "waits timed out: doorbells were lost or never rung: {}; {}",
-            tx.summary(),
-            rx.summary()
-        );
+        assert!(t.wakeups > 0, "the sender was never woken: {}", t.summary());
     }
 }

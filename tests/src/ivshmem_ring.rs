@@ -937,24 +937,14 @@ mod tests {
                 let shm_a = crate::ivshmem_vm::map_shared(&a).unwrap();
                 let shm_b = crate::ivshmem_vm::map_shared(&b).unwrap();
                 create_slots(&shm_a, &[0]).unwrap();
-                let sender = Plan {
-                    send: vec![SendSpec {
-                        slot: 0,
-                        count: n,
-                        notify: Some(b.id()),
-                    }],
-                    pause: sender_pause,
-                    ..Plan::default()
+                // Through the parser, as `vm-guest ring-peer` gets them.
+                let plan = |stream: &str, peer: u16, pause: Duration| {
+                    let us = pause.as_micros().to_string();
+                    let args = [stream, &format!("0:{n}:{peer}"), "--pause", &us];
+                    Plan::parse(&args.map(String::from)).unwrap()
                 };
-                let receiver = Plan {
-                    recv: vec![RecvSpec {
-                        slot: 0,
-                        count: n,
-                        notify: Some(a.id()),
-                    }],
-                    pause: receiver_pause,
-                    ..Plan::default()
-                };
+                let sender = plan("--send", b.id(), sender_pause);
+                let receiver = plan("--recv", a.id(), receiver_pause);
                 let limit = Duration::from_secs(120);
                 let (t, r) = std::thread::scope(|s| {
                     let r = s.spawn(|| exchange(&shm_b, &receiver, &mut b, limit, &mut |_| {}));

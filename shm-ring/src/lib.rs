@@ -134,21 +134,101 @@
 //! [`Producer::try_send`] never block, and [`Consumer::recv_timeout`] and
 //! [`Producer::send_timeout`] poll with
 //! [`hal_core::poll::poll_timeout`], spinning or sleeping between tries.
-//! To sleep instead, pair the ring with a [`Notify`] (an ivshmem doorbell:
-//! `ivshmem`'s host client or its guest device over VFIO): the producer
-//! notifies after publishing, the consumer waits only after finding the
-//! ring empty and checks the ring again after every wake-up (see
-//! [`Notify`] for why this loses no wake-up).
+//!
+//! To sleep instead, give each end a [`Notify`] (an ivshmem doorbell:
+//! `ivshmem`'s host client, or its guest device over VFIO, through
+//! `ivshmem::Link`; an eventfd; anything that latches wake-ups) and use
+//! [`Producer::send_wait`] and [`Consumer::recv_wait`]. An end's
+//! [`notify`](Notify::notify) wakes the *other* end, its
+//! [`wait`](Notify::wait) sleeps until the other end notifies it; with
+//! ivshmem that is two vectors: the producer rings the consumer's *data*
+//! vector and waits on its own *space* vector, the consumer rings the
+//! producer's space vector and waits on its own data vector. Both sides
+//! sleep: a consumer on an empty ring, a producer on a full one.
+//!
+//! ```
+//! use std::{cell::Cell, convert::Infallible, rc::Rc, time::Duration};
+//! use hal_core::Region;
+//! use shm_ring::{create, Consumer, Layout, Notify, Producer};
+//!
+//! /// A latch per direction, one thread (a real one is an eventfd or a
+//! /// doorbell shared by two processes or VMs).
+//! struct Latch { theirs: Rc<Cell<u32>>, mine: Rc<Cell<u32>> }
+//! impl Notify for Latch {
+//!     type Error = Infallible;
+//!     fn notify(&mut self) -> Result<(), Infallible> {
+//!         self.theirs.set(self.theirs.get() + 1);
+//!         Ok(())
+//!     }
+//!     fn wait(&mut self, _timeout: Option<Duration>) -> Result<bool, Infallible> {
+//!         Ok(self.mine.replace(0) > 0) // one thread: never really sleeps
+//!     }
+//! }
+//! let (data, space) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+//! let mut to_consumer = Latch { theirs: data.clone(), mine: space.clone() };
+//! let mut to_producer = Latch { theirs: space.clone(), mine: data.clone() };
+//!
+//! let shm = Region::anonymous(4096)?;
+//! create(&shm, Layout { offset: 0, capacity: 64 })?;
+//! let mut tx = Producer::attach(&shm, 0)?;
+//! let mut rx = Consumer::attach(&shm, 0)?;
+//! let no_wait = Some(Duration::ZERO);
+//! assert!(tx.send_wait(&[1; 56], &mut to_consumer, None)?); // notifies the data latch
+//! assert!(!tx.send_wait(b"more", &mut to_consumer, no_wait)?); // full: timed out
+//! let mut msg = Vec::new();
+//! assert!(rx.recv_wait(&mut msg, &mut to_producer, None)?);
+//! // Empty now: before it would sleep, the consumer gives space back, once.
+//! assert!(!rx.recv_wait(&mut msg, &mut to_producer, no_wait)?);
+//! assert_eq!(space.get(), 1);
+//! assert!(tx.send_wait(b"more", &mut to_consumer, no_wait)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! **No lost wake-up, in both directions.** The rules are the [`Notify`]
+//! rules, applied twice:
+//!
+//! * **Data.** The producer notifies after the `Release` store of `head`
+//!   ([`try_send`](Producer::try_send) returned `true`). The consumer
+//!   sleeps only after [`try_recv`](Consumer::try_recv) found the ring
+//!   empty, and tries again after every wake-up. A notification sent
+//!   between the empty check and the sleep is latched, so the sleep ends
+//!   at once; one consumed by a wait is followed by a fresh check, which
+//!   sees the `head` stored before it (the notification's write and the
+//!   wait's read of the latch order the two).
+//! * **Space.** The consumer notifies after the `Release` store of `tail`,
+//!   once per drained batch: when it finds the ring empty having consumed
+//!   something since its last space notification
+//!   ([`Consumer::notify_space`]), before it would sleep. The producer
+//!   sleeps only after `try_send` found too little room (having re-read
+//!   `tail`), and tries again after every wake-up. A producer is short of
+//!   room only while the ring holds messages; the consumer drains them
+//!   before it finds the ring empty, so it notifies after the producer's
+//!   last failed check, and the latch keeps that notification until the
+//!   producer sleeps.
+//!
+//! Either side may be woken for nothing (several notifications arrive as
+//! one, one arrives for a message already taken): every wake-up is a
+//! hint, followed by a fresh check of the ring. Timeouts return
+//! `Ok(false)`, after one last check, like the `*_timeout` methods; a
+//! failing [`Notify`] is a [`WaitError::Notify`], a ring error a
+//! [`WaitError::Ring`]. To serve several rings from one thread, use the
+//! non-blocking parts the blocking ones are made of: `try_send` then
+//! `notify` once per batch, `try_recv` then [`Consumer::notify_space`]
+//! when a ring is found empty, and sleep on whatever the ends wait for.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod blocking;
+#[cfg(test)]
+mod blocking_tests;
 mod error;
 mod notify;
 mod ring;
 #[cfg(test)]
 mod tests;
 
+pub use blocking::WaitError;
 pub use error::{Counter, RingError};
 pub use notify::Notify;
 pub use ring::{create, pair_layout, Consumer, Layout, Producer};

@@ -28,6 +28,11 @@ use std::time::Duration;
 ///   trait. After every wake-up the ring is checked again: a wake-up is a
 ///   hint, several notifications may arrive as one, and one may arrive for
 ///   a message already taken.
+///
+/// [`Producer::send_wait`](crate::Producer::send_wait) and
+/// [`Consumer::recv_wait`](crate::Consumer::recv_wait) follow these rules
+/// in both directions, with one `Notify` per end (the crate
+/// documentation's **Waiting**).
 pub trait Notify {
     /// The error of the underlying mechanism.
     type Error: std::error::Error + Send + Sync + 'static;

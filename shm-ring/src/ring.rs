@@ -451,6 +451,9 @@ pub struct Consumer<I: Io> {
     head: u64,
     /// Bytes consumed so far (the shared `tail` is a copy).
     tail: u64,
+    /// `tail` when the producer was last told that space was given back
+    /// ([`Consumer::notify_space`]).
+    pub(crate) space_notified: u64,
 }
 
 impl<I: Io> Consumer<I> {
@@ -460,7 +463,12 @@ impl<I: Io> Consumer<I> {
     /// Pass a reference (`&region`) to keep using the memory elsewhere.
     pub fn attach(io: I, offset: usize) -> Result<Consumer<I>, RingError> {
         let (ring, head, tail) = Ring::attach(io, offset)?;
-        Ok(Consumer { ring, head, tail })
+        Ok(Consumer {
+            ring,
+            head,
+            tail,
+            space_notified: tail,
+        })
     }
 
     /// The ring's layout, as read from its header.
@@ -471,6 +479,11 @@ impl<I: Io> Consumer<I> {
     /// The longest message the ring carries.
     pub fn max_message(&self) -> usize {
         self.ring.layout.max_message()
+    }
+
+    /// Bytes this end has consumed since the ring was created (its `tail`).
+    pub(crate) fn consumed(&self) -> u64 {
+        self.tail
     }
 
     /// Receives the next message into `buf` (replacing its contents):

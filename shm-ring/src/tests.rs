@@ -7,7 +7,7 @@ use hal_core::fake::FakeIo;
 use hal_core::{Io, Region};
 
 #[path = "../tests/common/mod.rs"]
-mod common;
+pub(crate) mod common;
 use common::Rng;
 
 use crate::*;

@@ -5,9 +5,14 @@
 //! UIO (BAR2 through sysfs `resource2`, ringing through `DOORBELL`,
 //! receiving by polling: uio_pci_generic cannot take ivshmem's MSI-X
 //! interrupts) and in a host process (an `ivshmem::Client`: its mapping,
-//! `ring` and `wait` on its eventfd). All of them are an
+//! `ring` and `wait` on its eventfds). All of them are an
 //! [`ivshmem::Doorbell`]; the exchange notifies and waits through
-//! [`ivshmem::Link`], a [`shm_ring::Notify`].
+//! [`ivshmem::Link`], a [`shm_ring::Notify`], on two vectors per peer:
+//! [`DATA_VECTOR`] (a producer rings its consumer after publishing) and
+//! [`SPACE_VECTOR`] (a consumer rings its producer after draining a ring
+//! it found full of messages: [`shm_ring::Consumer::notify_space`]). Host
+//! processes and guests over VFIO sleep in both directions: on an empty
+//! ring and on a full one.
 //!
 //! The shared memory is cut into [`SLOT_SIZE`] slots, one ring each; a
 //! [`Plan`] says which slots a peer sends into (how many messages, which
@@ -17,12 +22,21 @@
 //! order and intact ([`check_message`]).
 
 use std::fmt::Write as _;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use hal_core::prelude::*;
 use hal_core::Io;
 use ivshmem::{Doorbell, Link};
 use shm_ring::{Consumer, Layout, Notify, Producer};
+
+/// Interrupt vectors per peer the exchange needs (the servers of the tests
+/// and the demo give each peer this many).
+pub const VECTORS: u32 = 2;
+/// The vector a producer rings after publishing messages.
+pub const DATA_VECTOR: u32 = 0;
+/// The vector a consumer rings after giving space back.
+pub const SPACE_VECTOR: u32 = 1;
 
 /// Bytes of shared memory per ring (header included).
 pub const SLOT_SIZE: usize = 128 * 1024;
@@ -121,7 +135,7 @@ pub fn check_message(slot: usize, want: u64, msg: &[u8]) -> Result<(), String> {
 }
 
 /// A stream this peer sends: `count` messages into `slot`, ringing `notify`
-/// (a peer ID, vector 0) after each batch, if given.
+/// (a peer ID, its [`DATA_VECTOR`]) after each batch, if given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendSpec {
     /// The ring.
@@ -132,13 +146,17 @@ pub struct SendSpec {
     pub notify: Option<u16>,
 }
 
-/// A stream this peer receives: `count` messages from `slot`.
+/// A stream this peer receives: `count` messages from `slot`, ringing
+/// `notify` (the producer's peer ID, its [`SPACE_VECTOR`]) when it drained
+/// the ring, if given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecvSpec {
     /// The ring.
     pub slot: usize,
     /// How many messages.
     pub count: u64,
+    /// Whom to ring when space was given back.
+    pub notify: Option<u16>,
 }
 
 /// What one peer does.
@@ -150,15 +168,16 @@ pub struct Plan {
     pub recv: Vec<RecvSpec>,
     /// Print a line every this many messages per stream (0: only at the end).
     pub progress_every: u64,
-    /// Sleep this long after each round that sent something (0: never), so
-    /// that receivers find their rings empty and sleep on their doorbells.
+    /// Sleep this long after each round that sent or received something
+    /// (0: never), so that the other side finds its rings empty (a slow
+    /// sender) or full (a slow receiver) and sleeps on its doorbell.
     pub pause: Duration,
 }
 
 impl Plan {
-    /// Parses `send SLOT:COUNT[:PEER]` and `recv SLOT:COUNT` arguments
-    /// (`--send 0:1000:3 --recv 1:1000`), `--progress N` and `--pause
-    /// MICROSECONDS`.
+    /// Parses `send SLOT:COUNT[:PEER]` and `recv SLOT:COUNT[:PEER]`
+    /// arguments (`--send 0:1000:3 --recv 1:1000:3`), `--progress N` and
+    /// `--pause MICROSECONDS`.
     pub fn parse(args: &[String]) -> Result<Plan, String> {
         let mut plan = Plan::default();
         let mut it = args.iter();
@@ -170,26 +189,19 @@ impl Plan {
             };
             match a.as_str() {
                 "--send" => {
-                    let v = value()?;
-                    let f: Vec<&str> = v.split(':').collect();
-                    if !(2..=3).contains(&f.len()) {
-                        return Err(format!("--send {v}: expected SLOT:COUNT[:PEER]"));
-                    }
+                    let (slot, count, notify) = parse_stream(a, &value()?)?;
                     plan.send.push(SendSpec {
-                        slot: parse_num(f[0], "slot")?,
-                        count: parse_num(f[1], "count")?,
-                        notify: f.get(2).map(|p| parse_num(p, "peer")).transpose()?,
+                        slot,
+                        count,
+                        notify,
                     });
                 }
                 "--recv" => {
-                    let v = value()?;
-                    let f: Vec<&str> = v.split(':').collect();
-                    if f.len() != 2 {
-                        return Err(format!("--recv {v}: expected SLOT:COUNT"));
-                    }
+                    let (slot, count, notify) = parse_stream(a, &value()?)?;
                     plan.recv.push(RecvSpec {
-                        slot: parse_num(f[0], "slot")?,
-                        count: parse_num(f[1], "count")?,
+                        slot,
+                        count,
+                        notify,
                     });
                 }
                 "--progress" => plan.progress_every = parse_num(&value()?, "progress")?,
@@ -214,15 +226,38 @@ impl Plan {
     }
 }
 
+/// `SLOT:COUNT[:PEER]`, the value of `--send` and `--recv` (`option`).
+fn parse_stream(option: &str, v: &str) -> Result<(usize, u64, Option<u16>), String> {
+    let f: Vec<&str> = v.split(':').collect();
+    if !(2..=3).contains(&f.len()) {
+        return Err(format!("{option} {v}: expected SLOT:COUNT[:PEER]"));
+    }
+    Ok((
+        parse_num(f[0], "slot")?,
+        parse_num(f[1], "count")?,
+        f.get(2).map(|p| parse_num(p, "peer")).transpose()?,
+    ))
+}
+
 fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.parse()
         .map_err(|_| format!("{what} `{s}` is not a valid number"))
 }
 
-/// A peer of the exchange: rings others and waits for its own vector 0
+/// A peer of the exchange: rings others and waits for its own vectors
 /// through its [`Doorbell`] (host client, guest over VFIO, guest over UIO
 /// that can ring but only poll), and reports arrivals and departures.
 pub trait Peer: Doorbell {
+    /// How many vectors this peer can wait on, or `None` if it cannot
+    /// receive doorbells at all (a guest over UIO: it polls).
+    fn vectors(&self) -> Option<u32>;
+
+    /// The eventfd of this peer's `vector`, to sleep on several vectors at
+    /// once (`None`: the peer cannot; it then waits on one vector).
+    fn vector_fd(&self, _vector: u32) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
     /// Arrivals and departures of other peers since the last call, as
     /// lines to print (nothing for a guest).
     fn events(&mut self) -> Result<Vec<String>, String> {
@@ -230,25 +265,78 @@ pub trait Peer: Doorbell {
     }
 }
 
-/// How long a peer with nothing left to send sleeps on its doorbell at
-/// most before looking at the rings (and peer events) again.
-const RECV_WAIT: Duration = Duration::from_millis(100);
-/// How long a peer whose sends are blocked by a full ring sleeps at most
-/// (receivers do not ring when they free space: it polls for space).
-const FULL_WAIT: Duration = Duration::from_millis(2);
+/// How long a peer sleeps on its doorbells at most before looking at the
+/// rings (and peer events) again: a wake-up is never needed for
+/// progress, except from a consumer that was not told whom to ring
+/// (its producer then retries after this long).
+const WAIT_CAP: Duration = Duration::from_millis(100);
 
-/// Sleeps on `peer`'s vector 0 for at most `timeout`, through the same
-/// [`Notify`] the senders ring: true if rung.
-fn wait_rung<P: Peer>(peer: &mut P, timeout: Duration) -> Result<bool, String> {
-    let me = peer.id();
+/// The [`Notify`] of `me`'s end of a ring with `other`: rings `other`'s
+/// `vector`, waits on `me`'s `own_vector`.
+fn link<P: Peer>(me: &mut P, other: u16, vector: u32, own_vector: u32) -> Link<'_, P> {
     Link {
-        doorbell: peer,
-        peer: me,
-        vector: 0,
-        own_vector: 0,
+        doorbell: me,
+        peer: other,
+        vector,
+        own_vector,
     }
-    .wait(Some(timeout))
-    .map_err(|e| format!("waiting for a doorbell: {e}"))
+}
+
+/// Sleeps until one of `peer`'s `vectors` is rung or `timeout` passed,
+/// through the same [`Notify`] the other peers ring: true if rung (every
+/// vector found rung is consumed). Several vectors are watched at once
+/// through their eventfds; a peer without them waits on the first.
+fn wait_rung<P: Peer>(peer: &mut P, vectors: &[u32], timeout: Duration) -> Result<bool, String> {
+    let me = peer.id();
+    let rung = match vectors {
+        [_, _, ..] => match vectors
+            .iter()
+            .map(|&v| peer.vector_fd(v))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(fds) => Some(readable(&fds, vectors, timeout)?),
+            None => None,
+        },
+        _ => None,
+    };
+    let e = |e: P::Error| format!("waiting for a doorbell: {e}");
+    match rung {
+        None => link(peer, me, 0, vectors.first().copied().unwrap_or(DATA_VECTOR))
+            .wait(Some(timeout))
+            .map_err(e),
+        Some(rung) => {
+            for &v in &rung {
+                link(peer, me, 0, v).wait(Some(Duration::ZERO)).map_err(e)?;
+            }
+            Ok(!rung.is_empty())
+        }
+    }
+}
+
+/// Which of `vectors` (their eventfds `fds`) are rung, after waiting at
+/// most `timeout` for one.
+fn readable(
+    fds: &[BorrowedFd<'_>],
+    vectors: &[u32],
+    timeout: Duration,
+) -> Result<Vec<u32>, String> {
+    use nix::poll::{poll, PollFd, PollFlags};
+    let mut polled: Vec<PollFd> = fds
+        .iter()
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
+    match poll(&mut polled, hal_core::poll::syscall_timeout(Some(timeout))) {
+        Ok(_) => {}
+        // A signal: a wake-up for nothing, the rings are checked again.
+        Err(nix::errno::Errno::EINTR) => return Ok(Vec::new()),
+        Err(e) => return Err(format!("waiting for doorbells {vectors:?} (poll): {e}")),
+    }
+    Ok(polled
+        .iter()
+        .zip(vectors)
+        .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+        .map(|(_, &v)| v)
+        .collect())
 }
 
 /// What [`exchange`] did.
@@ -260,16 +348,17 @@ pub struct Report {
     pub sent_bytes: u64,
     /// Messages received and checked.
     pub received: u64,
-    /// Notifications sent.
+    /// Notifications sent: data (after a batch of sends) and space (after
+    /// draining a ring).
     pub rings: u64,
-    /// Sleeps on the doorbell that ended because it was rung.
+    /// Sleeps on the doorbells that ended because one was rung.
     pub wakeups: u64,
-    /// Sleeps with nothing left to send that ended by their timeout (every
-    /// sleep of a peer that cannot receive doorbells).
+    /// Sleeps that ended by their timeout (every sleep of a peer that
+    /// cannot receive doorbells).
     pub timeouts: u64,
-    /// Sleeps while a full ring blocked a send that ended by their timeout
-    /// (receivers do not ring when they free space: these are polls).
-    pub full_waits: u64,
+    /// Sleeps while a full ring blocked a send (on [`SPACE_VECTOR`], and on
+    /// [`DATA_VECTOR`] too if the peer also receives), however they ended.
+    pub space_waits: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -285,6 +374,13 @@ pub fn exchange<I: Io, P: Peer>(
     say: &mut dyn FnMut(&str),
 ) -> Result<Report, String> {
     let start = Instant::now();
+    if let Some(v) = peer.vectors().filter(|&v| v < VECTORS) {
+        return Err(format!(
+            "this peer has {v} interrupt vector(s); the exchange needs {VECTORS} (vector \
+             {DATA_VECTOR}: data, vector {SPACE_VECTOR}: space): give the ivshmem server \
+             (and QEMU's ivshmem-doorbell) {VECTORS} vectors"
+        ));
+    }
     let mut producers = Vec::new();
     for s in &plan.send {
         let p = Producer::attach(io, s.slot * SLOT_SIZE)
@@ -302,6 +398,8 @@ pub fn exchange<I: Io, P: Peer>(
     let mut idle_rounds = 0u32;
     loop {
         let mut progressed = false;
+        // A send found its ring full this round.
+        let mut blocked = false;
         for (spec, prod, next) in producers.iter_mut() {
             let mut sent_now = false;
             // A batch per round, so receivers interleave with senders.
@@ -314,6 +412,7 @@ pub fn exchange<I: Io, P: Peer>(
                     .try_send(&msg)
                     .map_err(|e| format!("sending message {next} into ring {}: {e}", spec.slot))?
                 {
+                    blocked = true;
                     break;
                 }
                 *next += 1;
@@ -327,23 +426,17 @@ pub fn exchange<I: Io, P: Peer>(
             if sent_now {
                 progressed = true;
                 if let Some(to) = spec.notify {
-                    // After the Release store of head (try_send), never before.
-                    Link {
-                        doorbell: &mut *peer,
-                        peer: to,
-                        vector: 0,
-                        own_vector: 0,
-                    }
-                    .notify()
-                    .map_err(|e| format!("ringing peer {to}: {e}"))?;
+                    // After the Release store of head (try_send), never
+                    // before; once per batch.
+                    link(peer, to, DATA_VECTOR, SPACE_VECTOR)
+                        .notify()
+                        .map_err(|e| format!("ringing peer {to}'s data vector: {e}"))?;
                     report.rings += 1;
                 }
             }
         }
-        if progressed && !plan.pause.is_zero() {
-            std::thread::sleep(plan.pause);
-        }
         for (spec, cons, next) in consumers.iter_mut() {
+            let mut drained = true;
             for _ in 0..256 {
                 if *next >= spec.count {
                     break;
@@ -354,6 +447,7 @@ pub fn exchange<I: Io, P: Peer>(
                 {
                     break;
                 }
+                drained = false;
                 check_message(spec.slot, *next, &msg)?;
                 *next += 1;
                 report.received += 1;
@@ -365,6 +459,20 @@ pub fn exchange<I: Io, P: Peer>(
                     ));
                 }
             }
+            // Found empty (or done): the producer may sleep on a full
+            // ring; tell it once per drained batch, after the Release
+            // store of tail (the rule of `recv_wait`).
+            if let (true, Some(to)) = (drained || *next >= spec.count, spec.notify) {
+                if cons
+                    .notify_space(&mut link(peer, to, SPACE_VECTOR, DATA_VECTOR))
+                    .map_err(|e| format!("ringing peer {to}'s space vector: {e}"))?
+                {
+                    report.rings += 1;
+                }
+            }
+        }
+        if progressed && !plan.pause.is_zero() {
+            std::thread::sleep(plan.pause);
         }
         for e in peer.events()? {
             say(&e);
@@ -388,17 +496,22 @@ pub fn exchange<I: Io, P: Peer>(
             idle_rounds = 0;
         } else {
             idle_rounds += 1;
-            // Spin a little, then sleep on the doorbell. The rings were
-            // found empty after the last ring arrived or before it: a ring
-            // since then is latched, so the wait returns at once.
+            // Spin a little, then sleep on the doorbells: on the data
+            // vector while receiving, on the space vector while a send
+            // is blocked by a full ring. The rings were found empty (or
+            // full) after the last ring arrived or before it: a ring since
+            // then is latched, so the wait returns at once.
             if idle_rounds > 16 {
-                let blocked = producers.iter().any(|(s, _, n)| *n < s.count);
-                let left = timeout.saturating_sub(start.elapsed());
-                let t = if blocked { FULL_WAIT } else { RECV_WAIT }.min(left);
-                if wait_rung(peer, t)? {
+                let receiving = consumers.iter().any(|(s, _, n)| *n < s.count);
+                let vectors: &[u32] = match (receiving, blocked) {
+                    (true, true) => &[DATA_VECTOR, SPACE_VECTOR],
+                    (false, true) => &[SPACE_VECTOR],
+                    _ => &[DATA_VECTOR],
+                };
+                let t = WAIT_CAP.min(timeout.saturating_sub(start.elapsed()));
+                report.space_waits += u64::from(blocked);
+                if wait_rung(peer, vectors, t)? {
                     report.wakeups += 1;
-                } else if blocked {
-                    report.full_waits += 1;
                 } else {
                     report.timeouts += 1;
                 }
@@ -423,7 +536,7 @@ impl Report {
             self.rings,
             self.wakeups,
             self.timeouts,
-            self.full_waits,
+            self.space_waits,
             self.elapsed,
             (self.sent + self.received) as f64 / secs
         )
@@ -433,6 +546,14 @@ impl Report {
 /// A host peer: an `ivshmem::Client` (rings and waits through its
 /// eventfds; prints arrivals and departures of other peers).
 impl Peer for ivshmem::client::Client {
+    fn vectors(&self) -> Option<u32> {
+        Some(ivshmem::client::Client::vectors(self))
+    }
+
+    fn vector_fd(&self, vector: u32) -> Option<BorrowedFd<'_>> {
+        self.try_vector_fd(vector).ok()
+    }
+
     fn events(&mut self) -> Result<Vec<String>, String> {
         Ok(self
             .poll_events()
@@ -447,7 +568,15 @@ impl Peer for ivshmem::client::Client {
 }
 
 /// A guest peer over VFIO: receives its doorbells as MSI-X interrupts.
-impl Peer for ivshmem::guest::GuestDevice {}
+impl Peer for ivshmem::guest::GuestDevice {
+    fn vectors(&self) -> Option<u32> {
+        Some(ivshmem::guest::GuestDevice::vectors(self))
+    }
+
+    fn vector_fd(&self, vector: u32) -> Option<BorrowedFd<'_>> {
+        ivshmem::guest::GuestDevice::vector_fd(self, vector).ok()
+    }
+}
 
 /// Prints a line and flushes (the harness reads it through a pipe).
 pub fn say_line(line: &str) {
@@ -464,7 +593,7 @@ pub fn host_peer(
     plan: &Plan,
     timeout: Duration,
 ) -> Result<String, String> {
-    let client = ivshmem::client::Client::connect_with_vectors(socket, 1)
+    let client = ivshmem::client::Client::connect_with_vectors(socket, VECTORS)
         .map_err(|e| format!("connecting to {}: {e}", socket.display()))?;
     say_line(&format!("peer {}", client.id()));
     // A second mapping of the same memory, so that the client stays free
@@ -537,7 +666,11 @@ impl Doorbell for GuestPeer {
     }
 }
 
-impl Peer for GuestPeer {}
+impl Peer for GuestPeer {
+    fn vectors(&self) -> Option<u32> {
+        None
+    }
+}
 
 /// Runs `plan` as a guest peer: BAR2 through sysfs `resource2` (a 64-bit
 /// BAR, not a UIO map), BAR0 through UIO.
@@ -596,6 +729,55 @@ pub fn ring_peer_command(args: &[String]) -> Result<String, String> {
     }
 }
 
+/// Runs `f` with two host clients of an ivshmem server (`vectors` per
+/// peer) running in a thread of this process, each already knowing the
+/// other; stops the server and removes its directory (`name` and the
+/// process ID, in the temporary directory) afterwards.
+#[cfg(test)]
+pub(crate) fn with_two_clients<T>(
+    name: &str,
+    vectors: u32,
+    f: impl FnOnce(ivshmem::client::Client, ivshmem::client::Client) -> T,
+) -> T {
+    use ivshmem::client::Client;
+    use ivshmem::server::{Server, ServerConfig, ShmBacking};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("s.sock");
+    let mut server = Server::bind(ServerConfig {
+        socket: socket.clone(),
+        shm: ShmBacking::Dir(dir.clone()),
+        size: SHM_SIZE,
+        vectors,
+        verbose: false,
+    })
+    .unwrap();
+    let stop = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| server.run(|| stop.load(Ordering::Relaxed)).unwrap());
+        // Stops the server even if `f` panics (or the scope would wait
+        // for it forever).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = Stop(&stop);
+        let connect = || Client::connect_with_vectors(&socket, vectors).unwrap();
+        let (mut a, b) = (connect(), connect());
+        while !a.peers().contains(&b.id()) {
+            a.poll_events().unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        f(a, b)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,7 +802,7 @@ mod tests {
     #[test]
     fn plans_parse_and_bad_ones_are_refused() {
         let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
-        let p = Plan::parse(&a("--send 0:10:3 --recv 1:20 --progress 5")).unwrap();
+        let p = Plan::parse(&a("--send 0:10:3 --recv 1:20:4 --progress 5")).unwrap();
         assert_eq!(
             p.send,
             vec![SendSpec {
@@ -629,12 +811,23 @@ mod tests {
                 notify: Some(3)
             }]
         );
-        assert_eq!(p.recv, vec![RecvSpec { slot: 1, count: 20 }]);
+        assert_eq!(
+            p.recv,
+            vec![RecvSpec {
+                slot: 1,
+                count: 20,
+                notify: Some(4)
+            }]
+        );
         let p = Plan::parse(&a("--recv 1:2 --pause 2500")).unwrap();
+        assert_eq!(p.recv[0].notify, None);
         assert_eq!(p.pause, Duration::from_micros(2500));
         assert!(Plan::parse(&a("--send 0"))
             .unwrap_err()
             .contains("SLOT:COUNT"));
+        assert!(Plan::parse(&a("--recv 0:1:2:3"))
+            .unwrap_err()
+            .contains("--recv 0:1:2:3: expected SLOT:COUNT[:PEER]"));
         assert!(Plan::parse(&a("--recv 9:1"))
             .unwrap_err()
             .contains("outside"));
@@ -661,7 +854,11 @@ mod tests {
             Ok(std::mem::take(&mut self.rung) > 0)
         }
     }
-    impl Peer for Counting {}
+    impl Peer for Counting {
+        fn vectors(&self) -> Option<u32> {
+            Some(VECTORS)
+        }
+    }
 
     #[test]
     fn one_peer_sends_to_itself_through_a_fake_memory() {
@@ -684,8 +881,13 @@ mod tests {
                 RecvSpec {
                     slot: 0,
                     count: 3000,
+                    notify: Some(1),
                 },
-                RecvSpec { slot: 1, count: 10 },
+                RecvSpec {
+                    slot: 1,
+                    count: 10,
+                    notify: None,
+                },
             ],
             progress_every: 0,
             pause: Duration::ZERO,
@@ -702,7 +904,11 @@ mod tests {
         assert!(r.rings > 0);
         // A receiver expecting more than was sent times out, saying so.
         let plan = Plan {
-            recv: vec![RecvSpec { slot: 1, count: 1 }],
+            recv: vec![RecvSpec {
+                slot: 1,
+                count: 1,
+                notify: None,
+            }],
             ..Plan::default()
         };
         let e = exchange(
@@ -714,5 +920,56 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("ring 1: received 0/1"), "{e}");
+    }
+
+    /// Two host peers (ivshmem clients of a server in this process) in
+    /// two threads, one sending and one receiving checked messages, twice:
+    /// a slow sender (20 ms pause per batch), so the receiver sleeps on its
+    /// data vector, then a slow receiver (20 ms per round), so the sender
+    /// finds the ring full (5000 messages, about 20 times the ring) and
+    /// sleeps on its space vector. Each sleeper is woken by the other's
+    /// doorbell: waits that timed out (nobody rang) are rare.
+    #[test]
+    fn two_host_peers_sleep_in_both_directions() {
+        let pause = Duration::from_millis(20);
+        let run = |n: u64, sender_pause, receiver_pause| {
+            with_two_clients("ring-wait", VECTORS, |mut a, mut b| {
+                let shm_a = crate::ivshmem_vm::map_shared(&a).unwrap();
+                let shm_b = crate::ivshmem_vm::map_shared(&b).unwrap();
+                create_slots(&shm_a, &[0]).unwrap();
+                // Through the parser, as `vm-guest ring-peer` gets them.
+                let plan = |stream: &str, peer: u16, pause: Duration| {
+                    let us = pause.as_micros().to_string();
+                    let args = [stream, &format!("0:{n}:{peer}"), "--pause", &us];
+                    Plan::parse(&args.map(String::from)).unwrap()
+                };
+                let sender = plan("--send", b.id(), sender_pause);
+                let receiver = plan("--recv", a.id(), receiver_pause);
+                let limit = Duration::from_secs(120);
+                let (t, r) = std::thread::scope(|s| {
+                    let r = s.spawn(|| exchange(&shm_b, &receiver, &mut b, limit, &mut |_| {}));
+                    let t = exchange(&shm_a, &sender, &mut a, limit, &mut |_| {});
+                    (t.unwrap(), r.join().unwrap().unwrap())
+                });
+                eprintln!("sender: {}\nreceiver: {}", t.summary(), r.summary());
+                assert_eq!((t.sent, r.received), (n, n));
+                assert!(
+                    t.timeouts * 4 <= t.wakeups && r.timeouts * 4 <= r.wakeups,
+                    "waits timed out: doorbells were lost or never rung: {}; {}",
+                    t.summary(),
+                    r.summary()
+                );
+                (t, r)
+            })
+        };
+        let (_, r) = run(2000, pause, Duration::ZERO);
+        assert!(r.wakeups > 0, "the receiver never slept: {}", r.summary());
+        let (t, _) = run(5000, Duration::ZERO, pause);
+        assert!(
+            t.space_waits > 0,
+            "the ring was never full: {}",
+            t.summary()
+        );
+        assert!(t.wakeups > 0, "the sender was never woken: {}", t.summary());
     }
 }

@@ -20,6 +20,11 @@ use crate::ivshmem_vm::{self, PeerProcess};
 /// so that receivers find their rings empty and must sleep: without it a
 /// fast sender keeps a slow receiver busy and nothing shows the interrupt.
 const PAUSE_US: u32 = 100_000;
+/// A slow receiver pauses this long (µs) after each round (256 messages
+/// at most), so that its sender finds the ring full and must sleep on its
+/// space vector (shorter than the exchange's 100 ms cap on a sleep, so
+/// the space doorbell, not the cap, ends the sender's sleeps).
+const SLOW_RECEIVER_US: u32 = 30_000;
 /// How long one doorbell may take to arrive.
 const RING_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -89,7 +94,8 @@ pub fn guest_vectors(host_peer: u16, n: u32) -> Result<String, String> {
 }
 
 /// `ring-peer --vfio`: runs `plan` as a guest peer over VFIO, sleeping on
-/// its MSI-X vector 0 when its rings are empty.
+/// its MSI-X vector 0 when its rings are empty and on vector 1 when a
+/// ring it sends into is full.
 pub fn vfio_guest_peer(plan: &Plan, timeout: Duration) -> Result<String, String> {
     let mut dev = open_guest_device()?;
     say_line(&format!("peer {}", dev.id()));
@@ -105,10 +111,10 @@ fn start_server(vectors: u32) -> Result<IvshmemServer, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A server with one vector per peer, the test process's client on it,
-/// and fresh rings in `slots`.
+/// A server with the exchange's vectors per peer (data and space), the
+/// test process's client on it, and fresh rings in `slots`.
 fn server_with_rings(slots: &[usize]) -> Result<(IvshmemServer, ivshmem_vm::Watcher), String> {
-    let server = start_server(1)?;
+    let server = start_server(ivshmem_ring::VECTORS)?;
     let me = ivshmem_vm::watch(&server)?;
     ivshmem_ring::create_slots(&ivshmem_vm::map_shared(&me.client)?, slots)?;
     Ok((server, me))
@@ -133,6 +139,8 @@ pub struct Sleeps {
     pub wakeups: u64,
     /// Waits ended by their timeout.
     pub timeouts: u64,
+    /// Waits while a send was blocked by a full ring.
+    pub space_waits: u64,
 }
 
 /// Reads the counts out of a summary line.
@@ -157,6 +165,7 @@ pub fn parse_sleeps(summary: &str) -> Result<Sleeps, String> {
         received,
         wakeups: before(" wake-ups")?,
         timeouts: before(" wait timeouts")?,
+        space_waits: before(" waits for space")?,
     })
 }
 
@@ -174,6 +183,20 @@ pub fn check_slept(who: &str, summary: &str, n: u64) -> Result<Sleeps, String> {
         return Err(format!(
             "{who} did not sleep on its interrupt: {} wake-ups and {} timeouts for {n} messages ({summary})",
             s.wakeups, s.timeouts
+        ));
+    }
+    Ok(s)
+}
+
+/// Checks that a sender found its ring full and slept on its space
+/// vector: at least one wait for space, woken by the doorbell at least
+/// once, and more often by it than by a timeout.
+pub fn check_slept_for_space(who: &str, summary: &str) -> Result<Sleeps, String> {
+    let s = parse_sleeps(summary)?;
+    if s.space_waits == 0 || s.wakeups == 0 || s.timeouts > s.wakeups {
+        return Err(format!(
+            "{who} did not sleep on its space vector: {} waits for space, {} wake-ups, {} timeouts ({summary})",
+            s.space_waits, s.wakeups, s.timeouts
         ));
     }
     Ok(s)
@@ -244,7 +267,9 @@ pub fn msix_per_vector(guest_bin: &Path, n: u32) -> Result<Vec<String>, String> 
 /// `vfio_ivshmem_ring_host_to_guest_by_interrupt`: a host peer process
 /// sends `n` checked messages into ring 0 and rings the guest after each
 /// batch; the guest (over VFIO) receives them all, in order, intact,
-/// sleeping on MSI-X vector 0 when the ring is empty.
+/// sleeping on MSI-X vector 0 when the ring is empty, and rings the host
+/// process's space vector when it drained the ring (the host process
+/// sleeps on it when the ring is full).
 pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let (server, mut me) = server_with_rings(&[0])?;
@@ -263,7 +288,7 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
     let start = Instant::now();
     let out = run_guest(
         &vm,
-        &format!("ring-peer --vfio --recv 0:{n}"),
+        &format!("ring-peer --vfio --recv 0:{n}:{}", host.id),
         Duration::from_secs(600),
     )?;
     let summary = out.lines().last().unwrap_or_default().to_string();
@@ -289,8 +314,11 @@ pub fn ring_host_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Strin
 
 /// `vfio_ivshmem_ring_guest_to_guest_by_interrupt`: two VFIO VMs on one
 /// server; A sends `n` messages to B in ring 0, then B sends `n` to A in
-/// ring 1, each ringing the other after each batch; each receives
-/// everything checked, sleeping on its MSI-X vector 0.
+/// ring 1, each sender ringing the receiver's vector 0 after each batch
+/// (data), each receiver ringing the sender's vector 1 after draining the
+/// ring (space). A slow sender first: B receives everything checked,
+/// sleeping on its MSI-X vector 0; then a slow receiver: B finds ring 1
+/// full and sleeps on its MSI-X vector 1 until A has drained it.
 pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     let mut log = Vec::new();
     let (server, mut me) = server_with_rings(&[0, 1])?;
@@ -323,14 +351,21 @@ pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Stri
         )
     };
     // One direction at a time: a peer that sends too would pause (sleep)
-    // between its batches instead of waiting on its doorbell.
-    for (slot, (tx, tx_vm), (rx, rx_vm), name) in [
-        (0, (a, &a_vm), (b, &b_vm), "VM B (from A)"),
-        (1, (b, &b_vm), (a, &a_vm), "VM A (from B)"),
+    // between its batches instead of waiting on its doorbell. First the
+    // sender is slow (the receiver sleeps on data), then the receiver (the
+    // sender sleeps on space).
+    for (slot, (tx, tx_vm), (rx, rx_vm), slow_sender) in [
+        (0, (a, &a_vm), (b, &b_vm), true),
+        (1, (b, &b_vm), (a, &a_vm), false),
     ] {
+        let (tx_pause, rx_pause) = if slow_sender {
+            (PAUSE_US, 0)
+        } else {
+            (0, SLOW_RECEIVER_US)
+        };
         let (rs, rr) = std::thread::scope(|s| {
-            let ts = s.spawn(|| run(tx_vm, format!("--send {slot}:{n}:{rx} --pause {PAUSE_US}")));
-            let tr = s.spawn(|| run(rx_vm, format!("--recv {slot}:{n}")));
+            let ts = s.spawn(|| run(tx_vm, format!("--send {slot}:{n}:{rx} --pause {tx_pause}")));
+            let tr = s.spawn(|| run(rx_vm, format!("--recv {slot}:{n}:{tx} --pause {rx_pause}")));
             (
                 ts.join().unwrap_or_else(|_| Err("thread panicked".into())),
                 tr.join().unwrap_or_else(|_| Err("thread panicked".into())),
@@ -338,13 +373,25 @@ pub fn ring_guest_to_guest(guest_bin: &Path, n: u64) -> Result<Vec<String>, Stri
         });
         let sent = rs.map_err(|e| format!("peer {tx} sending: {e}"))?;
         let out = rr.map_err(|e| format!("peer {rx} receiving: {e}"))?;
-        let summary = out.lines().last().unwrap_or_default().to_string();
-        check_slept(name, &summary, n)?;
-        log.push(format!("{name}: {summary}"));
-        log.push(format!(
-            "its sender, peer {tx}: {}",
-            sent.lines().last().unwrap_or_default()
-        ));
+        let received = out.lines().last().unwrap_or_default().to_string();
+        let sent = sent.lines().last().unwrap_or_default().to_string();
+        if slow_sender {
+            check_slept(&format!("receiver peer {rx}"), &received, n)?;
+        } else {
+            let r = parse_sleeps(&received)?;
+            if r.received != n {
+                return Err(format!("peer {rx} received {} of {n} messages", r.received));
+            }
+            check_slept_for_space(&format!("sender peer {tx}"), &sent)?;
+        }
+        let (who, why) = if slow_sender {
+            ("slow sender", "receiver sleeps on vector 0")
+        } else {
+            ("slow receiver", "sender sleeps on vector 1")
+        };
+        log.push(format!("ring {slot}, {who} ({why}):"));
+        log.push(format!("  receiver, peer {rx}: {received}"));
+        log.push(format!("  sender, peer {tx}: {sent}"));
     }
     drop((a_vm, b_vm));
     drop(me);
@@ -367,6 +414,22 @@ mod tests {
         let s = parse_sleeps(&r.summary()).unwrap();
         assert_eq!((s.received, s.wakeups, s.timeouts), (100, 40, 2));
         check_slept("x", &r.summary(), 100).unwrap();
+        assert!(check_slept_for_space("x", &r.summary())
+            .unwrap_err()
+            .contains("0 waits for space"));
+        let sender = ivshmem_ring::Report {
+            sent: 100,
+            space_waits: 7,
+            wakeups: 7,
+            timeouts: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            check_slept_for_space("x", &sender.summary())
+                .unwrap()
+                .space_waits,
+            7
+        );
         assert!(check_slept("x", &r.summary(), 101)
             .unwrap_err()
             .contains("100 of 101"));

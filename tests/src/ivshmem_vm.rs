@@ -16,8 +16,9 @@ use qemu::{IvshmemServer, Vm};
 use crate::host::{self, run_guest};
 use crate::ivshmem_ring::{self, SHM_SIZE, SLOT_SIZE};
 
-/// Vectors per peer in these cases.
-pub const VECTORS: u32 = 1;
+/// Vectors per peer in these cases: the exchange's data and space
+/// vectors.
+pub const VECTORS: u32 = ivshmem_ring::VECTORS;
 /// How long a peer waits for its streams.
 const PEER_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -374,7 +375,7 @@ pub fn two_vms_two_hosts(
 ) -> Result<(), String> {
     let server = start_server()?;
     say(format!(
-        "ivshmem-server listening on {} ({SHM_SIZE} bytes of shared memory, {VECTORS} vector per peer)",
+        "ivshmem-server listening on {} ({SHM_SIZE} bytes of shared memory, {VECTORS} vectors per peer: 0 rung for data, 1 for space)",
         server.socket().display()
     ));
     let mut me = watch(&server)?;
@@ -422,12 +423,12 @@ pub fn two_vms_two_hosts(
     let h2 = PeerProcess::spawn(
         &prog,
         server.socket(),
-        &format!("--recv 2:{n} --send 3:{n} --recv 4:{n}"),
+        &format!("--recv 2:{n}:{b} --send 3:{n} --recv 4:{n}"),
     )?;
     let h1 = PeerProcess::spawn(
         &prog,
         server.socket(),
-        &format!("--recv 0:{n} --send 1:{n} --send 4:{n}:{}", h2.id),
+        &format!("--recv 0:{n}:{a} --send 1:{n} --send 4:{n}:{}", h2.id),
     )?;
     say(format!(
         "host process H2 joined: peer {}; H1 joined: peer {}",
@@ -445,6 +446,7 @@ pub fn two_vms_two_hosts(
     say("  ring 0: A -> H1, A rings H1's doorbell    ring 1: H1 -> A, A polls".to_string());
     say("  ring 2: B -> H2, B rings H2's doorbell    ring 3: H2 -> B, B polls".to_string());
     say("  ring 4: H1 -> H2, H1 writes H2's eventfd   ring 5: A -> B, B polls".to_string());
+    say("  a receiver that drains a ring rings its sender's vector 1 (space), so host senders sleep on a full ring too (H2 started before H1 and does not know its ID: H1 retries a full ring 4 every 100 ms)".to_string());
     let progress = (n / 2).max(1);
     let (ra, rb) = std::thread::scope(|s| {
         let ta = s.spawn(|| {
@@ -452,8 +454,8 @@ pub fn two_vms_two_hosts(
                 &a_vm,
                 a,
                 &format!(
-                    "--send 0:{n}:{} --recv 1:{n} --send 5:{n} --progress {progress}",
-                    h1.id
+                    "--send 0:{n}:{h1} --recv 1:{n}:{h1} --send 5:{n} --progress {progress}",
+                    h1 = h1.id
                 ),
             )
         });
@@ -462,8 +464,8 @@ pub fn two_vms_two_hosts(
                 &b_vm,
                 b,
                 &format!(
-                    "--send 2:{n}:{} --recv 3:{n} --recv 5:{n} --progress {progress}",
-                    h2.id
+                    "--send 2:{n}:{h2} --recv 3:{n}:{h2} --recv 5:{n} --progress {progress}",
+                    h2 = h2.id
                 ),
             )
         });
@@ -522,7 +524,7 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
         prog,
         server.socket(),
         &format!(
-            "--recv 0:{n} --send 1:{n} --recv 3:{m} --progress {}",
+            "--recv 0:{n}:{a} --send 1:{n} --recv 3:{m} --progress {}",
             n / 4
         ),
     )?;
@@ -538,7 +540,7 @@ pub fn peer_killed(guest_bin: &Path, n: u64) -> Result<Vec<String>, String> {
     log.push(format!("VM A is peer {a}, H2 peer {}, H1 peer {old}; server fds {fds_before} -> {fds_with} with H1", h2.id));
 
     std::thread::scope(|s| -> Result<(), String> {
-        let guest_args = format!("--send 0:{n}:{} --recv 1:{n}", h2.id);
+        let guest_args = format!("--send 0:{n}:{h2} --recv 1:{n}:{h2}", h2 = h2.id);
         let vm = &vm;
         let guest = s.spawn(move || guest_peer(vm, a, &guest_args));
         // Read H1's stream, checked, then kill H1 in the middle of it.

@@ -253,29 +253,7 @@ mod tests {
     /// every message checked, both modes, one time per round trip.
     #[test]
     fn ping_pong_between_two_host_clients() {
-        use ivshmem::client::Client;
-        use ivshmem::server::{Server, ServerConfig, ShmBacking};
-        use std::sync::atomic::{AtomicBool, Ordering};
-
-        let dir = std::env::temp_dir().join(format!("ring-latency-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Server::bind(ServerConfig {
-            socket: dir.join("s.sock"),
-            shm: ShmBacking::Dir(dir.clone()),
-            size: crate::ivshmem_ring::SHM_SIZE,
-            vectors: 1,
-            verbose: false,
-        })
-        .unwrap();
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            s.spawn(|| server.run(|| stop.load(Ordering::Relaxed)).unwrap());
-            let mut a = Client::connect(&dir.join("s.sock")).unwrap();
-            let mut b = Client::connect(&dir.join("s.sock")).unwrap();
-            while !a.peers().contains(&b.id()) {
-                a.poll_events().unwrap();
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        crate::ivshmem_ring::with_two_clients("ring-latency", 1, |mut a, mut b| {
             let (ida, idb) = (a.id(), b.id());
             let shm_a = crate::ivshmem_vm::map_shared(&a).unwrap();
             let shm_b = crate::ivshmem_vm::map_shared(&b).unwrap();
@@ -289,8 +267,6 @@ mod tests {
                 assert_eq!(times.unwrap().len(), 300, "{mode:?}");
                 assert!(echoed.unwrap().is_empty());
             }
-            stop.store(true, Ordering::Relaxed);
         });
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

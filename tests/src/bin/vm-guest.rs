@@ -31,13 +31,15 @@ cases:
   ivshmem-position [--vfio]           print IV_POSITION (this VM's peer ID)
   ivshmem-ring PEER                   print IV_POSITION; ring PEER's vector 0 (doorbell)
   ring-peer --guest|--vfio|--socket PATH [--timeout SECS] [--send SLOT:COUNT[:PEER]]...
-            [--recv SLOT:COUNT]... [--progress N]
+            [--recv SLOT:COUNT[:PEER]]... [--progress N]
                                       exchange checked messages over shm-ring
                                       rings in ivshmem's shared memory (the
                                       guest through BAR2, a host process as an
-                                      ivshmem client), ringing PEER after sends;
+                                      ivshmem client), ringing PEER's vector 0
+                                      after sends and vector 1 after draining;
                                       --vfio: (VFIO VM) ivshmem bound to vfio-pci,
-                                      sleeping on MSI-X when the rings are empty
+                                      sleeping on MSI-X when a ring is empty
+                                      (vector 0) or full (vector 1)
   ring-bench send|recv|copy SLOT N SIZE
                                       ring throughput in BAR2 (fixed-size messages;
                                       copy: plain copies, the limit)

@@ -436,7 +436,7 @@ pub fn exchange<I: Io, P: Peer>(
             }
         }
         for (spec, cons, next) in consumers.iter_mut() {
-            let mut drained = true;
+            let mut found_empty = false;
             for _ in 0..256 {
                 if *next >= spec.count {
                     break;
@@ -445,9 +445,9 @@ pub fn exchange<I: Io, P: Peer>(
                     .try_recv(&mut msg)
                     .map_err(|e| format!("receiving from ring {}: {e}", spec.slot))?
                 {
+                    found_empty = true;
                     break;
                 }
-                drained = false;
                 check_message(spec.slot, *next, &msg)?;
                 *next += 1;
                 report.received += 1;
@@ -459,10 +459,13 @@ pub fn exchange<I: Io, P: Peer>(
                     ));
                 }
             }
-            // Found empty (or done): the producer may sleep on a full
-            // ring; tell it once per drained batch, after the Release
-            // store of tail (the rule of `recv_wait`).
-            if let (true, Some(to)) = (drained || *next >= spec.count, spec.notify) {
+            // Found empty, done, or about to pause: the producer may sleep
+            // on a full ring; give the space back before this side stops
+            // reading for a while (`notify_space` rings only if something
+            // was consumed since its last ring, after the Release store of
+            // tail: the rule of `recv_wait`).
+            let stopping = found_empty || *next >= spec.count || !plan.pause.is_zero();
+            if let (true, Some(to)) = (stopping, spec.notify) {
                 if cons
                     .notify_space(&mut link(peer, to, SPACE_VECTOR, DATA_VECTOR))
                     .map_err(|e| format!("ringing peer {to}'s space vector: {e}"))?

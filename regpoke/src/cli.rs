@@ -356,7 +356,7 @@ pub enum IrqCommand {
     /// Interrupts from before the device was opened are not seen, unless
     /// --since gives the count they are to be compared with (from `irq count`).
     #[command(
-        after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s"
+        after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s\n  regpoke --spec ivshmem irq wait --vector 1 --timeout 20s   # VFIO: doorbell 1 (MSI-X vector 1)"
     )]
     Wait(IrqWaitArgs),
     /// Print the device's cumulative interrupt count (UIO: sysfs `event`;

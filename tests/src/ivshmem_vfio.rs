@@ -152,7 +152,7 @@ const RING_EVERY: Duration = Duration::from_millis(50);
 /// ivshmem-doorbell of 2 vectors, `regpoke --spec ivshmem irq wait
 /// --vector 1` (`vm-guest vfio-regpoke-doorbell`, which also checks that
 /// `--vector 5` is refused) returns once the test process, a peer, rings
-/// the guest's vector 1, which it does every [`RING_EVERY`] until then.
+/// the guest's vector 1, which it does every 50 ms until then.
 pub fn regpoke_doorbell_msix(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>, String> {
     let server = start_server(2)?;
     let mut me = ivshmem_vm::watch(&server)?;

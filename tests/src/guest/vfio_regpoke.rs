@@ -201,8 +201,10 @@ expect IRQ_STATUS ==0
 irq count
 ";
 
-/// `vfio-regpoke-intx`: see [`INTX_TWICE`]; a kind edu lacks (MSI-X) and
-/// a vector beyond its count are refused, naming what it has.
+/// `vfio-regpoke-intx`: INTx forced on edu, raised twice in one batch
+/// (the second time counted only once `irq enable` unmasks the line); a
+/// kind edu lacks (MSI-X) and a vector beyond its count are refused,
+/// naming what it has.
 pub fn regpoke_intx_forced() -> Outcome {
     super::vfio::bind_edu_to_vfio()?;
     let pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;

@@ -5,36 +5,36 @@
 //! run in the VFIO VMs (`vfio_regpoke_intx_forced`,
 //! `vfio_regpoke_waits_for_ivshmem_doorbell_msix`).
 
+mod common;
+
 use assert_cmd::Command;
-use pci_sysfs::fake::{FakePci, FakeSysfs, FakeUio};
+use common::{uio_command, uio_tree};
+use pci_sysfs::fake::FakeSysfs;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-const DEV: &str = "0000:00:04.0";
-
 /// An edu bound to uio_pci_generic, uio0 = BAR0.
 fn tree() -> FakeSysfs {
-    let f = FakeSysfs::new().unwrap();
-    f.add_pci(&FakePci::edu(DEV).with_driver("uio_pci_generic"))
-        .unwrap();
-    f.add_uio(&FakeUio::pci_generic(
-        0,
-        DEV,
-        &[(0xfea0_0000, 0x10_0000, 0)],
-        1 << 20,
-    ))
-    .unwrap();
-    f
+    uio_tree()
 }
 
 fn cmd(f: &FakeSysfs) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_regpoke"));
-    c.arg("--sysfs-root")
-        .arg(f.root())
-        .arg("--lock-dir")
-        .arg(f.root())
-        .args(["--spec", "edu", "--uio", "0"]);
-    c
+    uio_command(f, "edu")
+}
+
+/// `regpoke --spec edu batch [--dry-run] SCRIPT` with `text` as the
+/// script `irq.rp`, on `f` (none: a dry run).
+fn batch(f: Option<&FakeSysfs>, text: &str) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("irq.rp");
+    std::fs::write(&script, text).unwrap();
+    match f {
+        Some(f) => cmd(f).arg("batch").arg(&script).assert(),
+        None => Command::new(env!("CARGO_BIN_EXE_regpoke"))
+            .args(["--spec", "edu", "batch", "--dry-run"])
+            .arg(&script)
+            .assert(),
+    }
 }
 
 #[test]
@@ -100,43 +100,32 @@ fn an_unknown_kind_is_a_usage_error_listing_the_kinds() {
 #[test]
 fn a_batch_uses_one_kind_and_vector() {
     let f = tree();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("irq.rp");
-    std::fs::write(
-        &script,
+    batch(
+        Some(&f),
         "irq count --irq-kind intx\nirq count\nirq count --vector 0\n",
     )
-    .unwrap();
-    cmd(&f).arg("batch").arg(&script).assert().success();
+    .success();
     // A later line asking for something else than what is in use.
-    std::fs::write(&script, "irq count\nirq enable --irq-kind msi\n").unwrap();
-    cmd(&f).arg("batch").arg(&script).assert().code(2).stderr(
-        contains("irq.rp:2")
-            .and(contains("already in use as INTx vector 0"))
-            .and(contains("--irq-kind msi")),
-    );
+    batch(Some(&f), "irq count\nirq enable --irq-kind msi\n")
+        .code(2)
+        .stderr(
+            contains("irq.rp:2")
+                .and(contains("already in use as INTx vector 0"))
+                .and(contains("--irq-kind msi")),
+        );
 }
 
 #[test]
 fn a_dry_run_shows_the_options() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("irq.rp");
-    std::fs::write(
-        &script,
+    batch(
+        None,
         "irq wait --timeout 1s --irq-kind msix --vector 1\nirq ack IRQ_ACK.FACT=1 --irq-kind intx\n",
     )
-    .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_regpoke"))
-        .args(["--spec", "edu", "batch", "--dry-run"])
-        .arg(&script)
-        .assert()
-        .success()
-        .stdout(
-            contains("irq.rp:1: wait for an interrupt (--irq-kind msix --vector 1) (timeout 1s)")
-                .and(contains(
-                    "irq.rp:2: enable (unmask) the interrupt (--irq-kind intx)",
-                )),
-        );
+    .success()
+    .stdout(
+        contains("irq.rp:1: wait for an interrupt (--irq-kind msix --vector 1) (timeout 1s)")
+            .and(contains("irq.rp:2: enable (unmask) the interrupt (--irq-kind intx)")),
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ use vfio_backend::VfioDevice;
 use crate::cli::Global;
 use crate::error::{Error, Result};
 use crate::interrupts::Interrupts;
+use crate::irqchoice::{self, Available, IrqChoice};
 use crate::lock::LockBase;
 use crate::spec;
 use crate::trace::Regs;
@@ -912,13 +913,19 @@ pub fn interrupts(
     sel: &Selection,
     g: &Global,
     mapped: Option<&Mapped>,
+    choice: &IrqChoice,
     log: Log,
 ) -> Result<Interrupts> {
     if let Some(dev) = mapped.and_then(|m| m.vfio.as_ref()) {
-        return vfio::VfioInterrupts::open(dev.clone(), log).map(Interrupts::Vfio);
+        return vfio::VfioInterrupts::open(dev.clone(), choice, log).map(Interrupts::Vfio);
     }
     let dev = irq_device(sel, g, mapped)?;
-    log.info(|| format!("interrupts through {}", dev.info().devnode().display()));
+    let node = dev.info().devnode().display().to_string();
+    // UIO has one interrupt, INTx: the same check as VFIO's, against that.
+    let chosen = irqchoice::choose(&node, &Available::UIO, choice).map_err(|e| {
+        e.hint("UIO delivers one interrupt, INTx vector 0; MSI and MSI-X need VFIO: bind the device to vfio-pci and select it with --vfio")
+    })?;
+    log.info(|| format!("interrupts through {node} ({chosen})"));
     Ok(Interrupts::Uio { dev, irq: None })
 }
 

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use register_spec::Width;
 
+use crate::irqchoice::IrqChoice;
+
 const AFTER_HELP: &str = "\
 Device selection:
   --spec FILE.yaml|NAME    the register map (NAME: a shipped map: edu, ivshmem)
@@ -348,18 +350,18 @@ pub enum IrqCommand {
     /// Enable (unmask) the interrupt: UIO irqcontrol, or for uio_pci_generic
     /// clear INTx Disable in config space (needs root); over VFIO unmask
     /// INTx (MSI needs nothing).
-    Enable,
+    Enable(IrqChoice),
     /// Wait for an interrupt; prints the cumulative count and the number missed.
     ///
     /// Interrupts from before the device was opened are not seen, unless
     /// --since gives the count they are to be compared with (from `irq count`).
     #[command(
-        after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s"
+        after_help = "Examples:\n  regpoke --spec edu irq wait --timeout 1s\n  C=$(regpoke --spec edu irq count); regpoke --spec edu write IRQ_RAISE=1\n  regpoke --spec edu irq wait --since $C --timeout 1s\n  regpoke --spec ivshmem irq wait --vector 1 --timeout 20s   # VFIO: doorbell 1 (MSI-X vector 1)"
     )]
     Wait(IrqWaitArgs),
     /// Print the device's cumulative interrupt count (UIO: sysfs `event`;
-    /// VFIO: this process's interrupts).
-    Count,
+    /// VFIO: this process's interrupts on the vector in use).
+    Count(IrqChoice),
     /// Acknowledge: the device's acknowledge read(s) and write(s), then enable the interrupt again.
     ///
     /// `irq ack REG.FIELD=1` writes the acknowledge (as `write`);
@@ -385,6 +387,9 @@ pub struct IrqWaitArgs {
     /// Enable (unmask) the interrupt before waiting.
     #[arg(long)]
     pub enable: bool,
+    /// Which interrupt.
+    #[command(flatten)]
+    pub choice: IrqChoice,
 }
 
 /// `irq ack` arguments.
@@ -407,6 +412,9 @@ pub struct IrqAckArgs {
     /// the register needs no flag).
     #[arg(long)]
     pub allow_side_effect_read: bool,
+    /// Which interrupt is unmasked.
+    #[command(flatten)]
+    pub choice: IrqChoice,
 }
 
 /// `batch` arguments.
@@ -523,7 +531,8 @@ pub fn parse_number(s: &str) -> Result<u64, String> {
     })
 }
 
-fn parse_u32(s: &str) -> Result<u32, String> {
+/// Value parser: a number that fits in 32 bits.
+pub fn parse_u32(s: &str) -> Result<u32, String> {
     parse_number(s).and_then(|v| u32::try_from(v).map_err(|_| "must fit in 32 bits".to_string()))
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use uio_backend::{Irq, UioDevice};
 
 use crate::error::{Error, Result};
+use crate::irqchoice::Chosen;
 use crate::vfio::VfioInterrupts;
 
 /// Where `irq` commands get interrupts from.
@@ -27,6 +28,18 @@ fn uio_err(e: uio_backend::UioError) -> Error {
 }
 
 impl Interrupts {
+    /// The kind and vector in use: UIO's one interrupt is INTx vector 0.
+    pub fn chosen(&self) -> Chosen {
+        match self {
+            Interrupts::Uio { .. } => Chosen {
+                kind: vfio_backend::IrqKind::Intx,
+                vector: 0,
+                automatic: true,
+            },
+            Interrupts::Vfio(v) => v.chosen(),
+        }
+    }
+
     /// Arms the interrupt handle if that has not been done yet: waits
     /// count from here.
     pub fn arm(&mut self) -> Result<()> {

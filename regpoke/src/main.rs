@@ -31,6 +31,7 @@ mod error;
 mod fastargs;
 mod input;
 mod interrupts;
+mod irqchoice;
 mod list;
 mod lock;
 mod names;
@@ -292,9 +293,9 @@ fn command_name(c: &Command) -> &'static str {
         Command::Dump(_) => "dump",
         Command::Watch(_) => "watch",
         Command::Irq(i) => match i {
-            cli::IrqCommand::Enable => "irq enable",
+            cli::IrqCommand::Enable(_) => "irq enable",
             cli::IrqCommand::Wait(_) => "irq wait",
-            cli::IrqCommand::Count => "irq count",
+            cli::IrqCommand::Count(_) => "irq count",
             cli::IrqCommand::Ack(_) => "irq ack",
         },
         _ => "other",

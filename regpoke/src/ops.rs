@@ -11,6 +11,7 @@ use crate::backend::{self, Log, Mapped, Selection};
 use crate::cli::{DumpArgs, Global, IrqCommand, ReadArgs, WatchArgs, WriteArgs};
 use crate::error::{Error, Result};
 use crate::interrupts::Interrupts;
+use crate::irqchoice::{self, IrqChoice};
 use crate::lock::Locker;
 use crate::num::{digits_for_bits, hex, parse_duration, parse_timeout, show_duration};
 use crate::place::Scope;
@@ -57,7 +58,10 @@ pub enum Step<'a> {
         include_side_effects: bool,
     },
     /// Unmask the interrupt.
-    IrqEnable,
+    IrqEnable {
+        /// Which interrupt.
+        choice: IrqChoice,
+    },
     /// Wait for an interrupt.
     IrqWait {
         /// Give up after this (None: never).
@@ -66,9 +70,14 @@ pub enum Step<'a> {
         since: Option<u32>,
         /// Unmask first.
         enable: bool,
+        /// Which interrupt.
+        choice: IrqChoice,
     },
     /// Print the interrupt count.
-    IrqCount,
+    IrqCount {
+        /// Which interrupt.
+        choice: IrqChoice,
+    },
     /// Acknowledge: reads (a read-to-clear cause register), then writes,
     /// then unmask.
     IrqAck {
@@ -76,6 +85,8 @@ pub enum Step<'a> {
         read: Option<Box<Step<'a>>>,
         /// The writes.
         plans: Vec<WritePlan<'a>>,
+        /// Which interrupt is unmasked.
+        choice: IrqChoice,
     },
     /// Check a value once.
     Expect {
@@ -96,9 +107,9 @@ impl Step<'_> {
             Step::Write { .. } => "write",
             Step::Watch { .. } => "watch",
             Step::Dump { .. } => "dump",
-            Step::IrqEnable => "irq enable",
+            Step::IrqEnable { .. } => "irq enable",
             Step::IrqWait { .. } => "irq wait",
-            Step::IrqCount => "irq count",
+            Step::IrqCount { .. } => "irq count",
             Step::IrqAck { .. } => "irq ack",
             Step::Expect { .. } => "expect",
             Step::Sleep(_) => "sleep",
@@ -130,7 +141,7 @@ impl Step<'_> {
                 .iter()
                 .try_fold(0u64, |acc, t| Some(acc.max(end(t)?))),
             Step::Write { plans, .. } => plans_end(plans),
-            Step::IrqAck { read, plans } => {
+            Step::IrqAck { read, plans, .. } => {
                 let reads = match read {
                     Some(r) => r.extent()?,
                     None => 0,
@@ -139,7 +150,10 @@ impl Step<'_> {
             }
             Step::Watch { target, .. } | Step::Expect { target, .. } => end(target),
             Step::Dump { .. } => None,
-            Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_) => Some(0),
+            Step::IrqEnable { .. }
+            | Step::IrqWait { .. }
+            | Step::IrqCount { .. }
+            | Step::Sleep(_) => Some(0),
         }
     }
 
@@ -147,7 +161,7 @@ impl Step<'_> {
     pub fn needs_mapping(&self) -> bool {
         !matches!(
             self,
-            Step::IrqEnable | Step::IrqWait { .. } | Step::IrqCount | Step::Sleep(_)
+            Step::IrqEnable { .. } | Step::IrqWait { .. } | Step::IrqCount { .. } | Step::Sleep(_)
         )
     }
 }
@@ -380,12 +394,13 @@ pub fn compile_dump<'a>(a: &DumpArgs, scope: Scope<'a>) -> Result<Step<'a>> {
 /// Compiles an `irq` subcommand.
 pub fn compile_irq<'a>(c: &IrqCommand, scope: Scope<'a>) -> Result<Step<'a>> {
     Ok(match c {
-        IrqCommand::Enable => Step::IrqEnable,
-        IrqCommand::Count => Step::IrqCount,
+        IrqCommand::Enable(choice) => Step::IrqEnable { choice: *choice },
+        IrqCommand::Count(choice) => Step::IrqCount { choice: *choice },
         IrqCommand::Wait(w) => Step::IrqWait {
             timeout: parse_timeout(&w.timeout)?,
             since: w.since,
             enable: w.enable,
+            choice: w.choice,
         },
         IrqCommand::Ack(a) => {
             if a.assignments.is_empty() && a.read.is_empty() {
@@ -414,6 +429,7 @@ pub fn compile_irq<'a>(c: &IrqCommand, scope: Scope<'a>) -> Result<Step<'a>> {
                     a.allow_side_effect_read,
                     false,
                 )?,
+                choice: a.choice,
             }
         }
     })
@@ -1225,9 +1241,12 @@ impl<'a> Session<'a> {
 
     /// The interrupts of the selection, opened once. Over VFIO they come
     /// from the mapping's device (a group is opened once per process), so
-    /// the selection is mapped first.
-    fn interrupts(&mut self) -> Result<&mut Interrupts> {
-        if self.irq.is_none() {
+    /// the selection is mapped first. `choice` opens them the first time;
+    /// later commands' options must agree with what was opened.
+    fn interrupts(&mut self, choice: &IrqChoice) -> Result<&mut Interrupts> {
+        if let Some(irq) = &self.irq {
+            irqchoice::check_same(&irq.chosen(), choice)?;
+        } else {
             let sel = self
                 .selection
                 .as_ref()
@@ -1239,7 +1258,7 @@ impl<'a> Session<'a> {
                 .selection
                 .as_ref()
                 .ok_or_else(|| Error::usage("internal error: no device selected"))?;
-            let irq = backend::interrupts(sel, self.g, self.mapped.as_ref(), self.log)?;
+            let irq = backend::interrupts(sel, self.g, self.mapped.as_ref(), choice, self.log)?;
             self.irq = Some(irq);
         }
         self.irq
@@ -1247,8 +1266,8 @@ impl<'a> Session<'a> {
             .ok_or_else(|| Error::usage("internal error: no interrupt device"))
     }
 
-    fn irq(&mut self) -> Result<&mut Interrupts> {
-        let irq = self.interrupts()?;
+    fn irq(&mut self, choice: &IrqChoice) -> Result<&mut Interrupts> {
+        let irq = self.interrupts(choice)?;
         irq.arm()?;
         Ok(irq)
     }
@@ -1301,20 +1320,25 @@ impl<'a> Session<'a> {
             Step::Dump {
                 include_side_effects,
             } => self.dump(*include_side_effects),
-            Step::IrqEnable => {
-                self.irq()?.enable()?;
+            Step::IrqEnable { choice } => {
+                self.irq(choice)?.enable()?;
                 Ok(Output::IrqEnable { enabled: true })
             }
-            Step::IrqCount => {
-                let count = self.interrupts()?.count()?;
+            Step::IrqCount { choice } => {
+                let count = self.interrupts(choice)?.count()?;
                 Ok(Output::IrqCount { count })
             }
             Step::IrqWait {
                 timeout,
                 since,
                 enable,
-            } => self.irq_wait(*timeout, *since, *enable),
-            Step::IrqAck { read, plans } => {
+                choice,
+            } => self.irq_wait(*timeout, *since, *enable, choice),
+            Step::IrqAck {
+                read,
+                plans,
+                choice,
+            } => {
                 let reads = match read.as_deref() {
                     Some(r) => match self.exec(r)? {
                         Output::Read { reads, .. } => Some(reads),
@@ -1323,7 +1347,7 @@ impl<'a> Session<'a> {
                     None => None,
                 };
                 let writes = self.write_plans(plans, false)?;
-                self.irq()?.enable()?;
+                self.irq(choice)?.enable()?;
                 Ok(Output::Write {
                     reads,
                     writes,
@@ -1504,11 +1528,12 @@ impl<'a> Session<'a> {
         timeout: Option<Duration>,
         since: Option<u32>,
         enable: bool,
+        choice: &IrqChoice,
     ) -> Result<Output> {
         let start = Instant::now();
-        self.irq()?;
+        self.irq(choice)?;
         if let Some(s) = since {
-            let c = self.interrupts()?.count()?;
+            let c = self.interrupts(choice)?.count()?;
             if c != s {
                 return Ok(Output::IrqWait {
                     count: Some(c),
@@ -1519,10 +1544,10 @@ impl<'a> Session<'a> {
             }
         }
         if enable {
-            self.irq()?.enable()?;
+            self.irq(choice)?.enable()?;
         }
         self.flush_trace()?;
-        let ev = self.irq()?.wait(timeout)?;
+        let ev = self.irq(choice)?.wait(timeout)?;
         Ok(match ev {
             Some((count, missed)) => Output::IrqWait {
                 count: Some(count),
@@ -1612,28 +1637,44 @@ pub fn describe(step: &Step) -> Vec<String> {
                 " without read side effects"
             }
         )],
-        Step::IrqEnable => vec!["enable (unmask) the interrupt".into()],
-        Step::IrqCount => vec!["read the interrupt count".into()],
+        Step::IrqEnable { choice } => {
+            vec![format!(
+                "enable (unmask) the interrupt{}",
+                choice.describe()
+            )]
+        }
+        Step::IrqCount { choice } => {
+            vec![format!("read the interrupt count{}", choice.describe())]
+        }
         Step::IrqWait {
             timeout,
             since,
             enable,
+            choice,
         } => vec![format!(
-            "{}wait for an interrupt{} (timeout {})",
+            "{}wait for an interrupt{}{} (timeout {})",
             if *enable {
                 "enable the interrupt, then "
             } else {
                 ""
             },
+            choice.describe(),
             since
                 .map(|s| format!(" (count other than {s})"))
                 .unwrap_or_default(),
             timeout.map(show_duration).unwrap_or_else(|| "none".into())
         )],
-        Step::IrqAck { read, plans } => {
+        Step::IrqAck {
+            read,
+            plans,
+            choice,
+        } => {
             let mut v: Vec<String> = read.as_deref().map(describe).unwrap_or_default();
             v.extend(plans.iter().map(WritePlan::describe));
-            v.push("enable (unmask) the interrupt".into());
+            v.push(format!(
+                "enable (unmask) the interrupt{}",
+                choice.describe()
+            ));
             v
         }
         Step::Sleep(d) => vec![format!("sleep {}", show_duration(*d))],

@@ -14,6 +14,7 @@ use vfio_backend::{IrqKind, VfioDevice, VfioError, VfioIrq};
 
 use crate::backend::{BackendInfo, Log, Mapped};
 use crate::error::{Error, Result};
+use crate::irqchoice::{self, Available, Chosen, IrqChoice};
 use crate::lock::LockBase;
 
 /// Whether `dev` is bound to vfio-pci (the automatic choice's test).
@@ -101,43 +102,72 @@ pub fn map(dev: &PciDevice, bar: u8, why: &str, log: Log) -> Result<Mapped> {
     })
 }
 
-/// A device's interrupts through VFIO: MSI vector 0 when the device has
-/// MSI (Bus Master enabled, without which MSI is lost), else INTx
-/// (masked by VFIO when it fires until [`enable`](Self::enable) unmasks
-/// it). The count is this process's: VFIO delivers interrupts only while
-/// its eventfds are registered, so interrupts before that are not seen.
+/// A device's interrupts through VFIO: the kind and vector
+/// [`irqchoice::choose`] picks (automatically MSI, else MSI-X, else INTx),
+/// with Bus Master enabled for MSI and MSI-X (without it their messages
+/// are lost). INTx is masked by VFIO when it fires until
+/// [`enable`](Self::enable) unmasks it. For MSI and MSI-X vectors 0 to
+/// the chosen one are enabled (a device may signal any of them) and the
+/// chosen one is waited on. The count is this process's: VFIO delivers
+/// interrupts only while its eventfds are registered, so interrupts
+/// before that are not seen.
 pub struct VfioInterrupts {
     irq: VfioIrq,
+    chosen: Chosen,
     // Keeps the device (and its group) open as long as the interrupts.
     _dev: Arc<VfioDevice>,
     count: u32,
 }
 
+/// The vectors `dev` has of each kind.
+fn available(dev: &VfioDevice) -> Result<Available> {
+    Ok(Available {
+        intx: dev.irq_count(IrqKind::Intx).map_err(vfio_err)?,
+        msi: dev.irq_count(IrqKind::Msi).map_err(vfio_err)?,
+        msix: dev.irq_count(IrqKind::Msix).map_err(vfio_err)?,
+    })
+}
+
 impl VfioInterrupts {
-    /// Registers the eventfd: MSI if the device has it, else INTx.
-    pub fn open(dev: Arc<VfioDevice>, log: Log) -> Result<VfioInterrupts> {
-        let msi = dev.irq_count(IrqKind::Msi).map_err(vfio_err)?;
-        let irq = if msi > 0 {
-            dev.enable_bus_master().map_err(vfio_err)?;
-            dev.irq(IrqKind::Msi, 1).map_err(vfio_err)?
-        } else {
+    /// Registers the eventfds of the interrupt `want` asks for.
+    pub fn open(dev: Arc<VfioDevice>, want: &IrqChoice, log: Log) -> Result<VfioInterrupts> {
+        let have = available(&dev)?;
+        let chosen = irqchoice::choose(&format!("vfio {}", dev.address()), &have, want)?;
+        let irq = if chosen.kind == IrqKind::Intx {
             dev.irq(IrqKind::Intx, 1).map_err(vfio_err)?
+        } else {
+            dev.enable_bus_master().map_err(vfio_err)?;
+            dev.irq(chosen.kind, chosen.vector + 1).map_err(vfio_err)?
         };
-        log.info(|| match irq.kind() {
-            IrqKind::Intx => format!(
-                "interrupts through vfio {} INTx (no MSI capability; unmasked by irq enable/ack)",
-                dev.address()
-            ),
-            kind => format!(
-                "interrupts through vfio {} {kind:?} vector 0 (Bus Master enabled)",
-                dev.address()
-            ),
+        log.info(|| {
+            format!(
+                "interrupts through vfio {} {chosen} ({}; the device has {have}){}",
+                dev.address(),
+                if chosen.automatic {
+                    "automatic choice: MSI, else MSI-X, else INTx"
+                } else {
+                    "--irq-kind"
+                },
+                match chosen.kind {
+                    IrqKind::Intx => "; unmasked by irq enable/ack".to_owned(),
+                    _ => format!(
+                        "; vectors 0 to {} enabled, Bus Master enabled",
+                        chosen.vector
+                    ),
+                }
+            )
         });
         Ok(VfioInterrupts {
             irq,
+            chosen,
             _dev: dev,
             count: 0,
         })
+    }
+
+    /// The kind and vector in use.
+    pub fn chosen(&self) -> Chosen {
+        self.chosen
     }
 
     /// Unmasks INTx (a no-op for MSI, which is never masked).
@@ -155,7 +185,10 @@ impl VfioInterrupts {
     /// with this process's cumulative count and the interrupts that
     /// arrived beyond the one waited for, `None` on timeout.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<(u32, u32)>> {
-        match self.irq.wait(0, timeout.unwrap_or(Duration::MAX)) {
+        match self
+            .irq
+            .wait(self.chosen.vector, timeout.unwrap_or(Duration::MAX))
+        {
             Ok(n) => {
                 let n = u32::try_from(n).unwrap_or(u32::MAX);
                 self.count = self.count.wrapping_add(n);

@@ -7,26 +7,14 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{json_of, kinds_spec};
-use pci_sysfs::fake::{FakePci, FakeSysfs, FakeUio};
+use common::{json_of, kinds_spec, uio_command, uio_tree};
+use pci_sysfs::fake::FakeSysfs;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-const DEV: &str = "0000:00:04.0";
-
-/// A device bound to uio_pci_generic, uio0 = BAR0 (one page, a file).
+/// A device bound to uio_pci_generic, uio0 = BAR0 (a file).
 fn tree() -> FakeSysfs {
-    let f = FakeSysfs::new().unwrap();
-    f.add_pci(&FakePci::edu(DEV).with_driver("uio_pci_generic"))
-        .unwrap();
-    f.add_uio(&FakeUio::pci_generic(
-        0,
-        DEV,
-        &[(0xfea0_0000, 0x10_0000, 0)],
-        4096,
-    ))
-    .unwrap();
-    f
+    uio_tree()
 }
 
 fn poke32(f: &FakeSysfs, off: u64, v: u32) {
@@ -40,16 +28,7 @@ fn poke32(f: &FakeSysfs, off: u64, v: u32) {
 }
 
 fn cmd(f: &FakeSysfs) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_regpoke"));
-    c.arg("--sysfs-root")
-        .arg(f.root())
-        .arg("--lock-dir")
-        .arg(f.root())
-        .arg("--spec")
-        .arg(kinds_spec())
-        .arg("--uio")
-        .arg("0");
-    c
+    uio_command(f, kinds_spec())
 }
 
 #[test]

@@ -123,11 +123,78 @@ fn server_with_rings(slots: &[usize]) -> Result<(IvshmemServer, ivshmem_vm::Watc
 /// Boots a VFIO VM (q35, emulated IOMMU, nothing bound to UIO) with
 /// ivshmem-doorbell on `server`.
 pub fn boot_vfio_on(server: &IvshmemServer, guest_bin: &Path) -> Result<Vm, String> {
-    let c = host::config(guest_bin)
+    boot_vfio_with(server, guest_bin, None)
+}
+
+/// [`boot_vfio_on`], with the guest's `regpoke` ([`host::GUEST_REGPOKE`])
+/// when given.
+fn boot_vfio_with(
+    server: &IvshmemServer,
+    guest_bin: &Path,
+    regpoke: Option<&Path>,
+) -> Result<Vm, String> {
+    let mut c = host::config(guest_bin)
         .vfio(true)
         .bind_uio(false)
         .ivshmem_doorbell(server.socket(), server.vectors());
+    if let Some(p) = regpoke {
+        c = c.binary(p, host::GUEST_REGPOKE);
+    }
     Vm::boot(c).map_err(|e| format!("booting the VFIO VM: {e}"))
+}
+
+/// How often the host rings while `regpoke irq wait` runs in the guest: a
+/// ring to a vector the guest has not enabled yet is dropped by QEMU, so
+/// the host rings until the guest's command returns.
+const RING_EVERY: Duration = Duration::from_millis(50);
+
+/// `vfio_regpoke_waits_for_ivshmem_doorbell_msix`: in a VFIO VM with an
+/// ivshmem-doorbell of 2 vectors, `regpoke --spec ivshmem irq wait
+/// --vector 1` (`vm-guest vfio-regpoke-doorbell`, which also checks that
+/// `--vector 5` is refused) returns once the test process, a peer, rings
+/// the guest's vector 1, which it does every 50 ms until then.
+pub fn regpoke_doorbell_msix(guest_bin: &Path, regpoke: &Path) -> Result<Vec<String>, String> {
+    let server = start_server(2)?;
+    let mut me = ivshmem_vm::watch(&server)?;
+    let vm = boot_vfio_with(&server, guest_bin, Some(regpoke))?;
+    let g = me.joined()?;
+    let mut log = vec![format!(
+        "host peer {}; the VFIO VM joined as peer {g}",
+        me.client.id()
+    )];
+    let client = &me.client;
+    let (out, rings) = std::thread::scope(|s| {
+        let guest = s.spawn(|| run_guest(&vm, "vfio-regpoke-doorbell", Duration::from_secs(120)));
+        let mut rings = Ok(0u32);
+        while !guest.is_finished() {
+            if let Ok(n) = &mut rings {
+                match client.ring(g, 1) {
+                    Ok(()) => *n += 1,
+                    Err(e) => rings = Err(format!("ringing the guest's vector 1: {e}")),
+                }
+            }
+            std::thread::sleep(RING_EVERY);
+        }
+        (
+            guest
+                .join()
+                .unwrap_or_else(|_| Err("thread panicked".into())),
+            rings,
+        )
+    });
+    let out = out?;
+    let rings = rings?;
+    if rings == 0 {
+        return Err(format!("the guest finished before the host rang: {out}"));
+    }
+    log.extend(out.lines().map(|l| format!("guest: {l}")));
+    log.push(format!(
+        "the host rang vector 1 {rings} time(s), every {RING_EVERY:?}, until regpoke returned"
+    ));
+    drop(vm);
+    drop(me);
+    server.stop().map_err(|e| e.to_string())?;
+    Ok(log)
 }
 
 /// The numbers in a peer's summary line ([`ivshmem_ring::Report::summary`]).

@@ -318,6 +318,8 @@ fn main() {
         "vfio_iommu_reports_iova_ranges",
         "vfio_edu_driver_factorial_msi_and_dma_round_trip",
         "vfio_regpoke_reads_writes_and_waits_by_name",
+        "vfio_regpoke_intx_forced",
+        "vfio_regpoke_waits_for_ivshmem_doorbell_msix",
         "vfio_ivshmem_doorbell_msix_per_vector",
         "vfio_ivshmem_ring_host_to_guest_by_interrupt",
         "vfio_ivshmem_ring_guest_to_guest_by_interrupt",
@@ -541,6 +543,12 @@ fn main() {
             "vfio_regpoke_reads_writes_and_waits_by_name",
             "vfio-regpoke",
             &vfio_vm,
+        ),
+        vfio_case("vfio_regpoke_intx_forced", "vfio-regpoke-intx", &vfio_vm),
+        ivshmem_case(
+            "vfio_regpoke_waits_for_ivshmem_doorbell_msix",
+            &regpoke,
+            vm_tests::ivshmem_vfio::regpoke_doorbell_msix,
         ),
         ivshmem_case("vfio_ivshmem_doorbell_msix_per_vector", &regpoke, |g, _| {
             vm_tests::ivshmem_vfio::msix_per_vector(g, 30)

@@ -4,7 +4,41 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use pci_sysfs::fake::{FakePci, FakeSysfs, FakeUio};
 use tempfile::TempDir;
+
+/// The PCI address of the fake edu in [`uio_tree`].
+pub const UIO_DEV: &str = "0000:00:04.0";
+
+/// A fake sysfs tree with an edu at [`UIO_DEV`] bound to uio_pci_generic,
+/// uio0 = BAR0 (1 MiB, a plain file).
+pub fn uio_tree() -> FakeSysfs {
+    let f = FakeSysfs::new().unwrap();
+    f.add_pci(&FakePci::edu(UIO_DEV).with_driver("uio_pci_generic"))
+        .unwrap();
+    f.add_uio(&FakeUio::pci_generic(
+        0,
+        UIO_DEV,
+        &[(0xfea0_0000, 0x10_0000, 0)],
+        4096,
+    ))
+    .unwrap();
+    f
+}
+
+/// regpoke on `f`'s uio0 with the map `spec` (locks in the tree).
+pub fn uio_command(f: &FakeSysfs, spec: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_regpoke"));
+    c.arg("--sysfs-root")
+        .arg(f.root())
+        .arg("--lock-dir")
+        .arg(f.root())
+        .arg("--spec")
+        .arg(spec)
+        .arg("--uio")
+        .arg("0");
+    c
+}
 
 /// The test map with every access kind.
 pub fn kinds_spec() -> PathBuf {

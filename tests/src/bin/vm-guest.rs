@@ -67,6 +67,8 @@ cases:
   vfio-edu-driver                     (VFIO VM) the edu driver over VFIO as uid 65534 after chown
                                       (runs vfio-edu-driver-as-user as that user)
   vfio-regpoke                        (VFIO VM) regpoke by name over VFIO: ID, factorial, MSI wait
+  vfio-regpoke-intx                   (VFIO VM) regpoke --irq-kind intx on edu: two interrupts, unmask
+  vfio-regpoke-doorbell               (VFIO VM with ivshmem-doorbell) regpoke irq wait --vector 1
   edu-trace                           the edu session recorded; prints its trace
   bench-read ITERS ROUNDS             typed vs raw MMIO reads
   bench-irq N ROUNDS                  uio-backend vs raw interrupt round trips
@@ -159,6 +161,8 @@ fn run(args: &[String]) -> Result<String, String> {
         Some("vfio-edu-driver") => guest::vfio_driver::edu_driver_vfio(),
         Some("vfio-edu-driver-as-user") => guest::vfio_driver::edu_driver_as_user(),
         Some("vfio-regpoke") => guest::vfio_regpoke::regpoke_vfio(),
+        Some("vfio-regpoke-intx") => guest::vfio_regpoke::regpoke_intx_forced(),
+        Some("vfio-regpoke-doorbell") => guest::vfio_regpoke::regpoke_doorbell(),
         Some("edu-trace") => vm_tests::session::edu_trace(),
         Some("bench-read") => bench::read(num(args, 1)?, num(args, 2)?),
         Some("bench-irq") => bench::irq(num(args, 1)?, num(args, 2)?),

@@ -2,7 +2,9 @@
 //! name through the automatic choice and through `--vfio`; a factorial
 //! written and read back decoded; an interrupt raised and waited for in one
 //! batch (MSI); a wait with nothing raised times out; a group held open by
-//! another process is reported as in use.
+//! another process is reported as in use. Also the forced kind (INTx on
+//! edu, raised twice, masked by VFIO until unmasked) and an
+//! ivshmem-doorbell's MSI-X vector waited for by `--vector`.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -12,7 +14,7 @@ use vfio_backend::VfioDevice;
 
 use super::Outcome;
 use crate::host::GUEST_REGPOKE;
-use crate::EDU_IDS;
+use crate::{EDU_IDS, IVSHMEM_IDS};
 
 /// Runs regpoke with `args` (and `stdin`); checks the exit status and
 /// that stdout and stderr contain `want_out` and `want_err`.
@@ -152,7 +154,7 @@ pub fn regpoke_vfio() -> Outcome {
             0,
             &["count=1 missed=0", "\n1"],
             &[&format!(
-                "interrupts through vfio {bdf} Msi vector 0 (Bus Master enabled)"
+                "interrupts through vfio {bdf} MSI vector 0 (automatic choice: MSI, else MSI-X, else INTx; the device has MSI (1 vector), INTx (1 vector)); vectors 0 to 0 enabled, Bus Master enabled"
             )],
         )?);
     }
@@ -175,5 +177,112 @@ pub fn regpoke_vfio() -> Outcome {
     );
     drop(held);
     report.push(busy?);
+    Ok(report.join("\n"))
+}
+
+/// INTx forced on edu (which has MSI, the automatic choice): raised and
+/// waited for; acknowledged in the device and raised again while VFIO
+/// still masks the line, so nothing is counted until `irq enable`
+/// unmasks it; then waited for, acknowledged and unmasked by `irq ack`.
+const INTX_TWICE: &str = "\
+write IRQ_ACK=0xffffffff
+irq enable --irq-kind intx
+write IRQ_RAISE.FACT=1
+irq wait --timeout 2s
+expect IRQ_STATUS.FACT ==1
+write IRQ_ACK.FACT=1
+write IRQ_RAISE.FACT=1
+sleep 200ms
+irq count
+irq enable
+irq wait --timeout 2s --irq-kind intx --vector 0
+irq ack IRQ_ACK.FACT=1
+expect IRQ_STATUS ==0
+irq count
+";
+
+/// `vfio-regpoke-intx`: INTx forced on edu, raised twice in one batch
+/// (the second time counted only once `irq enable` unmasks the line); a
+/// kind edu lacks (MSI-X) and a vector beyond its count are refused,
+/// naming what it has.
+pub fn regpoke_intx_forced() -> Outcome {
+    super::vfio::bind_edu_to_vfio()?;
+    let pci = PciDevice::find_by_ids(EDU_IDS).map_err(|e| e.to_string())?;
+    let bdf = pci.address().to_string();
+    let has = "it has MSI (1 vector), INTx (1 vector)";
+    let mut report = vec![regpoke(
+        &["--spec", "edu", "-v", "batch", "-"],
+        INTX_TWICE,
+        0,
+        // The count stays 1 while the line is masked, 2 after the unmask.
+        &["count=1 missed=0\n", "\n1\ncount=2 missed=0\n", "\n2\n"],
+        &[&format!(
+            "interrupts through vfio {bdf} INTx vector 0 (--irq-kind; the device has MSI (1 vector), INTx (1 vector)); unmasked by irq enable/ack"
+        )],
+    )?];
+    report.push(regpoke(
+        &[
+            "--spec",
+            "edu",
+            "irq",
+            "wait",
+            "--timeout",
+            "1s",
+            "--irq-kind",
+            "msix",
+        ],
+        "",
+        2,
+        &[],
+        &[&format!("--irq-kind msix: vfio {bdf} has no MSI-X; {has}")],
+    )?);
+    report.push(regpoke(
+        &["--spec", "edu", "irq", "count", "--vector", "1"],
+        "",
+        2,
+        &[],
+        &[&format!(
+            "--vector 1: vfio {bdf} has 1 MSI vector (0); {has}"
+        )],
+    )?);
+    Ok(report.join("\n"))
+}
+
+/// `vfio-regpoke-doorbell`: binds the ivshmem-doorbell to vfio-pci; a
+/// vector beyond its two MSI-X vectors is refused; then `irq wait
+/// --vector 1` (the automatic choice: MSI-X, the only kind it has) waits
+/// while the host rings that vector.
+pub fn regpoke_doorbell() -> Outcome {
+    let mut pci = PciDevice::find_by_ids(IVSHMEM_IDS).map_err(|e| e.to_string())?;
+    pci.bind_with_override("vfio-pci")
+        .map_err(|e| format!("binding ivshmem to vfio-pci: {e}"))?;
+    let bdf = pci.address().to_string();
+    let mut report = vec![regpoke(
+        &[
+            "--spec",
+            "ivshmem",
+            "irq",
+            "wait",
+            "--vector",
+            "5",
+            "--timeout",
+            "1s",
+        ],
+        "",
+        2,
+        &[],
+        &[&format!(
+            "--vector 5: vfio {bdf} has 2 MSI-X vectors (0 to 1); it has MSI-X (2 vectors)"
+        )],
+    )?];
+    report.push(regpoke(
+        &["--spec", "ivshmem", "-v", "irq", "wait", "--vector", "1", "--timeout", "20s"],
+        "",
+        0,
+        &["count="],
+        &[&format!(
+            "interrupts through vfio {bdf} MSI-X vector 1 (automatic choice: MSI, else MSI-X, else INTx; the device has MSI-X (2 vectors)); vectors 0 to 1 enabled"
+        )],
+    )?);
     Ok(report.join("\n"))
 }

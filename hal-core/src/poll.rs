@@ -19,6 +19,38 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// When a wait that starts now must end: the one reading of "wait up to
+/// `timeout`" for every blocking wait in the workspace (interrupt and
+/// doorbell waits, ring waits, [`poll_timeout`]).
+///
+/// `None` never ends, and neither does a timeout too long for an
+/// [`Instant`] (`Duration::MAX` means "no limit", never a panic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// The deadline `timeout` from now (`None`: none).
+    pub fn after(timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.and_then(|t| Instant::now().checked_add(t)))
+    }
+
+    /// The time left: `None` without a limit, zero once it has passed (for
+    /// a last non-blocking check, or for [`syscall_timeout`]).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether there is a limit at all.
+    pub fn limited(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Whether it has passed (never, without a limit).
+    pub fn passed(&self) -> bool {
+        self.0.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 /// The timeout argument of `poll(2)` for a wait of up to `timeout` (for
 /// ever if `None`): milliseconds rounded up, so that a sub-millisecond wait
 /// neither ends before its time nor becomes a zero-timeout busy loop, and
@@ -85,9 +117,9 @@ pub fn poll_timeout<T>(
 ) -> Result<T, PollTimeout<T>> {
     let start = Instant::now();
     // A timeout too long for an Instant never expires.
-    let deadline = start.checked_add(timeout);
+    let deadline = Deadline::after(Some(timeout));
     loop {
-        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        let expired = deadline.passed();
         let value = read();
         if done(&value) {
             return Ok(value);
@@ -111,6 +143,24 @@ mod tests {
     use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
+
+    /// No limit and a limit too long for an `Instant` never pass; zero has
+    /// passed at once with nothing left; a limit in the future has time
+    /// left, never more than it was given.
+    #[test]
+    fn deadlines_without_limit_never_pass_and_zero_passes_at_once() {
+        for never in [Deadline::after(None), Deadline::after(Some(Duration::MAX))] {
+            assert!(!never.passed() && !never.limited());
+            assert_eq!(never.remaining(), None);
+        }
+        let zero = Deadline::after(Some(Duration::ZERO));
+        assert!(zero.passed());
+        assert_eq!(zero.remaining(), Some(Duration::ZERO));
+        let later = Deadline::after(Some(Duration::from_secs(60)));
+        assert!(!later.passed());
+        let left = later.remaining().unwrap();
+        assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60));
+    }
 
     /// A read that returns 1, 2, 3, ..., and the number of reads so far.
     fn counting() -> (Rc<Cell<u64>>, impl FnMut() -> u64) {

@@ -22,12 +22,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use hal_core::poll::Deadline;
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hal_core::{MapError, MemoryKind, Region};
 use nix::errno::Errno;
@@ -154,16 +155,15 @@ fn wait_readable(
     timeout: Option<Duration>,
     what: &str,
 ) -> Result<bool, ClientError> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = Deadline::after(timeout);
     loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let t = hal_core::poll::syscall_timeout(left);
+        let t = hal_core::poll::syscall_timeout(deadline.remaining());
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
         match poll(&mut fds, t) {
             Ok(0) => return Ok(false),
             Ok(_) => return Ok(true),
             Err(Errno::EINTR) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.passed() {
                     return Ok(false);
                 }
             }
@@ -410,10 +410,9 @@ impl Client {
     /// on timeout.
     pub fn wait(&self, vector: u32, timeout: Option<Duration>) -> Result<bool, ClientError> {
         let fd = self.vector_of(self.id, vector)?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = Deadline::after(timeout);
         loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if !wait_readable(fd, left, "waiting for a doorbell (poll)")? {
+            if !wait_readable(fd, deadline.remaining(), "waiting for a doorbell (poll)")? {
                 return Ok(false);
             }
             let mut buf = [0u8; 8];

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use hal_core::poll::Deadline;
 use register_spec::{Access, Register, Width, WriteRule};
 use serde::Serialize;
 
@@ -1433,18 +1434,15 @@ impl<'a> Session<'a> {
         interval: Duration,
     ) -> Result<Output> {
         let start = Instant::now();
-        let deadline = timeout.and_then(|t| start.checked_add(t));
+        let deadline = Deadline::after(timeout);
         let mut reads = 0u64;
         loop {
             let reg_value = self.read_reg(target.offset(), target.width(), target.reg())?;
             reads += 1;
             let r = read_result(&cond.subject, reg_value);
             let held = cond.op.holds(r.value);
-            let expired = match (timeout, deadline) {
-                (Some(t), _) if t.is_zero() => true,
-                (_, Some(d)) => Instant::now() >= d,
-                _ => false,
-            };
+            // A zero timeout has passed at once: one read.
+            let expired = deadline.passed();
             if held || expired {
                 return Ok(Output::Check {
                     target: cond.subject.name(),
@@ -1462,8 +1460,8 @@ impl<'a> Session<'a> {
                 std::hint::spin_loop();
             } else {
                 let mut pause = interval;
-                if let Some(d) = deadline {
-                    pause = pause.min(d.saturating_duration_since(Instant::now()));
+                if let Some(left) = deadline.remaining() {
+                    pause = pause.min(left);
                 }
                 self.flush_trace()?;
                 std::thread::sleep(pause);

@@ -5,8 +5,9 @@
 //! The rules, and why they lose no wake-up, are in the crate
 //! documentation's **Waiting**.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hal_core::poll::Deadline;
 use hal_core::Io;
 
 use crate::error::RingError;
@@ -25,26 +26,6 @@ pub enum WaitError<E: std::error::Error + 'static> {
     /// eventfd's own error says why).
     #[error("notifying the other side of the ring, or waiting for it, failed: {0}")]
     Notify(#[source] E),
-}
-
-/// When a wait that started now must end: `None` for never.
-struct Deadline(Option<Instant>);
-
-impl Deadline {
-    fn after(timeout: Option<Duration>) -> Deadline {
-        Deadline(timeout.and_then(|t| Instant::now().checked_add(t)))
-    }
-
-    /// The time left (`Some(None)`: no limit), or `None` if it has passed.
-    fn left(&self) -> Option<Option<Duration>> {
-        match self.0 {
-            None => Some(None),
-            Some(end) => {
-                let now = Instant::now();
-                (now < end).then(|| Some(end - now))
-            }
-        }
-    }
 }
 
 impl<I: Io> Producer<I> {
@@ -72,9 +53,10 @@ impl<I: Io> Producer<I> {
                 notify.notify().map_err(WaitError::Notify)?;
                 return Ok(true);
             }
-            let Some(left) = deadline.left() else {
+            let left = deadline.remaining();
+            if left.is_some_and(|l| l.is_zero()) {
                 return Ok(false);
-            };
+            }
             // Latched: space given back since the check above ends it at once.
             notify.wait(left).map_err(WaitError::Notify)?;
         }
@@ -103,9 +85,10 @@ impl<I: Io> Consumer<I> {
                 return Ok(true);
             }
             self.notify_space(notify).map_err(WaitError::Notify)?;
-            let Some(left) = deadline.left() else {
+            let left = deadline.remaining();
+            if left.is_some_and(|l| l.is_zero()) {
                 return Ok(false);
-            };
+            }
             // Latched: a message published since the check ends it at once.
             notify.wait(left).map_err(WaitError::Notify)?;
         }

@@ -1,8 +1,9 @@
 //! Waiting for and re-enabling UIO interrupts.
 
+use hal_core::poll::Deadline;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use pci_sysfs::ConfigSpace;
@@ -254,19 +255,18 @@ impl Irq {
     /// 4-byte `read` of the cumulative count; signals (EINTR) restart the
     /// wait with the remaining time.
     pub fn try_wait(&self, timeout: Option<Duration>) -> Result<Option<IrqEvent>, UioError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let deadline = Deadline::after(timeout);
         let fd = self.inner.fd();
         // The first poll uses the timeout as given: reading the clock again
         // costs a system call on guests without a vDSO clock source, and the
         // common path (an interrupt arrives) never needs the remaining time.
         let mut first = true;
         loop {
-            let remaining = match (timeout, deadline) {
-                (None, _) => None,
-                (Some(t), Some(_)) if first => Some(t),
-                (Some(_), Some(d)) => Some(d.saturating_duration_since(Instant::now())),
-                // A timeout too large for Instant: wait for ever.
-                (Some(_), None) => None,
+            let remaining = match timeout {
+                Some(t) if first && deadline.limited() => Some(t),
+                // Later rounds; or no limit (a timeout too large for an
+                // Instant included): wait for ever.
+                _ => deadline.remaining(),
             };
             first = false;
             match sys::poll_in(fd, remaining) {
@@ -279,7 +279,7 @@ impl Irq {
                     })
                 }
                 Ok(Ready::TimedOut) => {
-                    if remaining.is_some_and(|r| r.is_zero()) || deadline_passed(deadline) {
+                    if remaining.is_some_and(|r| r.is_zero()) || deadline.passed() {
                         return Ok(None);
                     }
                     // poll() rounds to milliseconds; go round for the rest.
@@ -297,7 +297,7 @@ impl Irq {
                 return Ok(Some(ev));
             }
             // Someone else took the event (another handle); wait on.
-            if deadline_passed(deadline) {
+            if deadline.passed() {
                 return Ok(None);
             }
         }
@@ -374,10 +374,6 @@ impl AsRawFd for Irq {
     fn as_raw_fd(&self) -> RawFd {
         self.inner.fd().as_raw_fd()
     }
-}
-
-fn deadline_passed(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Interrupts as eventfds (`VFIO_DEVICE_SET_IRQS`).
 
+use hal_core::poll::Deadline;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags};
@@ -148,14 +149,14 @@ impl VfioIrq {
     /// [`unmask`](Self::unmask).
     pub fn wait(&self, vector: u32, timeout: Duration) -> Result<u64, VfioError> {
         let efd = self.eventfd(vector)?;
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = Deadline::after(Some(timeout));
         loop {
             match efd.read() {
                 Ok(n) => return Ok(n),
                 Err(Errno::EAGAIN) => {}
                 Err(e) => return Err(self.inner.syscall("reading an interrupt eventfd")(e)),
             }
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let left = deadline.remaining();
             if left.is_some_and(|l| l.is_zero()) {
                 return Err(VfioError::Timeout {
                     device: self.inner.name.clone(),

@@ -70,15 +70,6 @@ impl IrqChoice {
     }
 }
 
-/// How a kind is written in messages: `INTx`, `MSI`, `MSI-X`.
-pub fn kind_name(kind: IrqKind) -> &'static str {
-    match kind {
-        IrqKind::Intx => "INTx",
-        IrqKind::Msi => "MSI",
-        IrqKind::Msix => "MSI-X",
-    }
-}
-
 /// The vectors a device has of each kind (0: none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {
@@ -97,6 +88,12 @@ impl Available {
         msi: 0,
         msix: 0,
     };
+
+    /// The kind the automatic choice takes: the first of MSI, MSI-X and
+    /// INTx the device has.
+    pub fn automatic(&self) -> Option<IrqKind> {
+        AUTOMATIC.into_iter().find(|k| self.of(*k) > 0)
+    }
 
     /// The vector count of `kind`.
     pub fn of(&self, kind: IrqKind) -> u32 {
@@ -117,11 +114,7 @@ impl fmt::Display for Available {
             .filter(|k| self.of(**k) > 0)
             .map(|k| {
                 let n = self.of(*k);
-                format!(
-                    "{} ({n} vector{})",
-                    kind_name(*k),
-                    if n == 1 { "" } else { "s" }
-                )
+                format!("{} ({n} vector{})", k, if n == 1 { "" } else { "s" })
             })
             .collect();
         if have.is_empty() {
@@ -148,7 +141,7 @@ pub struct Chosen {
 
 impl fmt::Display for Chosen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} vector {}", kind_name(self.kind), self.vector)
+        write!(f, "{} vector {}", self.kind, self.vector)
     }
 }
 
@@ -164,21 +157,20 @@ pub fn choose(device: &str, have: &Available, want: &IrqChoice) -> Result<Chosen
                 return Err(Error::usage(format!(
                     "--irq-kind {}: {device} has no {}; it has {have}",
                     kind_arg_name(k),
-                    kind_name(kind)
+                    kind
                 ))
-                .hint(match AUTOMATIC.iter().find(|k| have.of(**k) > 0) {
+                .hint(match have.automatic() {
                     Some(k) => format!(
                         "leave --irq-kind out for the automatic choice ({}), or name a kind the device has",
-                        kind_name(*k)
+                        k
                     ),
                     None => "the device raises no interrupts that can be waited for".to_owned(),
                 }));
             }
             kind
         }
-        None => *AUTOMATIC
-            .iter()
-            .find(|k| have.of(**k) > 0)
+        None => have
+            .automatic()
             .ok_or_else(|| Error::usage(format!("{device} has no interrupts to wait for")))?,
     };
     let vector = want.vector.unwrap_or(0);
@@ -186,7 +178,7 @@ pub fn choose(device: &str, have: &Available, want: &IrqChoice) -> Result<Chosen
     if vector >= count {
         return Err(Error::usage(format!(
             "--vector {vector}: {device} has {count} {} vector{} (0{}); it has {have}",
-            kind_name(kind),
+            kind,
             if count == 1 { "" } else { "s" },
             if count > 1 {
                 format!(" to {}", count - 1)

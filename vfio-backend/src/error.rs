@@ -129,7 +129,7 @@ pub enum VfioError {
     },
 
     /// An interrupt request the device cannot satisfy.
-    #[error("{kind:?} interrupts of {device}: {detail}")]
+    #[error("{kind} interrupts of {device}: {detail}")]
     Irq {
         /// The PCI address.
         device: String,
@@ -140,7 +140,7 @@ pub enum VfioError {
     },
 
     /// No interrupt arrived within the timeout.
-    #[error("waiting for {kind:?} vector {vector} of {device}: none within {timeout:?} (did the device raise it? MSI and MSI-X are silently lost unless Bus Master is on: VfioDevice::enable_bus_master)")]
+    #[error("waiting for {kind} vector {vector} of {device}: none within {timeout:?} (did the device raise it? MSI and MSI-X are silently lost unless Bus Master is on: VfioDevice::enable_bus_master)")]
     Timeout {
         /// The PCI address.
         device: String,

@@ -30,6 +30,18 @@ pub enum IrqKind {
     Msix,
 }
 
+impl std::fmt::Display for IrqKind {
+    /// `INTx`, `MSI`, `MSI-X`: how messages (this crate's and regpoke's)
+    /// name a kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IrqKind::Intx => "INTx",
+            IrqKind::Msi => "MSI",
+            IrqKind::Msix => "MSI-X",
+        })
+    }
+}
+
 impl IrqKind {
     fn index(self) -> u32 {
         match self {
@@ -45,7 +57,7 @@ impl VfioDevice {
     pub fn irq_count(&self, kind: IrqKind) -> Result<u32, VfioError> {
         let info = sys::irq_info(self.inner.fd(), kind.index()).map_err(
             self.inner
-                .syscall(format!("VFIO_DEVICE_GET_IRQ_INFO({kind:?})")),
+                .syscall(format!("VFIO_DEVICE_GET_IRQ_INFO({kind})")),
         )?;
         Ok(if info.flags & VFIO_IRQ_INFO_EVENTFD != 0 {
             info.count
@@ -92,7 +104,7 @@ impl VfioDevice {
             Errno::EINVAL => bad(
                 "VFIO_DEVICE_SET_IRQS refused with EINVAL; most often another interrupt kind is already enabled on this device: drop its VfioIrq first".to_string()
             ),
-            e => self.inner.syscall(format!("VFIO_DEVICE_SET_IRQS({kind:?}, {count})"))(e),
+            e => self.inner.syscall(format!("VFIO_DEVICE_SET_IRQS({kind}, {count})"))(e),
         })?;
         Ok(VfioIrq {
             inner: self.inner.clone(),

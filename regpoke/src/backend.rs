@@ -315,7 +315,7 @@ pub fn select<'a>(
     }
     if let Some(text) = &g.vfio {
         let dev = if text.is_empty() {
-            find_from_spec(&sysfs, dev_spec, "--vfio")?
+            find_from_spec(&sysfs, dev_spec, "--vfio")?.0
         } else {
             let sel: PciSelector = text.parse().map_err(pci_err)?;
             let dev = sysfs.select(&sel).map_err(pci_err)?;
@@ -330,12 +330,7 @@ pub fn select<'a>(
         log.info(|| format!("selected vfio {} BAR{bar}", dev.address()));
         return Ok((Selection::Vfio { dev, bar }, block));
     }
-    let dev = find_from_spec(&sysfs, dev_spec, "")?;
-    let Some(d) = dev_spec else {
-        return Err(Error::usage(
-            "internal error: a device found without a spec",
-        ));
-    };
+    let (dev, d) = find_from_spec(&sysfs, dev_spec, "")?;
     let id = dev.id();
     let bar = choose_bar(g, dev_spec, explicit, &dev)?;
     let block = block_for_bar(dev_spec, explicit, Some(bar))?;
@@ -350,9 +345,13 @@ pub fn select<'a>(
     Ok((Selection::Auto { dev, bar }, block))
 }
 
-/// The device a spec's PCI identity finds (`option`: the selector that
-/// asked, or "" for the automatic choice, for the errors).
-fn find_from_spec(sysfs: &Sysfs, dev_spec: Option<&Device>, option: &str) -> Result<PciDevice> {
+/// The device a spec's PCI identity finds, and that spec (`option`: the
+/// selector that asked, or "" for the automatic choice, for the errors).
+fn find_from_spec<'d>(
+    sysfs: &Sysfs,
+    dev_spec: Option<&'d Device>,
+    option: &str,
+) -> Result<(PciDevice, &'d Device)> {
     let given = if option.is_empty() {
         String::new()
     } else {
@@ -374,13 +373,14 @@ fn find_from_spec(sysfs: &Sysfs, dev_spec: Option<&Device>, option: &str) -> Res
         .iter()
         .map(|id| pci_sysfs::PciId::new(id.vendor, id.device))
         .collect();
-    sysfs.find_by_ids(&ids).map_err(|e| {
+    let dev = sysfs.find_by_ids(&ids).map_err(|e| {
         pci_err(e).hint(format!(
             "spec {} is for PCI ID {}; select a device explicitly with --pci, --vfio=BDF, --uio, --devmem or --file",
             d.name,
             pci.describe_ids()
         ))
-    })
+    })?;
+    Ok((dev, d))
 }
 
 fn warn_id_mismatch(d: &Device, id: pci_sysfs::PciId, what: &str) {

@@ -1267,12 +1267,6 @@ impl<'a> Session<'a> {
             .ok_or_else(|| Error::usage("internal error: no interrupt device"))
     }
 
-    fn irq(&mut self, choice: &IrqChoice) -> Result<&mut Interrupts> {
-        let irq = self.interrupts(choice)?;
-        irq.arm()?;
-        Ok(irq)
-    }
-
     /// Runs one step.
     pub fn exec(&mut self, step: &Step) -> Result<Output> {
         if step.needs_mapping() {
@@ -1322,7 +1316,7 @@ impl<'a> Session<'a> {
                 include_side_effects,
             } => self.dump(*include_side_effects),
             Step::IrqEnable { choice } => {
-                self.irq(choice)?.enable()?;
+                self.interrupts(choice)?.enable()?;
                 Ok(Output::IrqEnable { enabled: true })
             }
             Step::IrqCount { choice } => {
@@ -1348,7 +1342,7 @@ impl<'a> Session<'a> {
                     None => None,
                 };
                 let writes = self.write_plans(plans, false)?;
-                self.irq(choice)?.enable()?;
+                self.interrupts(choice)?.enable()?;
                 Ok(Output::Write {
                     reads,
                     writes,
@@ -1529,7 +1523,8 @@ impl<'a> Session<'a> {
         choice: &IrqChoice,
     ) -> Result<Output> {
         let start = Instant::now();
-        self.irq(choice)?;
+        // Armed before the count is read: waits count from here.
+        self.interrupts(choice)?.arm()?;
         if let Some(s) = since {
             let c = self.interrupts(choice)?.count()?;
             if c != s {
@@ -1542,10 +1537,10 @@ impl<'a> Session<'a> {
             }
         }
         if enable {
-            self.irq(choice)?.enable()?;
+            self.interrupts(choice)?.enable()?;
         }
         self.flush_trace()?;
-        let ev = self.irq(choice)?.wait(timeout)?;
+        let ev = self.interrupts(choice)?.wait(timeout)?;
         Ok(match ev {
             Some((count, missed)) => Output::IrqWait {
                 count: Some(count),
